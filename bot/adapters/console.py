@@ -1,0 +1,67 @@
+"""The console: a chat with the bot in a terminal, or a script piped into it.
+
+It is a real adapter like the others (same `OpsBot.handle`), which is why scripts and
+end-to-end tests drive the bot through it. A line may start with `@<member> ` to speak
+as that member for that line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.app import OpsBot
+from bot.messages import Command
+from bot.render.text import render_text
+
+SPEAKER_PREFIX = re.compile(r"^[@＠]([\w.\-]{1,64})\s+(.*)$", re.DOTALL)
+QUIT_WORDS = {"/quit", "/exit", "/退出"}
+
+
+class ConsoleAdapter:
+    def __init__(self, bot: OpsBot, *, team_id: str, speaker: str) -> None:
+        self.bot = bot
+        self.team_id = team_id
+        self.speaker = speaker
+
+    def reply_to(self, line: str) -> str | None:
+        """The rendered reply to one line, or None for a blank line."""
+        text = line.strip()
+        if not text:
+            return None
+        speaker = self.speaker
+        match = SPEAKER_PREFIX.match(text)
+        if match:
+            speaker, text = match.group(1), match.group(2).strip()
+        command = Command(text=text, team_id=self.team_id, user_id=speaker, platform="console")
+        return render_text(self.bot.handle(command))
+
+    def run_script(self, lines: TextIO, out: TextIO) -> None:
+        """Piped input: one message per line, each reply printed as it comes."""
+        for line in lines:
+            reply = self.reply_to(line)
+            if reply is not None:
+                out.write(reply + "\n")
+                out.flush()
+
+    def run_interactive(self, out: TextIO, read_line: Callable[[str], str] = input) -> None:
+        with contextlib.suppress(ImportError):  # not on every platform
+            import readline  # noqa: F401  (line editing and history for input())
+        team = self.bot.settings.team(self.team_id)
+        out.write(
+            self.bot.t("console.banner", team=team.display_name, locale=self.bot.settings.locale)
+            + "\n"
+        )
+        while True:
+            try:
+                line = read_line(f"{self.speaker}> ")
+            except (EOFError, KeyboardInterrupt):
+                out.write("\n")
+                return
+            if line.strip().casefold() in QUIT_WORDS:
+                return
+            reply = self.reply_to(line)
+            if reply is not None:
+                out.write(reply + "\n")

@@ -1,0 +1,177 @@
+"""The one place where the parts are wired: settings, storage, clock, router, handlers.
+
+`OpsBot.handle` is the whole bot as far as an adapter is concerned: a neutral Command
+in, a neutral Reply out. Each command runs in one transaction, so a rejected or failed
+command stores nothing — not even the registration of a first-time speaker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.commands import CommandError, CommandFamily, Context, SubCommand
+from bot.config import Settings, TeamSettings
+from bot.content_platforms import PlatformCatalogue
+from bot.i18n import Translator
+from bot.messages import Command, Reply, Section, Tone
+from bot.router import NotACommand, Router, UnknownCommand, UnknownSubcommand
+from handlers import ALL_FAMILIES
+from handlers.help import family_help
+from storage import members as member_store
+from storage.db import create_engine_for, transaction
+from storage.migrate import upgrade_database
+from storage.models import Member
+
+log = logging.getLogger(__name__)
+
+PLATFORM_ID_KEYS = ("slack", "feishu", "wecom")
+
+
+class _Rejected(Exception):
+    """Carries an error reply out of the transaction, so that it rolls back."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.title)
+        self.reply = reply
+
+
+class OpsBot:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        clock: Clock,
+        families: Iterable[CommandFamily] = ALL_FAMILIES,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self.router = Router(families)
+        self.platforms = PlatformCatalogue(
+            name for team in settings.teams for name in team.platforms
+        )
+        self.t = Translator(settings.locale)
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock) -> OpsBot:
+        """Connect, apply pending migrations and seed the configured members."""
+        engine = create_engine_for(settings.storage.url)
+        upgrade_database(engine)
+        bot = cls(settings=settings, engine=engine, clock=clock)
+        bot.sync_configured_members()
+        return bot
+
+    def sync_configured_members(self) -> None:
+        with transaction(self.engine) as session:
+            for team in self.settings.teams:
+                member_store.sync_configured_members(
+                    session,
+                    team_id=team.id,
+                    configured=[
+                        (
+                            member.id,
+                            member.display_name,
+                            member.role,
+                            {key: getattr(member, key) for key in PLATFORM_ID_KEYS},
+                        )
+                        for member in team.members
+                    ],
+                    now=self.clock.now(),
+                )
+
+    def handle(self, command: Command) -> Reply:
+        """Run one command and return the reply; never raises."""
+        try:
+            route = self.router.route(command.text)
+        except NotACommand:
+            return Reply(self.t("errors.not_a_command"), tone=Tone.ERROR)
+        except UnknownCommand as unknown:
+            return Reply(
+                self.t("errors.unknown_command", command=unknown.word[:40]), tone=Tone.ERROR
+            )
+        except UnknownSubcommand as unknown:
+            return self._unknown_subcommand_reply(unknown)
+        try:
+            team = self.settings.team(command.team_id)
+            with transaction(self.engine) as session:
+                context = self._context(session, command, team)
+                if route.subcommand is None:
+                    return family_help(context, route.family)
+                reply = self._run(context, route.subcommand, route.args)
+                if reply.is_error:
+                    raise _Rejected(reply)
+                return reply
+        except _Rejected as rejected:
+            return rejected.reply
+        except Exception:
+            log.exception("command failed: %.200r", command.text)
+            return Reply(self.t("errors.internal"), tone=Tone.ERROR)
+
+    def _run(self, context: Context, subcommand: SubCommand, args: list[str]) -> Reply:
+        try:
+            return subcommand.handler(context, args)
+        except CommandError as error:
+            reason = self.t(error.message_key, **error.params)
+            if error.show_usage:
+                usage = self.t(f"{subcommand.catalogue_key}.usage")
+                reason = self.t("errors.with_usage", reason=reason, usage=usage)
+            raise _Rejected(Reply(reason, tone=Tone.ERROR)) from None
+
+    def _unknown_subcommand_reply(self, unknown: UnknownSubcommand) -> Reply:
+        usages = [self.t(f"{sub.catalogue_key}.usage") for sub in unknown.family.subcommands]
+        return Reply(
+            self.t("errors.unknown_subcommand", family=unknown.family.name, word=unknown.word[:40]),
+            tone=Tone.ERROR,
+            sections=[Section(lines=usages)],
+        )
+
+    def _context(self, session: Session, command: Command, team: TeamSettings) -> Context:
+        return Context(
+            command=command,
+            session=session,
+            settings=self.settings,
+            team=team,
+            clock=self.clock,
+            member=self._speaker(session, command, team),
+            t=self.t,
+            platforms=self.platforms,
+            router=self.router,
+        )
+
+    def _speaker(self, session: Session, command: Command, team: TeamSettings) -> Member:
+        """The member who sent the command, registered on first use (SPEC §3).
+
+        The first person in a team with no members yet becomes its admin, so a team
+        configured without a member list can still manage itself.
+        """
+        if command.platform in PLATFORM_ID_KEYS:
+            member = member_store.find_member_by_platform_id(
+                session,
+                team_id=team.id,
+                platform=command.platform,
+                platform_user_id=command.user_id,
+            )
+            member_id = command.user_id
+            platform_ids = {command.platform: command.user_id}
+        else:
+            member = member_store.get_member(session, team_id=team.id, member_id=command.user_id)
+            member_id = command.user_id
+            platform_ids = {}
+        if member is not None:
+            return member
+        first = not member_store.list_members(session, team_id=team.id)
+        return member_store.add_member(
+            session,
+            team_id=team.id,
+            member_id=member_id,
+            name=command.user_name or member_id,
+            role="admin" if first else "member",
+            now=self.clock.now(),
+            platform_ids=platform_ids,
+        )

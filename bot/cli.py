@@ -1,0 +1,179 @@
+"""The `opsbot` command line (SPEC §5).
+
+stdout carries only each command's own output (so `opsbot export | jq` works); logs and
+errors go to stderr. Exit codes: 0 success, 2 bad usage or config, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.adapters.console import ConsoleAdapter
+from bot.app import OpsBot
+from bot.clock import clock_from_environment
+from bot.config import ConfigError, Settings, TeamSettings, load_settings
+from bot.export import write_csv, write_csv_directory, write_json
+from storage.db import create_engine_for, transaction
+from storage.export import export_tables
+from storage.migrate import current_revision, upgrade_database
+
+log = logging.getLogger("opsbot")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage that argparse cannot see (a bad OPSBOT_NOW, an unknown team …)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file (default: $OPSBOT_CONFIG, then ./config.yaml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="opsbot",
+        description="The chat bot of a content-operations team.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"opsbot {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="command")
+
+    commands.add_parser(
+        "run", parents=[common], help="start the configured adapters (the console if none)"
+    )
+    console = commands.add_parser("console", parents=[common], help="chat with the bot here")
+    console.add_argument("--as", dest="speaker", metavar="MEMBER", help="speak as this member")
+    console.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
+
+    export = commands.add_parser("export", parents=[common], help="dump all data")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.add_argument(
+        "--out", type=Path, metavar="PATH",
+        help="write here instead of stdout (for csv: a folder, one file per table)",
+    )  # fmt: skip
+
+    database = commands.add_parser("db", parents=[common], help="database maintenance")
+    database_commands = database.add_subparsers(dest="db_command", metavar="action", required=True)
+    database_commands.add_parser("upgrade", parents=[common], help="apply migrations")
+    return parser
+
+
+def _default_speaker(team: TeamSettings) -> str:
+    """The first admin of the team, else its first member, else the login name."""
+    for member in team.members:
+        if member.role == "admin":
+            return member.id
+    if team.members:
+        return team.members[0].id
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "me"
+
+
+def _team(settings: Settings, team_id: str | None) -> TeamSettings:
+    try:
+        return settings.team(team_id)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def _open_bot(settings: Settings) -> OpsBot:
+    try:
+        clock = clock_from_environment(os.environ.get("OPSBOT_NOW"))
+    except ValueError as error:
+        raise UsageError(f"OPSBOT_NOW: {error}") from None
+    return OpsBot.open(settings, clock)
+
+
+def _console(settings: Settings, speaker: str | None, team_id: str | None) -> int:
+    team = _team(settings, team_id)
+    bot = _open_bot(settings)
+    adapter = ConsoleAdapter(bot, team_id=team.id, speaker=speaker or _default_speaker(team))
+    if sys.stdin.isatty():
+        adapter.run_interactive(sys.stdout)
+    else:
+        adapter.run_script(sys.stdin, sys.stdout)
+    return EXIT_OK
+
+
+def _run(settings: Settings) -> int:
+    enabled = settings.platforms.enabled()
+    if enabled:
+        raise UsageError(
+            f"platforms.{enabled[0]}: this version of opsbot has no {enabled[0]} adapter yet; "
+            "remove the section to use the console"
+        )
+    return _console(settings, None, None)
+
+
+def _export(settings: Settings, output_format: str, out: Path | None) -> int:
+    bot = _open_bot(settings)
+    zones = {team.id: team.zone for team in settings.teams}
+    default_zone = settings.team().zone
+    with transaction(bot.engine) as session:
+        tables = export_tables(session, zone_for_team=lambda team: zones.get(team, default_zone))
+    if output_format == "csv" and out is not None:
+        for path in write_csv_directory(tables, out):
+            log.info("wrote %s", path)
+        return EXIT_OK
+    writer = write_json if output_format == "json" else write_csv
+    if out is None:
+        writer(tables, sys.stdout)
+    else:
+        with out.open("w", encoding="utf-8") as stream:
+            writer(tables, stream)
+    return EXIT_OK
+
+
+def _db_upgrade(settings: Settings) -> int:
+    engine = create_engine_for(settings.storage.url)
+    upgrade_database(engine)
+    print(f"database at revision {current_revision(engine)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("OPSBOT_LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    arguments = _parser().parse_args(argv)
+    try:
+        settings = load_settings(getattr(arguments, "config", None))
+        match arguments.command:
+            case None | "run":
+                return _run(settings)
+            case "console":
+                return _console(settings, arguments.speaker, arguments.team)
+            case "export":
+                return _export(settings, arguments.format, arguments.out)
+            case "db":
+                return _db_upgrade(settings)
+    except (ConfigError, UsageError) as error:
+        print(f"opsbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader went away (`opsbot export | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
+    except Exception as error:
+        log.debug("failed", exc_info=True)
+        print(f"opsbot: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_USAGE

@@ -1,0 +1,69 @@
+"""The neutral command and reply model.
+
+Adapters turn a platform event into a `Command` and turn a `Reply` into Block Kit, a
+Feishu card, WeCom markdown or console text. Handlers see only these types, which is
+what lets every command behave the same on every platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Command:
+    """One message to the bot: who said what, where."""
+
+    text: str
+    team_id: str
+    user_id: str
+    platform: str = "console"
+    user_name: str | None = None
+    channel_id: str | None = None
+
+
+class Tone(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Audience(StrEnum):
+    """Who should see a reply: only the asker, or the whole channel."""
+
+    ASKER = "asker"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A shortcut a platform may show as a button; clicking it runs `command`."""
+
+    label: str
+    command: str
+    style: str = "default"  # default | primary | danger
+
+
+@dataclass
+class Section:
+    """A block of a reply: an optional heading, then lines, an aligned table or fields."""
+
+    title: str | None = None
+    lines: list[str] = field(default_factory=list)
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    fields: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Reply:
+    title: str
+    tone: Tone = Tone.INFO
+    sections: list[Section] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    audience: Audience = Audience.ASKER
+
+    @property
+    def is_error(self) -> bool:
+        return self.tone is Tone.ERROR

@@ -1,0 +1,1 @@
+"""Turning a neutral Reply into what each platform shows."""

@@ -1,0 +1,10 @@
+"""Command handlers, one module per command family.
+
+A handler parses its words, reads or writes through `storage`, and returns a neutral
+`Reply`. Handlers know nothing of Slack, Feishu or WeCom.
+"""
+
+from bot.commands import CommandFamily
+from handlers import help, team, topics
+
+ALL_FAMILIES: tuple[CommandFamily, ...] = (topics.family, team.family, help.family)

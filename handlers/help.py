@@ -1,0 +1,48 @@
+"""`/help` (`/帮助`): every command explained, with an example, in the team's language."""
+
+from __future__ import annotations
+
+from bot.commands import CommandError, CommandFamily, Context
+from bot.messages import Reply, Section
+
+family = CommandFamily("help", aliases=("帮助",))
+
+
+def family_help(ctx: Context, shown: CommandFamily) -> Reply:
+    """The usage line, purpose and example of each sub-command of one family."""
+    sections = []
+    for subcommand in shown.subcommands or ([shown.default] if shown.default else []):
+        key = subcommand.catalogue_key
+        lines = [ctx.t(f"{key}.help")]
+        if subcommand.aliases:
+            lines.append(ctx.t("help.aliases", aliases=" ".join(subcommand.aliases)))
+        lines.append(ctx.t("help.example_line", example=ctx.t(f"{key}.example")))
+        sections.append(Section(title=ctx.t(f"{key}.usage"), lines=lines))
+    title = ctx.t(
+        "help.family_title",
+        command=f"/{shown.name}",
+        aliases=" ".join(f"/{alias}" for alias in shown.aliases),
+        summary=ctx.t(f"{shown.name}.summary"),
+    )
+    return Reply(title, sections=sections)
+
+
+@family.default_handler
+def show_help(ctx: Context, args: list[str]) -> Reply:
+    if args:
+        shown = ctx.router.family(args[0])
+        if shown is None:
+            raise CommandError("help.error.unknown", command=args[0][:40])
+        return family_help(ctx, shown)
+    rows = [
+        (
+            f"/{shown.name}",
+            " ".join(f"/{alias}" for alias in shown.aliases),
+            ctx.t(f"{shown.name}.summary"),
+        )
+        for shown in ctx.router.families
+    ]
+    return Reply(
+        ctx.t("help.title"),
+        sections=[Section(rows=rows), Section(lines=[ctx.t("help.more")])],
+    )

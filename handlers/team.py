@@ -1,0 +1,113 @@
+"""`/team` (`/团队`): who is in the team and what each may do."""
+
+from __future__ import annotations
+
+import re
+
+from bot.arguments import parse_mention
+from bot.commands import CommandError, CommandFamily, Context
+from bot.messages import Reply, Section, Tone
+from storage import members as member_store
+from storage.models import Member
+
+family = CommandFamily("team", aliases=("团队",))
+
+MEMBER_ID = re.compile(r"^[\w.\-]{1,64}$")
+_ROLE_WORDS = {
+    "admin": "admin", "管理员": "admin",
+    "editor": "editor", "编辑": "editor", "reviewer": "editor", "审核": "editor",
+    "member": "member", "成员": "member",
+}  # fmt: skip
+
+
+def parse_role(word: str) -> str:
+    value = word.split("=", 1)[1] if "=" in word else word
+    role = _ROLE_WORDS.get(value.casefold())
+    if role is None:
+        raise CommandError("team.error.bad_role", value=value[:20])
+    return role
+
+
+def _require_admin(ctx: Context) -> None:
+    if ctx.member.role != "admin":
+        raise CommandError("errors.admins_only", show_usage=False)
+
+
+def _mentioned(ctx: Context, args: list[str]) -> str:
+    handle = parse_mention(args[0]) if args else None
+    if handle is None:
+        raise CommandError("errors.missing_member")
+    return handle
+
+
+def resolve_member(ctx: Context, handle: str) -> Member:
+    """The member a `@handle` names, or a refusal that says who is in the team."""
+    member = member_store.find_member(ctx.session, team_id=ctx.team.id, handle=handle)
+    if member is None:
+        known = ", ".join(m.id for m in member_store.list_members(ctx.session, team_id=ctx.team.id))
+        raise CommandError("errors.unknown_member", name=handle[:40], known=known)
+    return member
+
+
+def _role(ctx: Context, role: str) -> str:
+    return ctx.t(f"role.{role}")
+
+
+@family.subcommand("list", "列表", "ls")
+def list_team(ctx: Context, args: list[str]) -> Reply:
+    members = member_store.list_members(ctx.session, team_id=ctx.team.id)
+    rows = []
+    for member in members:
+        away = ""
+        if member.away_from and member.away_to:
+            away = ctx.t(
+                "team.away_range",
+                start=member.away_from.isoformat(),
+                end=member.away_to.isoformat(),
+            )
+        rows.append((f"@{member.id}", member.name, _role(ctx, member.role), away))
+    return Reply(
+        ctx.t("team.list_title", team=ctx.team.display_name, count=len(members)),
+        sections=[Section(rows=rows)],
+    )
+
+
+@family.subcommand("add", "新增")
+def add_to_team(ctx: Context, args: list[str]) -> Reply:
+    handle = _mentioned(ctx, args)
+    role = "member"
+    for word in args[1:]:
+        role = parse_role(word)
+    if not MEMBER_ID.match(handle):
+        raise CommandError("team.error.bad_id", value=handle[:40])
+    _require_admin(ctx)
+    if member_store.find_member(ctx.session, team_id=ctx.team.id, handle=handle) is not None:
+        raise CommandError("team.error.exists", name=handle, show_usage=False)
+    member = member_store.add_member(
+        ctx.session, team_id=ctx.team.id, member_id=handle, name=handle, role=role, now=ctx.now()
+    )
+    return Reply(ctx.t("team.added", name=member.name, role=_role(ctx, role)), tone=Tone.SUCCESS)
+
+
+@family.subcommand("role", "角色")
+def change_role(ctx: Context, args: list[str]) -> Reply:
+    handle = _mentioned(ctx, args)
+    if len(args) != 2:
+        raise CommandError("team.error.missing_role")
+    role = parse_role(args[1])
+    _require_admin(ctx)
+    member = resolve_member(ctx, handle)
+    if (
+        member.role == "admin"
+        and role != "admin"
+        and member_store.count_admins(ctx.session, team_id=ctx.team.id) == 1
+    ):
+        raise CommandError("team.error.last_admin", show_usage=False)
+    before = member.role
+    member.role = role
+    return Reply(
+        ctx.t(
+            "team.role_changed", name=member.name, before=_role(ctx, before), role=_role(ctx, role)
+        ),
+        tone=Tone.SUCCESS,
+    )

@@ -1,0 +1,351 @@
+"""`/topic` (`/选题`): the topic backlog — capture, rank, vote, rescore, edit, drop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from bot.arguments import TopicOptions, parse_id, parse_topic_options
+from bot.commands import CommandError, CommandFamily, Context
+from bot.config import ScoringWeights
+from bot.messages import Audience, Button, Reply, Section, Tone
+from storage import topics as topic_store
+from storage.models import TITLE_MAX_LENGTH, Topic
+
+family = CommandFamily("topic", aliases=("选题",))
+
+DEFAULT_RATING = 3
+HOT_TIMELINESS = 5
+HIGH_PRIORITY_FROM = Fraction(4)
+MID_PRIORITY_FROM = Fraction(5, 2)
+PRIORITY_ORDER = {"high": 0, "mid": 1, "low": 2}
+LIST_LIMIT = 30
+OPEN_STATUSES = ("idea",)
+CLOSED_STATUSES = ("published", "dropped")
+
+
+@dataclass(frozen=True)
+class TopicScore:
+    score: float
+    priority: str
+
+
+def score_topic(
+    *, timeliness: int, value: int, conversion: int, weights: ScoringWeights
+) -> TopicScore:
+    """The weighted mean of the three ratings and its priority band (SPEC §3).
+
+    Computed with exact fractions so that a mean of exactly 4.0 is `high`, never a
+    3.9999… that floating point would put in `mid`.
+    """
+    parts = (
+        (Fraction(str(weights.timeliness)), timeliness),
+        (Fraction(str(weights.value)), value),
+        (Fraction(str(weights.conversion)), conversion),
+    )
+    mean = sum(weight * rating for weight, rating in parts) / sum(weight for weight, _ in parts)
+    if mean >= HIGH_PRIORITY_FROM:
+        priority = "high"
+    elif mean >= MID_PRIORITY_FROM:
+        priority = "mid"
+    else:
+        priority = "low"
+    return TopicScore(round(float(mean), 2), priority)
+
+
+def backlog_order(topic: Topic, votes: int) -> tuple[int, float, int, datetime, int]:
+    """Priority, then score, then votes, then age (oldest first)."""
+    return (PRIORITY_ORDER[topic.priority], -topic.score, -votes, topic.created_at, topic.id or 0)
+
+
+def _title_from(ctx: Context, options: TopicOptions) -> str:
+    title = options.title
+    if not title:
+        raise CommandError("topic.error.missing_title")
+    if len(title) > TITLE_MAX_LENGTH:
+        raise CommandError("errors.title_too_long", max=TITLE_MAX_LENGTH, length=len(title))
+    return title
+
+
+def _rescore(ctx: Context, topic: Topic) -> None:
+    scored = score_topic(
+        timeliness=topic.timeliness,
+        value=topic.value,
+        conversion=topic.conversion,
+        weights=ctx.settings.scoring,
+    )
+    topic.score, topic.priority = scored.score, scored.priority
+
+
+def _load(ctx: Context, word: str | None) -> Topic:
+    topic_id = parse_id(word)
+    topic = topic_store.get_topic(ctx.session, team_id=ctx.team.id, topic_id=topic_id)
+    if topic is None:
+        raise CommandError("topic.error.not_found", id=topic_id)
+    return topic
+
+
+def _require_editable(ctx: Context, topic: Topic) -> None:
+    """Authors may change their own topics; editors and admins may change any."""
+    if topic.created_by != ctx.member.id and ctx.member.role not in ("editor", "admin"):
+        raise CommandError("topic.error.not_yours", id=topic.id, show_usage=False)
+    if topic.status in CLOSED_STATUSES:
+        raise CommandError(
+            "topic.error.closed",
+            id=topic.id,
+            status=ctx.t(f"status.{topic.status}"),
+            show_usage=False,
+        )
+
+
+def _priority(ctx: Context, topic: Topic) -> str:
+    return ctx.t(f"priority.{topic.priority}")
+
+
+def _create(ctx: Context, words: list[str], *, hot: bool) -> Topic:
+    options = parse_topic_options(words, ctx.platforms)
+    title = _title_from(ctx, options)
+    now = ctx.now()
+    ratings = {"timeliness": DEFAULT_RATING, "value": DEFAULT_RATING, "conversion": DEFAULT_RATING}
+    ratings.update(options.ratings)
+    deadline = None
+    if hot:
+        ratings["timeliness"] = HOT_TIMELINESS
+        deadline = now + timedelta(hours=ctx.team.schedule.hot_topic_hours)
+    scored = score_topic(weights=ctx.settings.scoring, **ratings)
+    return topic_store.add_topic(
+        ctx.session,
+        Topic(
+            team_id=ctx.team.id,
+            title=title,
+            tags=options.tags,
+            platform=options.platform,
+            score=scored.score,
+            priority=scored.priority,
+            hot=hot,
+            deadline=deadline,
+            created_by=ctx.member.id,
+            created_at=now,
+            updated_at=now,
+            **ratings,
+        ),
+    )
+
+
+def _vote_button(ctx: Context, topic: Topic) -> Button:
+    return Button(ctx.t("button.vote"), f"/topic vote {topic.id}")
+
+
+@family.subcommand("add", "新增")
+def add_topic(ctx: Context, args: list[str]) -> Reply:
+    topic = _create(ctx, args, hot=False)
+    return Reply(
+        ctx.t(
+            "topic.saved", id=topic.id, score=f"{topic.score:.2f}", priority=_priority(ctx, topic)
+        ),
+        tone=Tone.SUCCESS,
+        buttons=[_vote_button(ctx, topic)],
+    )
+
+
+@family.subcommand("hot", "热点")
+def add_hot_topic(ctx: Context, args: list[str]) -> Reply:
+    topic = _create(ctx, args, hot=True)
+    assert topic.deadline is not None
+    return Reply(
+        ctx.t(
+            "topic.hot_saved",
+            id=topic.id,
+            title=topic.title,
+            score=f"{topic.score:.2f}",
+            priority=_priority(ctx, topic),
+            deadline=ctx.local(topic.deadline).strftime("%m-%d %H:%M"),
+            hours=f"{ctx.team.schedule.hot_topic_hours:g}",
+        ),
+        tone=Tone.SUCCESS,
+        buttons=[_vote_button(ctx, topic)],
+        audience=Audience.CHANNEL,
+    )
+
+
+@dataclass
+class ListFilter:
+    mine: bool = False
+    everything: bool = False
+    tags: tuple[str, ...] = ()
+    platform: str | None = None
+    priorities: tuple[str, ...] = ()
+
+
+_FILTER_WORDS = {
+    "mine": "mine", "我的": "mine",
+    "all": "all", "全部": "all",
+    "high": "high", "高": "high",
+    "mid": "mid", "medium": "mid", "中": "mid",
+    "low": "low", "低": "low",
+}  # fmt: skip
+
+
+def _parse_list_filter(ctx: Context, words: list[str]) -> ListFilter:
+    chosen = ListFilter()
+    options = parse_topic_options(words, ctx.platforms)
+    if options.ratings:
+        raise CommandError("topic.error.bad_filter", value=" ".join(words)[:40])
+    for word in options.words:
+        meaning = _FILTER_WORDS.get(word.casefold())
+        if meaning is None:
+            raise CommandError("topic.error.bad_filter", value=word[:40])
+        if meaning == "mine":
+            chosen.mine = True
+        elif meaning == "all":
+            chosen.everything = True
+        else:
+            chosen.priorities += (meaning,)
+    chosen.tags = tuple(options.tags)
+    chosen.platform = options.platform
+    return chosen
+
+
+def _matches(topic: Topic, wanted: ListFilter, member_id: str) -> bool:
+    return (
+        (not wanted.mine or topic.created_by == member_id)
+        and all(tag in topic.tags for tag in wanted.tags)
+        and (wanted.platform is None or topic.platform == wanted.platform)
+        and (not wanted.priorities or topic.priority in wanted.priorities)
+    )
+
+
+def topic_row(
+    ctx: Context, topic: Topic, votes: int, *, with_status: bool = False
+) -> tuple[str, ...]:
+    """One backlog line: id, priority and score, title, tags, platform, votes, hot deadline."""
+    notes = []
+    if votes:
+        notes.append(f"👍{votes}")
+    if topic.hot and topic.deadline is not None:
+        notes.append(
+            ctx.t("topic.hot_until", deadline=ctx.local(topic.deadline).strftime("%m-%d %H:%M"))
+        )
+    if with_status and topic.status != "idea":
+        notes.append(ctx.t(f"status.{topic.status}"))
+    return (
+        f"#{topic.id}",
+        f"{_priority(ctx, topic)} {topic.score:.2f}",
+        topic.title,
+        " ".join(f"#{tag}" for tag in topic.tags),
+        ctx.platforms.name(topic.platform, ctx.locale),
+        " ".join(notes),
+    )
+
+
+@family.subcommand("list", "列表", "ls")
+def list_topics(ctx: Context, args: list[str]) -> Reply:
+    wanted = _parse_list_filter(ctx, args)
+    statuses = None if wanted.everything else OPEN_STATUSES
+    candidates = topic_store.list_topics(ctx.session, team_id=ctx.team.id, statuses=statuses)
+    topics = [topic for topic in candidates if _matches(topic, wanted, ctx.member.id)]
+    votes = topic_store.vote_counts(
+        ctx.session, topic_ids=[topic.id for topic in topics if topic.id]
+    )
+    topics.sort(key=lambda topic: backlog_order(topic, votes.get(topic.id or 0, 0)))
+    if not topics:
+        return Reply(ctx.t("topic.list_empty"))
+    section = Section(
+        rows=[
+            topic_row(ctx, topic, votes.get(topic.id or 0, 0), with_status=wanted.everything)
+            for topic in topics[:LIST_LIMIT]
+        ]
+    )
+    if len(topics) > LIST_LIMIT:
+        section.lines.append(ctx.t("list.more", count=len(topics) - LIST_LIMIT))
+    return Reply(ctx.t("topic.list_title", count=len(topics)), sections=[section])
+
+
+@family.subcommand("vote", "投票", "+1")
+def vote_topic(ctx: Context, args: list[str]) -> Reply:
+    topic = _load(ctx, args[0] if args else None)
+    if len(args) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
+    if topic.status in CLOSED_STATUSES:
+        raise CommandError(
+            "topic.error.closed",
+            id=topic.id,
+            status=ctx.t(f"status.{topic.status}"),
+            show_usage=False,
+        )
+    assert topic.id is not None
+    counted = topic_store.add_vote(
+        ctx.session, topic_id=topic.id, member_id=ctx.member.id, now=ctx.now()
+    )
+    total = topic_store.vote_counts(ctx.session, topic_ids=[topic.id]).get(topic.id, 0)
+    if not counted:
+        return Reply(ctx.t("topic.already_voted", id=topic.id, title=topic.title, votes=total))
+    return Reply(
+        ctx.t("topic.voted", id=topic.id, title=topic.title, votes=total), tone=Tone.SUCCESS
+    )
+
+
+@family.subcommand("score", "评分")
+def rescore_topic(ctx: Context, args: list[str]) -> Reply:
+    topic = _load(ctx, args[0] if args else None)
+    options = parse_topic_options(args[1:], ctx.platforms)
+    if options.words or options.tags or options.platform:
+        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
+    if not options.ratings:
+        raise CommandError("topic.error.no_ratings")
+    _require_editable(ctx, topic)
+    before = topic.score
+    for field_name, rating in options.ratings.items():
+        setattr(topic, field_name, rating)
+    _rescore(ctx, topic)
+    topic.updated_at = ctx.now()
+    return Reply(
+        ctx.t(
+            "topic.rescored",
+            id=topic.id,
+            before=f"{before:.2f}",
+            score=f"{topic.score:.2f}",
+            priority=_priority(ctx, topic),
+        ),
+        tone=Tone.SUCCESS,
+    )
+
+
+@family.subcommand("edit", "修改")
+def edit_topic(ctx: Context, args: list[str]) -> Reply:
+    topic = _load(ctx, args[0] if args else None)
+    options = parse_topic_options(args[1:], ctx.platforms)
+    if not (options.words or options.tags or options.platform or options.ratings):
+        raise CommandError("topic.error.nothing_to_change")
+    _require_editable(ctx, topic)
+    if options.words:
+        topic.title = _title_from(ctx, options)
+    if options.tags:
+        topic.tags = options.tags
+    if options.platform:
+        topic.platform = options.platform
+    if options.ratings:
+        for field_name, rating in options.ratings.items():
+            setattr(topic, field_name, rating)
+        _rescore(ctx, topic)
+    topic.updated_at = ctx.now()
+    return Reply(
+        ctx.t("topic.edited", id=topic.id, title=topic.title),
+        tone=Tone.SUCCESS,
+        sections=[Section(rows=[topic_row(ctx, topic, 0)])],
+    )
+
+
+@family.subcommand("drop", "放弃")
+def drop_topic(ctx: Context, args: list[str]) -> Reply:
+    topic = _load(ctx, args[0] if args else None)
+    _require_editable(ctx, topic)
+    reason = " ".join(args[1:])
+    if len(reason) > TITLE_MAX_LENGTH:
+        raise CommandError("errors.reason_too_long", max=TITLE_MAX_LENGTH)
+    topic.status = "dropped"
+    topic.drop_reason = reason or None
+    topic.updated_at = ctx.now()
+    key = "topic.dropped_with_reason" if reason else "topic.dropped"
+    return Reply(ctx.t(key, id=topic.id, title=topic.title, reason=reason), tone=Tone.SUCCESS)

@@ -1,0 +1,93 @@
+"""All stored data as plain rows, in the shape of SPEC §8.
+
+Instants are written in ISO 8601 with the offset of the row's team timezone, so a
+spreadsheet shows the times the team saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from storage.models import Member, Topic, Vote
+from storage.topics import vote_counts
+
+# Every table of SPEC §8, in order; those not built yet export as empty lists so that
+# consumers can rely on the keys.
+EXPORT_TABLES = (
+    "members", "topics", "votes", "posts", "tasks", "standups",
+    "kpi_daily", "post_metrics", "targets", "job_runs", "outbox",
+)  # fmt: skip
+
+Row = dict[str, Any]
+ZoneForTeam = Callable[[str], tzinfo]
+
+
+def _instant(value: datetime | None, zone: tzinfo) -> str | None:
+    return None if value is None else value.astimezone(zone).isoformat()
+
+
+def export_tables(
+    session: Session, *, zone_for_team: ZoneForTeam = lambda _: UTC
+) -> dict[str, list[Row]]:
+    members = session.exec(
+        select(Member).order_by(col(Member.team_id), col(Member.created_at), col(Member.id))
+    )
+    topics = list(session.exec(select(Topic).order_by(col(Topic.id))))
+    votes = session.exec(select(Vote).order_by(col(Vote.topic_id), col(Vote.voted_at)))
+    counts = vote_counts(session, topic_ids=[topic.id for topic in topics if topic.id])
+    team_of_topic = {topic.id: topic.team_id for topic in topics}
+
+    tables: dict[str, list[Row]] = {name: [] for name in EXPORT_TABLES}
+    tables["members"] = [
+        {
+            "team": member.team_id,
+            "id": member.id,
+            "name": member.name,
+            "role": member.role,
+            "slack": member.slack,
+            "feishu": member.feishu,
+            "wecom": member.wecom,
+            "away_from": member.away_from.isoformat() if member.away_from else None,
+            "away_to": member.away_to.isoformat() if member.away_to else None,
+            "created_at": _instant(member.created_at, zone_for_team(member.team_id)),
+        }
+        for member in members
+    ]
+    tables["topics"] = [
+        {
+            "team": topic.team_id,
+            "id": topic.id,
+            "title": topic.title,
+            "tags": list(topic.tags),
+            "platform": topic.platform,
+            "timeliness": topic.timeliness,
+            "value": topic.value,
+            "conversion": topic.conversion,
+            "score": topic.score,
+            "priority": topic.priority,
+            "status": topic.status,
+            "votes": counts.get(topic.id or 0, 0),
+            "hot": topic.hot,
+            "deadline": _instant(topic.deadline, zone_for_team(topic.team_id)),
+            "created_by": topic.created_by,
+            "created_at": _instant(topic.created_at, zone_for_team(topic.team_id)),
+            "updated_at": _instant(topic.updated_at, zone_for_team(topic.team_id)),
+            "drop_reason": topic.drop_reason,
+        }
+        for topic in topics
+    ]
+    tables["votes"] = [
+        {
+            "topic_id": vote.topic_id,
+            "member": vote.member_id,
+            "voted_at": _instant(
+                vote.voted_at, zone_for_team(team_of_topic.get(vote.topic_id, ""))
+            ),
+        }
+        for vote in votes
+    ]
+    return tables

@@ -1,0 +1,87 @@
+"""The tables (SPEC §8). Later issues add posts, tasks, stand-ups, KPIs and the ledger."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer
+from sqlmodel import Column, Field, SQLModel, String
+
+from storage.types import UTCDateTime
+
+ROLES = ("admin", "editor", "member")
+PRIORITIES = ("high", "mid", "low")
+TOPIC_STATUSES = ("idea", "scheduled", "published", "dropped")
+TITLE_MAX_LENGTH = 200
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class Member(SQLModel, table=True):
+    """A person in a team. `id` is the team-local handle used in commands (`@bob`)."""
+
+    __tablename__ = "members"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="ck_members_role"),)
+
+    team_id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)
+    role: str = Field(default="member", max_length=16)
+    slack: str | None = Field(default=None, max_length=64)
+    feishu: str | None = Field(default=None, max_length=64)
+    wecom: str | None = Field(default=None, max_length=64)
+    away_from: date | None = None
+    away_to: date | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Topic(SQLModel, table=True):
+    """An idea in the backlog, scored on timeliness, value and conversion."""
+
+    __tablename__ = "topics"
+    __table_args__ = (
+        CheckConstraint(_one_of("priority", PRIORITIES), name="ck_topics_priority"),
+        CheckConstraint(_one_of("status", TOPIC_STATUSES), name="ck_topics_status"),
+        CheckConstraint(
+            "timeliness BETWEEN 1 AND 5 AND value BETWEEN 1 AND 5 AND conversion BETWEEN 1 AND 5",
+            name="ck_topics_ratings",
+        ),
+        Index("ix_topics_team_status", "team_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    title: str = Field(max_length=TITLE_MAX_LENGTH)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    platform: str | None = Field(default=None, max_length=32)
+    timeliness: int
+    value: int
+    conversion: int
+    score: float
+    priority: str = Field(max_length=8)
+    status: str = Field(default="idea", max_length=16)
+    hot: bool = False
+    deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    drop_reason: str | None = Field(default=None, max_length=TITLE_MAX_LENGTH)
+
+
+class Vote(SQLModel, table=True):
+    """One member's vote for one topic; the primary key makes a second vote impossible."""
+
+    __tablename__ = "votes"
+
+    topic_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("topics.id", ondelete="CASCADE"),
+            primary_key=True,
+            nullable=False,
+        )
+    )
+    member_id: str = Field(sa_column=Column(String(64), primary_key=True, nullable=False))
+    voted_at: datetime = Field(sa_type=UTCDateTime)
