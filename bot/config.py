@@ -179,17 +179,22 @@ class Settings(_Strict):
     def _valid_timezone(cls, value: str) -> str:
         return _check_timezone(value)
 
+    @field_validator("teams")
+    @classmethod
+    def _unique_teams(cls, teams: list[TeamSettings]) -> list[TeamSettings]:
+        ids = [team.id for team in teams]
+        for team_id in ids:
+            if ids.count(team_id) > 1:
+                raise ValueError(f"team id {team_id!r} appears twice")
+        return teams
+
     @model_validator(mode="after")
     def _fill_team_defaults(self) -> Settings:
         """Teams inherit the global timezone and a calendar that suits the locale."""
         default_name = "团队" if self.locale == "zh-CN" else "Team"
         teams = self.teams or [TeamSettings(id="team", name=default_name)]
         filled = []
-        seen: set[str] = set()
         for team in teams:
-            if team.id in seen:
-                raise ValueError(f"team id {team.id!r} appears twice")
-            seen.add(team.id)
             filled.append(
                 team.model_copy(
                     update={

@@ -58,5 +58,7 @@ def add_vote(session: Session, *, topic_id: int, member_id: str, now: datetime) 
         with session.begin_nested():
             session.add(Vote(topic_id=topic_id, member_id=member_id, voted_at=now))
     except IntegrityError:
-        return False
+        if session.get(Vote, (topic_id, member_id)) is not None:
+            return False  # the same member's vote landed first from another request
+        raise
     return True

@@ -1,0 +1,137 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when asked), the frozen
+clock, and `bot` — the console adapter in front of a fully wired OpsBot.
+
+PostgreSQL runs when `OPSBOT_TEST_PG_URL` is set (`.ci/run` sets it to the local
+server); each test then gets a schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.adapters.console import ConsoleAdapter
+from bot.app import OpsBot
+from bot.clock import FrozenClock
+from bot.config import Settings
+from bot.messages import Command, Reply
+from storage.db import normalise_url, transaction
+from storage.export import export_tables
+
+# Monday 23 November 2026, 10:00 in Shanghai.
+DEFAULT_NOW = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
+
+DEFAULT_MEMBERS = [
+    {"id": "alice", "name": "Alice", "role": "admin"},
+    {"id": "bob", "name": "Bob", "role": "editor"},
+    {"id": "carol", "name": "Carol", "role": "editor"},
+    {"id": "dave", "name": "Dave", "role": "member"},
+]
+
+
+def _postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    base = os.environ.get("OPSBOT_TEST_PG_URL")
+    if not base:
+        pytest.skip("OPSBOT_TEST_PG_URL is not set, so the PostgreSQL variant is skipped")
+    schema = f"opsbot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(base))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, then the real PostgreSQL if configured."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'opsbot.db'}"
+    else:
+        yield from _postgres_url(request)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'opsbot.db'}"
+
+
+def make_settings(url: str, **overrides: Any) -> Settings:
+    team = {
+        "id": "content",
+        "name": "内容组",
+        "platforms": ["wechat", "xiaohongshu", "douyin"],
+        "members": DEFAULT_MEMBERS,
+    }
+    team.update(overrides.pop("team", {}))
+    document = {"locale": "zh-CN", "storage": {"url": url}, "teams": [team], **overrides}
+    return Settings.model_validate(document)
+
+
+class BotDriver:
+    """Talks to the bot the way a person at the console does, and reads what was stored."""
+
+    def __init__(self, bot: OpsBot, clock: FrozenClock, speaker: str = "alice") -> None:
+        self.bot = bot
+        self.clock = clock
+        self.console = ConsoleAdapter(bot, team_id=bot.settings.team().id, speaker=speaker)
+
+    def send(self, line: str) -> str:
+        """Send one console line (`@bob /topic vote 1` speaks as bob); the rendered reply."""
+        reply = self.console.reply_to(line)
+        assert reply is not None
+        return reply
+
+    def reply(self, text: str, *, speaker: str = "alice") -> Reply:
+        command = Command(text=text, team_id=self.bot.settings.team().id, user_id=speaker)
+        return self.bot.handle(command)
+
+    def export(self) -> dict[str, list[dict[str, Any]]]:
+        zone = self.bot.settings.team().zone
+        with transaction(self.bot.engine) as session:
+            return export_tables(session, zone_for_team=lambda _: zone)
+
+    def topic(self, topic_id: int) -> dict[str, Any]:
+        return next(row for row in self.export()["topics"] if row["id"] == topic_id)
+
+
+BotFactory = Callable[..., BotDriver]
+
+
+@pytest.fixture
+def make_bot(sqlite_url: str) -> Iterator[BotFactory]:
+    """Build a bot on a fresh SQLite file: `make_bot(locale="en", team={...})`."""
+    opened: list[OpsBot] = []
+
+    def factory(*, url: str = sqlite_url, now: datetime = DEFAULT_NOW, **overrides: Any) -> BotDriver:
+        clock = FrozenClock(now)
+        bot = OpsBot.open(make_settings(url, **overrides), clock)
+        opened.append(bot)
+        return BotDriver(bot, clock)
+
+    yield factory
+    for bot in opened:
+        bot.engine.dispose()
+
+
+@pytest.fixture
+def bot(make_bot: BotFactory) -> BotDriver:
+    """The shipped team (Alice admin, Bob and Carol editors, Dave member), zh-CN."""
+    return make_bot()
+
+
+@pytest.fixture
+def bot_en(make_bot: BotFactory) -> BotDriver:
+    return make_bot(locale="en")

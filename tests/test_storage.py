@@ -1,0 +1,148 @@
+"""Storage on a real database: SQLite always, PostgreSQL when OPSBOT_TEST_PG_URL is set."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
+
+from storage import members as member_store
+from storage import topics as topic_store
+from storage.db import create_engine_for, normalise_url, transaction
+from storage.migrate import current_revision, upgrade_database
+from storage.models import Topic
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    engine = create_engine_for(database_url)
+    upgrade_database(engine)
+    yield engine
+    engine.dispose()
+
+
+def _topic(**fields: object) -> Topic:
+    values: dict[str, object] = {
+        "team_id": "content", "title": "选题", "timeliness": 3, "value": 3, "conversion": 3,
+        "score": 3.0, "priority": "mid", "created_by": "alice", "created_at": NOW, "updated_at": NOW,
+    }  # fmt: skip
+    values.update(fields)
+    return Topic(**values)
+
+
+def test_migrations_create_exactly_the_models(engine: Engine) -> None:
+    assert current_revision(engine) == "0001"
+    assert {"members", "topics", "votes"} <= set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
+    upgrade_database(engine)
+    assert current_revision(engine) == "0001"
+
+
+def test_instants_come_back_aware_and_equal(engine: Engine) -> None:
+    shanghai_nine = datetime(2026, 11, 23, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    with transaction(engine) as session:
+        topic_id = topic_store.add_topic(session, _topic(deadline=shanghai_nine)).id
+    with transaction(engine) as session:
+        stored = topic_store.get_topic(session, team_id="content", topic_id=topic_id)
+        assert stored is not None and stored.deadline is not None
+        assert stored.deadline.tzinfo is not None
+        assert stored.deadline == shanghai_nine
+        assert stored.deadline.astimezone(UTC).hour == 1
+
+
+def test_tags_round_trip_as_a_list(engine: Engine) -> None:
+    with transaction(engine) as session:
+        topic_id = topic_store.add_topic(session, _topic(tags=["促销", "双十一"])).id
+    with transaction(engine) as session:
+        stored = topic_store.get_topic(session, team_id="content", topic_id=topic_id)
+        assert stored is not None and stored.tags == ["促销", "双十一"]
+
+
+def test_a_topic_of_another_team_is_not_found(engine: Engine) -> None:
+    with transaction(engine) as session:
+        topic_id = topic_store.add_topic(session, _topic(team_id="other")).id
+    with transaction(engine) as session:
+        assert topic_store.get_topic(session, team_id="content", topic_id=topic_id) is None
+
+
+def test_one_vote_per_member_is_enforced_by_the_database(engine: Engine) -> None:
+    with transaction(engine) as session:
+        topic_id = topic_store.add_topic(session, _topic()).id
+        assert topic_id is not None
+        assert topic_store.add_vote(session, topic_id=topic_id, member_id="bob", now=NOW)
+        assert not topic_store.add_vote(session, topic_id=topic_id, member_id="bob", now=NOW)
+        assert topic_store.add_vote(session, topic_id=topic_id, member_id="carol", now=NOW)
+    with transaction(engine) as session:
+        assert topic_store.vote_counts(session, topic_ids=[topic_id]) == {topic_id: 2}
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO votes (topic_id, member_id, voted_at) VALUES (:t, 'bob', :at)"),
+            {"t": topic_id, "at": NOW.replace(tzinfo=None)},
+        )
+
+
+def test_check_constraints_refuse_impossible_rows(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), transaction(engine) as session:
+        topic_store.add_topic(session, _topic(timeliness=9))
+    with pytest.raises(IntegrityError), transaction(engine) as session:
+        topic_store.add_topic(session, _topic(status="lost"))
+    with transaction(engine) as session:
+        assert topic_store.list_topics(session, team_id="content") == []
+
+
+def test_votes_need_an_existing_topic(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), transaction(engine) as session:
+        topic_store.add_vote(session, topic_id=999, member_id="bob", now=NOW)
+
+
+def test_configured_members_are_seeded_once_and_chat_roles_survive(engine: Engine) -> None:
+    configured = [("alice", "Alice", "admin", {"slack": "U01"}), ("bob", "Bob", "member", {})]
+    with transaction(engine) as session:
+        member_store.sync_configured_members(
+            session, team_id="content", configured=configured, now=NOW
+        )
+    with transaction(engine) as session:
+        bob = member_store.get_member(session, team_id="content", member_id="bob")
+        assert bob is not None
+        bob.role = "editor"
+    configured[0] = ("alice", "Alice", "admin", {"slack": "U99"})
+    with transaction(engine) as session:
+        member_store.sync_configured_members(
+            session, team_id="content", configured=configured, now=NOW
+        )
+    with transaction(engine) as session:
+        members = {m.id: m for m in member_store.list_members(session, team_id="content")}
+        assert set(members) == {"alice", "bob"}
+        assert members["bob"].role == "editor"
+        assert members["alice"].slack == "U99"
+        found = member_store.find_member_by_platform_id(
+            session, team_id="content", platform="slack", platform_user_id="U99"
+        )
+        assert found is not None and found.id == "alice"
+        assert member_store.find_member(session, team_id="content", handle="BOB") is not None
+
+
+def test_postgres_urls_use_psycopg_3() -> None:
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'nested' / 'opsbot.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
