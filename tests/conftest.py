@@ -115,7 +115,9 @@ def make_bot(sqlite_url: str) -> Iterator[BotFactory]:
     """Build a bot on a fresh SQLite file: `make_bot(locale="en", team={...})`."""
     opened: list[OpsBot] = []
 
-    def factory(*, url: str = sqlite_url, now: datetime = DEFAULT_NOW, **overrides: Any) -> BotDriver:
+    def factory(
+        *, url: str = sqlite_url, now: datetime = DEFAULT_NOW, **overrides: Any
+    ) -> BotDriver:
         clock = FrozenClock(now)
         bot = OpsBot.open(make_settings(url, **overrides), clock)
         opened.append(bot)

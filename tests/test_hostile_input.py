@@ -47,7 +47,9 @@ def hostile_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotDriver]
     bot.engine.dispose()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(line=command_lines)
 def test_any_line_gets_a_reply_and_a_rejection_changes_nothing(
     hostile_bot: BotDriver, line: str

@@ -24,11 +24,7 @@ def workdir(tmp_path: Path) -> Path:
 def opsbot(
     *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("OPSBOT_")
-    }
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("OPSBOT_")}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -70,9 +66,7 @@ def test_piped_console_and_json_export(workdir: Path) -> None:
 
 
 def test_bad_input_keeps_the_console_running_with_exit_status_zero(workdir: Path) -> None:
-    result = opsbot(
-        "console", cwd=workdir, stdin="/topic add\n/nope\n\n/topic add 好选题\n"
-    )
+    result = opsbot("console", cwd=workdir, stdin="/topic add\n/nope\n\n/topic add 好选题\n")
 
     assert result.returncode == 0
     lines = result.stdout.splitlines()

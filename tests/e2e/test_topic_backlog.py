@@ -138,7 +138,11 @@ def test_edit_title_tags_and_platform(bot: BotDriver) -> None:
 
     assert bot.send("/topic edit 1 新标题 #新 #视频 p:抖音").startswith("✅ #1「新标题」已修改")
     topic = bot.topic(1)
-    assert (topic["title"], topic["tags"], topic["platform"]) == ("新标题", ["新", "视频"], "douyin")
+    assert (topic["title"], topic["tags"], topic["platform"]) == (
+        "新标题",
+        ["新", "视频"],
+        "douyin",
+    )
     bot.send("/topic edit 1 p:weibo")
     assert bot.topic(1)["title"] == "新标题"
     assert bot.topic(1)["platform"] == "weibo"
@@ -179,12 +183,20 @@ def test_only_author_editor_or_admin_may_change_a_topic(bot: BotDriver) -> None:
         ("/topic vote 99", "❌ 没有编号为 #99 的选题。用法：/topic vote <编号>"),
         ("/topic vote abc", "❌ 「abc」不是有效的编号。用法：/topic vote <编号>"),
         ("/topic vote", "❌ 缺少编号。用法：/topic vote <编号>"),
-        ("/topic score 1", "❌ 没有编号为 #1 的选题。用法：/topic score <编号> t:<1-5> v:<1-5> c:<1-5>"),
-        ("/topic list 奇怪", "❌ 不认识的筛选条件「奇怪」。用法：/topic list [mine|all|#标签|p:平台|high|mid|low]"),
+        (
+            "/topic score 1",
+            "❌ 没有编号为 #1 的选题。用法：/topic score <编号> t:<1-5> v:<1-5> c:<1-5>",
+        ),
+        (
+            "/topic list 奇怪",
+            "❌ 不认识的筛选条件「奇怪」。用法：/topic list [mine|all|#标签|p:平台|high|mid|low]",
+        ),
         ("/topic edit", "❌ 缺少编号。用法：/topic edit <编号> [新标题…] [#标签…] [p:平台]"),
     ],
 )
-def test_bad_input_gets_the_reason_and_the_usage_line(bot: BotDriver, line: str, reply: str) -> None:
+def test_bad_input_gets_the_reason_and_the_usage_line(
+    bot: BotDriver, line: str, reply: str
+) -> None:
     assert bot.send(line) == reply
     assert bot.export()["topics"] == []
 
