@@ -86,10 +86,8 @@ def _load(ctx: Context, word: str | None) -> Topic:
     return topic
 
 
-def _require_editable(ctx: Context, topic: Topic) -> None:
-    """Authors may change their own topics; editors and admins may change any."""
-    if topic.created_by != ctx.member.id and ctx.member.role not in ("editor", "admin"):
-        raise CommandError("topic.error.not_yours", id=topic.id, show_usage=False)
+def _require_open(ctx: Context, topic: Topic) -> None:
+    """Published and dropped topics are history: no more votes or changes."""
     if topic.status in CLOSED_STATUSES:
         raise CommandError(
             "topic.error.closed",
@@ -97,6 +95,13 @@ def _require_editable(ctx: Context, topic: Topic) -> None:
             status=ctx.t(f"status.{topic.status}"),
             show_usage=False,
         )
+
+
+def _require_editable(ctx: Context, topic: Topic) -> None:
+    """Authors may change their own topics; editors and admins may change any."""
+    if topic.created_by != ctx.member.id and ctx.member.role not in ("editor", "admin"):
+        raise CommandError("topic.error.not_yours", id=topic.id, show_usage=False)
+    _require_open(ctx, topic)
 
 
 def _priority(ctx: Context, topic: Topic) -> str:
@@ -267,13 +272,7 @@ def vote_topic(ctx: Context, args: list[str]) -> Reply:
     topic = _load(ctx, args[0] if args else None)
     if len(args) > 1:
         raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
-    if topic.status in CLOSED_STATUSES:
-        raise CommandError(
-            "topic.error.closed",
-            id=topic.id,
-            status=ctx.t(f"status.{topic.status}"),
-            show_usage=False,
-        )
+    _require_open(ctx, topic)
     assert topic.id is not None
     counted = topic_store.add_vote(
         ctx.session, topic_id=topic.id, member_id=ctx.member.id, now=ctx.now()

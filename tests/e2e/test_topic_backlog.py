@@ -244,3 +244,22 @@ def test_english_replies(bot_en: BotDriver) -> None:
     assert bot_en.send("/topic list").splitlines()[1].split() == [
         "#1", "high", "4.33", "Winter", "guide", "#skincare", "WeChat", "👍1",
     ]  # fmt: skip
+
+
+def test_the_backlog_works_the_same_on_every_database(
+    make_bot: BotFactory, database_url: str
+) -> None:
+    bot = make_bot(url=database_url)
+
+    bot.send("/topic add 节日海报 #节日 p:xhs t:5 v:5 c:4")
+    bot.send("@Bob /topic add 促销长文 #促销 p:wechat")
+    bot.send("@bob /topic vote 1")
+    bot.send("@bob /topic vote 1")
+    bot.send("/topic drop 2 重复")
+
+    assert bot.send("/topic list all").splitlines()[1:] == [
+        "  #1  高 4.67  节日海报  #节日  小红书  👍1",
+        "  #2  中 3.00  促销长文  #促销  公众号  已放弃",
+    ]
+    assert bot.topic(1)["votes"] == 1
+    assert [member["id"] for member in bot.export()["members"]].count("bob") == 1
