@@ -5,6 +5,11 @@ A handler parses its words, reads or writes through `storage`, and returns a neu
 """
 
 from bot.commands import CommandFamily
-from handlers import help, team, topics
+from handlers import help, publish, team, topics
 
-ALL_FAMILIES: tuple[CommandFamily, ...] = (topics.family, team.family, help.family)
+ALL_FAMILIES: tuple[CommandFamily, ...] = (
+    topics.family,
+    publish.family,
+    team.family,
+    help.family,
+)

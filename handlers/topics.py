@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from bot.arguments import TopicOptions, parse_id, parse_topic_options
+from bot.arguments import TopicOptions, parse_id, parse_platform, parse_topic_options, split_option
 from bot.commands import CommandError, CommandFamily, Context
 from bot.config import ScoringWeights
 from bot.messages import Audience, Button, Reply, Section, Tone
+from bot.when import parse_when
+from handlers.publish import plan_post, planned_reply, take_reviewer
 from storage import topics as topic_store
 from storage.models import TITLE_MAX_LENGTH, Topic
 
@@ -348,3 +350,26 @@ def drop_topic(ctx: Context, args: list[str]) -> Reply:
     topic.updated_at = ctx.now()
     key = "topic.dropped_with_reason" if reason else "topic.dropped"
     return Reply(ctx.t(key, id=topic.id, title=topic.title, reason=reason), tone=Tone.SUCCESS)
+
+
+@family.subcommand("schedule", "排期")
+def schedule_topic(ctx: Context, args: list[str]) -> Reply:
+    """Turn a topic into a post in the calendar (`/topic schedule 3 wechat 明天 20:00 @carol`)."""
+    topic = _load(ctx, args[0] if args else None)
+    if len(args) < 2:
+        raise CommandError("publish.error.missing_platform")
+    platform_word = args[1]
+    option = split_option(platform_word)
+    platform = parse_platform(option[1] if option else platform_word, ctx.platforms)
+    when_words, reviewer = take_reviewer(ctx, args[2:])
+    planned_at = parse_when(when_words, now=ctx.now(), zone=ctx.team.zone)
+    _require_open(ctx, topic)
+    post = plan_post(
+        ctx,
+        title=topic.title,
+        platform=platform,
+        planned_at=planned_at,
+        reviewer=reviewer,
+        topic=topic,
+    )
+    return planned_reply(ctx, post)

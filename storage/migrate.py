@@ -17,6 +17,13 @@ def alembic_config() -> Config:
     return config
 
 
+def head_revision() -> str | None:
+    """The newest migration shipped with this version of opsbot."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     """Bring the database schema up to `revision`, on the caller's engine."""
     config = alembic_config()

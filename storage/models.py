@@ -1,4 +1,4 @@
-"""The tables (SPEC §8). Later issues add posts, tasks, stand-ups, KPIs and the ledger."""
+"""The tables (SPEC §8). Later issues add tasks, stand-ups, KPIs and the job ledger."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from storage.types import UTCDateTime
 ROLES = ("admin", "editor", "member")
 PRIORITIES = ("high", "mid", "low")
 TOPIC_STATUSES = ("idea", "scheduled", "published", "dropped")
+POST_STATUSES = ("planned", "author_confirmed", "confirmed", "published", "cancelled")
 TITLE_MAX_LENGTH = 200
+URL_MAX_LENGTH = 1000
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -85,3 +87,39 @@ class Vote(SQLModel, table=True):
     )
     member_id: str = Field(sa_column=Column(String(64), primary_key=True, nullable=False))
     voted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Post(SQLModel, table=True):
+    """A post in the content calendar, confirmed by its author and then by a reviewer.
+
+    `reviewer` is the reviewer named when the post was planned (or, if none was, the
+    editor who confirmed it); `reviewer_confirmed_by` is who actually gave the second
+    confirmation, which may be another editor standing in.
+    """
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", POST_STATUSES), name="ck_posts_status"),
+        Index("ix_posts_team_planned_at", "team_id", "planned_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    topic_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("topics.id", ondelete="SET NULL"), nullable=True),
+    )
+    title: str = Field(max_length=TITLE_MAX_LENGTH)
+    platform: str = Field(max_length=32)
+    planned_at: datetime = Field(sa_type=UTCDateTime)
+    owner: str = Field(max_length=64)
+    reviewer: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="planned", max_length=16)
+    author_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reviewer_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reviewer_confirmed_by: str | None = Field(default=None, max_length=64)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    url: str | None = Field(default=None, max_length=URL_MAX_LENGTH)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

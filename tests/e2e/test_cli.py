@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from storage.migrate import head_revision
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -121,7 +123,7 @@ def test_db_upgrade_applies_migrations(workdir: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-    assert "database at revision 0001" in result.stderr
+    assert f"database at revision {head_revision()}" in result.stderr
 
 
 def test_config_errors_exit_2_and_name_the_key(tmp_path: Path) -> None:

@@ -67,18 +67,23 @@ def test_first_speaker_of_a_team_without_members_becomes_admin(make_bot: BotFact
 def test_help_lists_every_command_family(bot: BotDriver) -> None:
     help_text = bot.send("/help")
 
-    assert help_text.splitlines()[0] == "opsbot 能做这些："
-    for family in ("/topic  /选题", "/team   /团队", "/help   /帮助"):
-        assert family in help_text
+    lines = help_text.splitlines()
+    assert lines[0] == "opsbot 能做这些："
+    assert [line.split()[:2] for line in lines[1:5]] == [
+        ["/topic", "/选题"],
+        ["/publish", "/发布"],
+        ["/team", "/团队"],
+        ["/help", "/帮助"],
+    ]
 
 
 def test_help_for_one_family_explains_every_sub_command_with_an_example(bot: BotDriver) -> None:
     help_text = bot.send("/help topic")
 
     for usage in ("/topic add", "/topic hot", "/topic list", "/topic vote", "/topic score",
-                  "/topic edit", "/topic drop"):  # fmt: skip
+                  "/topic edit", "/topic drop", "/topic schedule"):  # fmt: skip
         assert usage in help_text
-    assert help_text.count("例：") == 7
+    assert help_text.count("例：") == 8
     assert bot.send("/帮助 选题") == help_text
     assert bot.send("/topic") == help_text
     assert bot.send("/help nothing") == "❌ 没有 nothing 这个命令。用法：/help [命令]"

@@ -1,0 +1,378 @@
+"""`/publish` (`/发布`): the content calendar and the two-step publish confirmation.
+
+Every post is confirmed twice before it goes out: first by its author (the owner), then
+by a reviewer — the named reviewer, or any other member who is an editor or admin.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from bot.arguments import parse_id, parse_mention, parse_platform, split_option
+from bot.commands import CommandError, CommandFamily, Context
+from bot.messages import Audience, Button, Reply, Section, Tone
+from bot.when import local_midnight, parse_date, parse_when, split_trailing_when, week_bounds
+from handlers.team import resolve_member
+from storage import members as member_store
+from storage import posts as post_store
+from storage.models import TITLE_MAX_LENGTH, URL_MAX_LENGTH, Member, Post, Topic
+from storage.topics import get_topic
+
+family = CommandFamily("publish", aliases=("发布",))
+
+REVIEWER_ROLES = ("editor", "admin")
+CLOSED_POST_STATUSES = ("published", "cancelled")
+STATE_ICONS = {
+    "planned": "⏳",
+    "author_confirmed": "✅",
+    "confirmed": "✅",
+    "published": "📤",
+    "cancelled": "✖",
+}
+THIS_WEEK_WORDS = {"week", "本周", "这周", "this-week"}
+NEXT_WEEK_WORDS = {"next", "next-week", "下周"}
+
+
+# -- shared with /topic schedule and the digest ------------------------------------------
+
+
+def member_names(ctx: Context) -> dict[str, str]:
+    return {
+        member.id: member.name
+        for member in member_store.list_members(ctx.session, team_id=ctx.team.id)
+    }
+
+
+def quoted_title(ctx: Context, title: str) -> str:
+    return ctx.t("publish.quoted_title", title=title)
+
+
+def post_state(ctx: Context, post: Post) -> str:
+    return ctx.t(f"post_state.{post.status}")
+
+
+def post_row(ctx: Context, post: Post, names: dict[str, str]) -> tuple[str, ...]:
+    """`#7  20:00  公众号  《冬季护肤指南》  Bob → Carol  ✅ 作者已确认 · ⏳ 待审核`"""
+    reviewer = names.get(post.reviewer or "", post.reviewer) or ctx.t("publish.any_reviewer")
+    return (
+        f"#{post.id}",
+        ctx.local(post.planned_at).strftime("%H:%M"),
+        ctx.platforms.name(post.platform, ctx.locale),
+        quoted_title(ctx, post.title),
+        f"{names.get(post.owner, post.owner)} → {reviewer}",
+        post_state(ctx, post),
+    )
+
+
+def day_heading(ctx: Context, day: datetime) -> str:
+    return ctx.t(
+        "publish.day_heading", date=day.strftime("%m-%d"), weekday=ctx.t(f"weekday.{day.weekday()}")
+    )
+
+
+def take_reviewer(ctx: Context, words: list[str]) -> tuple[list[str], Member | None]:
+    """A trailing `@reviewer`, resolved to a member."""
+    if not words or parse_mention(words[-1]) is None:
+        return words, None
+    return words[:-1], resolve_member(ctx, parse_mention(words[-1]) or "")
+
+
+def can_review(member: Member, post: Post) -> bool:
+    """A different member who is the named reviewer, or an editor or admin."""
+    return member.id != post.owner and (member.id == post.reviewer or member.role in REVIEWER_ROLES)
+
+
+def plan_post(
+    ctx: Context,
+    *,
+    title: str,
+    platform: str,
+    planned_at: datetime,
+    reviewer: Member | None,
+    topic: Topic | None = None,
+) -> Post:
+    """Put a post in the calendar, owned by the speaker; refuses the past and self-review."""
+    if planned_at <= ctx.now():
+        raise CommandError(
+            "publish.error.in_the_past", when=ctx.local(planned_at).strftime("%Y-%m-%d %H:%M")
+        )
+    if reviewer is not None and reviewer.id == ctx.member.id:
+        raise CommandError("publish.error.self_review")
+    now = ctx.now()
+    post = post_store.add_post(
+        ctx.session,
+        Post(
+            team_id=ctx.team.id,
+            topic_id=topic.id if topic else None,
+            title=title,
+            platform=platform,
+            planned_at=planned_at,
+            owner=ctx.member.id,
+            reviewer=reviewer.id if reviewer else None,
+            created_by=ctx.member.id,
+            created_at=now,
+            updated_at=now,
+        ),
+    )
+    if topic is not None:
+        topic.status = "scheduled"
+        topic.updated_at = now
+    return post
+
+
+def planned_reply(ctx: Context, post: Post) -> Reply:
+    names = member_names(ctx)
+    reviewer = names.get(post.reviewer or "", post.reviewer) or ctx.t("publish.any_reviewer")
+    return Reply(
+        ctx.t(
+            "publish.planned",
+            id=post.id,
+            title=quoted_title(ctx, post.title),
+            when=ctx.local(post.planned_at).strftime("%m-%d %H:%M"),
+            platform=ctx.platforms.name(post.platform, ctx.locale),
+            reviewer=reviewer,
+        ),
+        tone=Tone.SUCCESS,
+        buttons=[Button(ctx.t("button.confirm"), f"/publish confirm {post.id}", "primary")],
+    )
+
+
+# -- the sub-commands -----------------------------------------------------------------
+
+
+def _load(ctx: Context, word: str | None) -> Post:
+    post_id = parse_id(word)
+    post = post_store.get_post(ctx.session, team_id=ctx.team.id, post_id=post_id)
+    if post is None:
+        raise CommandError("publish.error.not_found", id=post_id)
+    return post
+
+
+def _require_open(ctx: Context, post: Post) -> None:
+    if post.status in CLOSED_POST_STATUSES:
+        raise CommandError(
+            "publish.error.closed",
+            title=quoted_title(ctx, post.title),
+            status=post_state(ctx, post),
+            show_usage=False,
+        )
+
+
+def _require_manager(ctx: Context, post: Post) -> None:
+    """Its owner, its reviewer, editors and admins may move, cancel or close a post."""
+    member = ctx.member
+    if member.id not in (post.owner, post.reviewer) and member.role not in REVIEWER_ROLES:
+        raise CommandError("publish.error.not_allowed", show_usage=False)
+
+
+@family.subcommand("add", "新增")
+def add_post(ctx: Context, args: list[str]) -> Reply:
+    words, reviewer = take_reviewer(ctx, args)
+    platform = None
+    title_words = []
+    for word in words:
+        option = split_option(word)
+        if option is not None and option[0] == "p":
+            platform = parse_platform(option[1], ctx.platforms)
+        else:
+            title_words.append(word)
+    if platform is None:
+        raise CommandError("publish.error.missing_platform")
+    title_words, planned_at = split_trailing_when(title_words, now=ctx.now(), zone=ctx.team.zone)
+    title = " ".join(title_words)
+    if not title:
+        raise CommandError("publish.error.missing_title")
+    if len(title) > TITLE_MAX_LENGTH:
+        raise CommandError("errors.title_too_long", max=TITLE_MAX_LENGTH, length=len(title))
+    post = plan_post(ctx, title=title, platform=platform, planned_at=planned_at, reviewer=reviewer)
+    return planned_reply(ctx, post)
+
+
+def _posts_on_days(ctx: Context, first: date, last: date) -> list[Post]:
+    return post_store.posts_between(
+        ctx.session,
+        team_id=ctx.team.id,
+        start=local_midnight(first, ctx.team.zone),
+        end=local_midnight(last + timedelta(days=1), ctx.team.zone),
+    )
+
+
+@family.subcommand("today", "今日", "今天")
+def publish_today(ctx: Context, args: list[str]) -> Reply:
+    if args:
+        raise CommandError("errors.extra_words", words=" ".join(args)[:40])
+    today = ctx.local(ctx.now()).date()
+    posts = _posts_on_days(ctx, today, today)
+    heading = ctx.t(
+        "publish.today_title",
+        date=today.strftime("%m-%d"),
+        weekday=ctx.t(f"weekday.{today.weekday()}"),
+        count=len(posts),
+    )
+    if not posts:
+        return Reply(heading, sections=[Section(lines=[ctx.t("publish.nothing_today")])])
+    names = member_names(ctx)
+    return Reply(heading, sections=[Section(rows=[post_row(ctx, post, names) for post in posts])])
+
+
+@family.subcommand("list", "列表", "ls")
+def list_posts(ctx: Context, args: list[str]) -> Reply:
+    today = ctx.local(ctx.now()).date()
+    word = args[0].casefold() if args else "week"
+    if len(args) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
+    if word in THIS_WEEK_WORDS or word in NEXT_WEEK_WORDS:
+        first, last = week_bounds(today + timedelta(days=7 if word in NEXT_WEEK_WORDS else 0))
+    else:
+        first = last = parse_date(args, today=today)
+    posts = _posts_on_days(ctx, first, last)
+    title = ctx.t(
+        "publish.list_title",
+        start=first.strftime("%m-%d"),
+        end=last.strftime("%m-%d"),
+        count=len(posts),
+    )
+    if first == last:
+        title = ctx.t(
+            "publish.day_title",
+            date=first.strftime("%m-%d"),
+            weekday=ctx.t(f"weekday.{first.weekday()}"),
+            count=len(posts),
+        )
+    if not posts:
+        return Reply(title, sections=[Section(lines=[ctx.t("publish.nothing_planned")])])
+    names = member_names(ctx)
+    sections: list[Section] = []
+    for post in posts:
+        local_day = ctx.local(post.planned_at)
+        heading = day_heading(ctx, local_day)
+        if not sections or sections[-1].title != heading:
+            sections.append(Section(title=heading if first != last else None))
+        sections[-1].rows.append(post_row(ctx, post, names))
+    return Reply(title, sections=sections)
+
+
+@family.subcommand("confirm", "确认")
+def confirm_post(ctx: Context, args: list[str]) -> Reply:
+    post = _load(ctx, args[0] if args else None)
+    if len(args) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
+    _require_open(ctx, post)
+    names = member_names(ctx)
+    me, title = ctx.member, quoted_title(ctx, post.title)
+    owner = names.get(post.owner, post.owner)
+    reviewer = names.get(post.reviewer or "", post.reviewer) or ctx.t("publish.any_reviewer")
+    if post.status == "confirmed":
+        raise CommandError("publish.error.already_confirmed", title=title, show_usage=False)
+    if post.status == "planned":
+        if me.id != post.owner:
+            key = (
+                "publish.error.author_first"
+                if can_review(me, post)
+                else "publish.error.only_author"
+            )
+            raise CommandError(key, title=title, owner=owner, show_usage=False)
+        post.status, post.author_confirmed_at = "author_confirmed", ctx.now()
+        post.updated_at = ctx.now()
+        return Reply(
+            ctx.t("publish.author_confirmed", name=me.name, title=title, reviewer=reviewer),
+            tone=Tone.SUCCESS,
+            buttons=[Button(ctx.t("button.confirm"), f"/publish confirm {post.id}", "primary")],
+        )
+    if me.id == post.owner:
+        raise CommandError("publish.error.own_post", title=title, show_usage=False)
+    if not can_review(me, post):
+        raise CommandError("publish.error.not_reviewer", reviewer=reviewer, show_usage=False)
+    post.status, post.reviewer_confirmed_at = "confirmed", ctx.now()
+    post.reviewer_confirmed_by = me.id
+    post.reviewer = post.reviewer or me.id
+    post.updated_at = ctx.now()
+    return Reply(
+        ctx.t(
+            "publish.reviewer_confirmed",
+            name=me.name,
+            title=title,
+            when=ctx.local(post.planned_at).strftime("%m-%d %H:%M"),
+            platform=ctx.platforms.name(post.platform, ctx.locale),
+        ),
+        tone=Tone.SUCCESS,
+        audience=Audience.CHANNEL,
+        buttons=[Button(ctx.t("button.done"), f"/publish done {post.id}")],
+    )
+
+
+@family.subcommand("done", "已发布", "发布了")
+def mark_published(ctx: Context, args: list[str]) -> Reply:
+    post = _load(ctx, args[0] if args else None)
+    if len(args) > 2:
+        raise CommandError("errors.extra_words", words=" ".join(args[2:])[:40])
+    url = args[1] if len(args) == 2 else None
+    if url is not None and (
+        not url.startswith(("http://", "https://")) or len(url) > URL_MAX_LENGTH
+    ):
+        raise CommandError("publish.error.bad_url", value=url[:60])
+    _require_open(ctx, post)
+    _require_manager(ctx, post)
+    unconfirmed = post.status != "confirmed"
+    now = ctx.now()
+    post.status, post.published_at, post.url, post.updated_at = "published", now, url, now
+    if post.topic_id is not None:
+        topic = get_topic(ctx.session, team_id=ctx.team.id, topic_id=post.topic_id)
+        if topic is not None:
+            topic.status, topic.updated_at = "published", now
+    lines = [url] if url else []
+    if unconfirmed:
+        lines.append(ctx.t("publish.published_unconfirmed"))
+    return Reply(
+        ctx.t(
+            "publish.published",
+            title=quoted_title(ctx, post.title),
+            platform=ctx.platforms.name(post.platform, ctx.locale),
+            when=ctx.local(now).strftime("%m-%d %H:%M"),
+        ),
+        tone=Tone.SUCCESS,
+        sections=[Section(lines=lines)] if lines else [],
+        audience=Audience.CHANNEL,
+    )
+
+
+@family.subcommand("move", "改期")
+def move_post(ctx: Context, args: list[str]) -> Reply:
+    post = _load(ctx, args[0] if args else None)
+    planned_at = parse_when(args[1:], now=ctx.now(), zone=ctx.team.zone)
+    _require_open(ctx, post)
+    _require_manager(ctx, post)
+    if planned_at <= ctx.now():
+        raise CommandError(
+            "publish.error.in_the_past", when=ctx.local(planned_at).strftime("%Y-%m-%d %H:%M")
+        )
+    cleared = post.status != "planned"
+    post.planned_at = planned_at
+    post.status = "planned"
+    post.author_confirmed_at = post.reviewer_confirmed_at = post.reviewer_confirmed_by = None
+    post.updated_at = ctx.now()
+    message = ctx.t(
+        "publish.moved",
+        title=quoted_title(ctx, post.title),
+        when=ctx.local(planned_at).strftime("%m-%d %H:%M"),
+    )
+    if cleared:
+        message += ctx.t("publish.confirmations_cleared")
+    return Reply(message, tone=Tone.SUCCESS)
+
+
+@family.subcommand("cancel", "取消")
+def cancel_post(ctx: Context, args: list[str]) -> Reply:
+    post = _load(ctx, args[0] if args else None)
+    if len(args) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
+    _require_open(ctx, post)
+    _require_manager(ctx, post)
+    post.status, post.updated_at = "cancelled", ctx.now()
+    if post.topic_id is not None and not post_store.active_posts_of_topic(
+        ctx.session, topic_id=post.topic_id
+    ):
+        topic = get_topic(ctx.session, team_id=ctx.team.id, topic_id=post.topic_id)
+        if topic is not None and topic.status == "scheduled":
+            topic.status, topic.updated_at = "idea", ctx.now()
+    return Reply(ctx.t("publish.cancelled", title=quoted_title(ctx, post.title)), tone=Tone.SUCCESS)

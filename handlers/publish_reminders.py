@@ -1,0 +1,84 @@
+"""Publish reminders (SPEC §4): who to nudge before a post that is not yet confirmed.
+
+`reminders_due` is a pure function of the posts, the members and the time, so the
+scheduler can call it on every tick and tests can drive it with the clock. The scheduler
+keeps its own ledger so that each (post, recipient) is reminded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.content_platforms import PlatformCatalogue
+from bot.i18n import Translator
+from bot.messages import Button, Reply, Tone
+from storage.models import Member, Post
+
+UNCONFIRMED = ("planned", "author_confirmed")
+REVIEWER_ROLES = ("editor", "admin")
+
+
+@dataclass(frozen=True)
+class PublishReminder:
+    post_id: int
+    recipient: str  # member id
+    reason: str  # author | reviewer_waiting | reviewer
+
+    @property
+    def period(self) -> str:
+        """The ledger key that makes this reminder go out once."""
+        return f"post-{self.post_id}:{self.recipient}"
+
+
+def reminders_due(
+    posts: Iterable[Post], members: Iterable[Member], *, now: datetime, lead: timedelta
+) -> list[PublishReminder]:
+    """Reminders for unconfirmed posts planned within `lead` from `now`.
+
+    The author is told while their own confirmation is missing; the reviewer is told in
+    both states — as a heads-up while the author is pending, as a request after. With no
+    named reviewer, every editor and admin other than the author counts as the reviewer.
+    """
+    reviewers_by_default = [m.id for m in members if m.role in REVIEWER_ROLES]
+    due = []
+    for post in sorted(posts, key=lambda post: (post.planned_at, post.id or 0)):
+        if post.status not in UNCONFIRMED or not now < post.planned_at <= now + lead:
+            continue
+        assert post.id is not None
+        if post.status == "planned":
+            due.append(PublishReminder(post.id, post.owner, "author"))
+        reviewers = [post.reviewer] if post.reviewer else reviewers_by_default
+        reason = "reviewer_waiting" if post.status == "planned" else "reviewer"
+        due.extend(
+            PublishReminder(post.id, reviewer, reason)
+            for reviewer in reviewers
+            if reviewer != post.owner
+        )
+    return due
+
+
+def render_publish_reminder(
+    reminder: PublishReminder,
+    post: Post,
+    *,
+    t: Translator,
+    platforms: PlatformCatalogue,
+    zone: ZoneInfo,
+    names: dict[str, str],
+) -> Reply:
+    """The direct message one person gets about one post."""
+    text = t(
+        f"reminder.publish.{reminder.reason}",
+        title=t("publish.quoted_title", title=post.title),
+        time=post.planned_at.astimezone(zone).strftime("%H:%M"),
+        platform=platforms.name(post.platform, t.locale),
+        owner=names.get(post.owner, post.owner),
+        id=post.id,
+    )
+    buttons = []
+    if reminder.reason != "reviewer_waiting":
+        buttons.append(Button(t("button.confirm"), f"/publish confirm {post.id}", "primary"))
+    return Reply(text, tone=Tone.WARNING, buttons=buttons)

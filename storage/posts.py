@@ -1,0 +1,49 @@
+"""Data access for the content calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import Post
+
+ACTIVE_POST_STATUSES = ("planned", "author_confirmed", "confirmed")
+
+
+def add_post(session: Session, post: Post) -> Post:
+    session.add(post)
+    session.flush()
+    return post
+
+
+def get_post(session: Session, *, team_id: str, post_id: int) -> Post | None:
+    post = session.get(Post, post_id)
+    if post is None or post.team_id != team_id:
+        return None
+    return post
+
+
+def posts_between(
+    session: Session,
+    *,
+    team_id: str,
+    start: datetime,
+    end: datetime,
+    statuses: Iterable[str] | None = None,
+) -> list[Post]:
+    """Posts planned in [start, end), in time order."""
+    statement = select(Post).where(
+        Post.team_id == team_id, Post.planned_at >= start, Post.planned_at < end
+    )
+    if statuses is not None:
+        statement = statement.where(col(Post.status).in_(list(statuses)))
+    return list(session.exec(statement.order_by(col(Post.planned_at), col(Post.id))))
+
+
+def active_posts_of_topic(session: Session, *, topic_id: int) -> list[Post]:
+    statement = select(Post).where(
+        Post.topic_id == topic_id, col(Post.status).in_(ACTIVE_POST_STATUSES)
+    )
+    return list(session.exec(statement))
