@@ -161,6 +161,8 @@ def parse_when(words: list[str], *, now: datetime, zone: ZoneInfo) -> datetime:
     A weekday name means its next occurrence: `mon 20:00` said on a Monday evening after
     20:00 is next Monday.
     """
+    if not words:
+        raise CommandError("when.error.missing_when")
     local_now = now.astimezone(zone)
     words = _split_glued(words)
     shown = " ".join(words)[:30] or "–"

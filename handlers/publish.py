@@ -303,7 +303,6 @@ def confirm_post(ctx: Context, args: list[str]) -> Reply:
 
 @family.subcommand("done", "已发布", "发布了")
 def mark_published(ctx: Context, args: list[str]) -> Reply:
-    post = _load(ctx, args[0] if args else None)
     if len(args) > 2:
         raise CommandError("errors.extra_words", words=" ".join(args[2:])[:40])
     url = args[1] if len(args) == 2 else None
@@ -311,6 +310,7 @@ def mark_published(ctx: Context, args: list[str]) -> Reply:
         not url.startswith(("http://", "https://")) or len(url) > URL_MAX_LENGTH
     ):
         raise CommandError("publish.error.bad_url", value=url[:60])
+    post = _load(ctx, args[0] if args else None)
     _require_open(ctx, post)
     _require_manager(ctx, post)
     unconfirmed = post.status != "confirmed"
@@ -338,8 +338,9 @@ def mark_published(ctx: Context, args: list[str]) -> Reply:
 
 @family.subcommand("move", "改期")
 def move_post(ctx: Context, args: list[str]) -> Reply:
-    post = _load(ctx, args[0] if args else None)
+    parse_id(args[0] if args else None)  # a missing id is reported before the time
     planned_at = parse_when(args[1:], now=ctx.now(), zone=ctx.team.zone)
+    post = _load(ctx, args[0])
     _require_open(ctx, post)
     _require_manager(ctx, post)
     if planned_at <= ctx.now():

@@ -22,6 +22,8 @@ WORDS = [
     "list", "vote", "score", "edit", "drop", "role", "放弃", "1", "#1", "0", "-1", "99999999999",
     "t:9", "t:5", "v:0", "c:3", "p:wechat", "p:小红书", "p:", "p:nowhere", "#", "#tag", "##",
     "@bob", "@", "@nobody", "role=admin", "管理员", "mine", "all", "高", "'; DROP TABLE topics;--",
+    "/publish", "/发布", "confirm", "确认", "done", "move", "cancel", "today", "schedule", "排期",
+    "明天", "20:00", "25:99", "周三", "下周三", "2026-02-30", "https://x.y", "p:xhs", "@carol",
     "\x00", "\u202e", "🔥" * 50, "长" * 201, "%s%s%n", "{id}", "{0}", "\\", "\t", "NULL",
 ]  # fmt: skip
 
@@ -29,7 +31,10 @@ command_lines = st.one_of(
     st.text(max_size=300),
     st.lists(st.sampled_from(WORDS), min_size=1, max_size=8).map(" ".join),
     st.tuples(
-        st.sampled_from(["/topic add ", "/topic hot ", "/topic edit 1 ", "/team add @", "/topic vote "]),
+        st.sampled_from(
+            ["/topic add ", "/topic hot ", "/topic edit 1 ", "/team add @", "/topic vote ",
+             "/publish add t p:wechat 明天 ", "/publish move 1 ", "/topic schedule 1 wechat "]
+        ),
         st.text(min_size=0, max_size=3000),
     ).map("".join),
 )  # fmt: skip
@@ -43,6 +48,7 @@ def hostile_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotDriver]
     bot = OpsBot.open(make_settings(url), clock)
     driver = BotDriver(bot, clock)
     driver.send("/topic add 已有的选题")
+    driver.send("/publish add 已有的稿子 p:wechat 明天 20:00 @bob")
     yield driver
     bot.engine.dispose()
 

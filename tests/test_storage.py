@@ -12,10 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from storage import members as member_store
+from storage import posts as post_store
 from storage import topics as topic_store
 from storage.db import create_engine_for, normalise_url, transaction
 from storage.migrate import current_revision, head_revision, upgrade_database
-from storage.models import Topic
+from storage.models import Post, Topic
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -146,3 +147,28 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: i
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_posts_between_uses_instants_and_keeps_time_order(engine: Engine) -> None:
+    shanghai = timezone(timedelta(hours=8))
+    day_start = datetime(2026, 11, 24, 0, 0, tzinfo=shanghai)
+    times = [
+        datetime(2026, 11, 24, 20, 0, tzinfo=shanghai),
+        datetime(2026, 11, 24, 0, 30, tzinfo=shanghai),  # 16:30 UTC the day before
+        datetime(2026, 11, 25, 0, 0, tzinfo=shanghai),  # the next day: excluded
+    ]
+    with transaction(engine) as session:
+        for index, planned_at in enumerate(times):
+            post_store.add_post(
+                session,
+                Post(
+                    team_id="content", title=f"p{index}", platform="wechat", planned_at=planned_at,
+                    owner="bob", created_by="bob", created_at=NOW, updated_at=NOW,
+                ),
+            )  # fmt: skip
+    with transaction(engine) as session:
+        found = post_store.posts_between(
+            session, team_id="content", start=day_start, end=day_start + timedelta(days=1)
+        )
+        assert [post.title for post in found] == ["p1", "p0"]
+        assert found[0].planned_at == times[1]
