@@ -10,13 +10,20 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 Locale = Literal["zh-CN", "en"]
@@ -129,6 +136,29 @@ class ScheduleSettings(_Strict):
     misfire_grace_minutes: int = Field(60, ge=0)
 
 
+class WorkdaySettings(_Strict):
+    """The working day that task timelines are laid out in."""
+
+    start: time = time(9, 30)
+    lunch_start: time = time(12, 0)
+    lunch_end: time = time(13, 30)
+    planned_hours_limit: float = Field(8, gt=0, le=24)
+
+    @field_validator("start", "lunch_start", "lunch_end", mode="before")
+    @classmethod
+    def _sexagesimal(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted 12:00 as the base-60 number 720.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return time(value // 60, value % 60)
+        return value
+
+    @model_validator(mode="after")
+    def _lunch_in_order(self) -> WorkdaySettings:
+        if self.lunch_end < self.lunch_start:
+            raise ValueError("lunch_end must not be before lunch_start")
+        return self
+
+
 class TeamSettings(_Strict):
     id: str = Field(pattern=_IDENTIFIER)
     name: str | None = None
@@ -137,6 +167,7 @@ class TeamSettings(_Strict):
     platforms: list[str] = Field(default_factory=list)
     members: list[MemberSettings] = Field(default_factory=list)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    workday: WorkdaySettings = Field(default_factory=WorkdaySettings)
     calendar: Literal["CN", "none"] | None = None
     holidays: list[date] = Field(default_factory=list)
 

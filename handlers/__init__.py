@@ -5,11 +5,13 @@ A handler parses its words, reads or writes through `storage`, and returns a neu
 """
 
 from bot.commands import CommandFamily
-from handlers import help, publish, team, topics
+from handlers import help, publish, standup, tasks, team, topics
 
 ALL_FAMILIES: tuple[CommandFamily, ...] = (
     topics.family,
     publish.family,
+    tasks.family,
+    standup.family,
     team.family,
     help.family,
 )

@@ -7,6 +7,7 @@ import re
 from bot.arguments import parse_mention
 from bot.commands import CommandError, CommandFamily, Context
 from bot.messages import Reply, Section, Tone
+from bot.when import parse_date
 from storage import members as member_store
 from storage.models import Member
 
@@ -40,8 +41,14 @@ def _mentioned(ctx: Context, args: list[str]) -> str:
     return handle
 
 
+SELF_HANDLES = {"me", "我", "自己"}
+CLEAR_WORDS = {"off", "none", "clear", "取消", "无"}
+
+
 def resolve_member(ctx: Context, handle: str) -> Member:
-    """The member a `@handle` names, or a refusal that says who is in the team."""
+    """The member a `@handle` names (`@me` is the speaker), or a refusal naming the team."""
+    if handle.casefold() in SELF_HANDLES:
+        return ctx.member
     member = member_store.find_member(ctx.session, team_id=ctx.team.id, handle=handle)
     if member is None:
         known = ", ".join(m.id for m in member_store.list_members(ctx.session, team_id=ctx.team.id))
@@ -108,6 +115,34 @@ def change_role(ctx: Context, args: list[str]) -> Reply:
     return Reply(
         ctx.t(
             "team.role_changed", name=member.name, before=_role(ctx, before), role=_role(ctx, role)
+        ),
+        tone=Tone.SUCCESS,
+    )
+
+
+@family.subcommand("away", "请假")
+def mark_away(ctx: Context, args: list[str]) -> Reply:
+    """`/team away @carol 11-24 11-28`; `/team away @carol off` clears it."""
+    handle = _mentioned(ctx, args)
+    today = ctx.local(ctx.now()).date()
+    clear = len(args) == 2 and args[1].casefold() in CLEAR_WORDS
+    if not clear:
+        if len(args) != 3:
+            raise CommandError("team.error.away_dates")
+        start = parse_date([args[1]], today=today)
+        end = parse_date([args[2]], today=today)
+        if end < start:
+            raise CommandError("team.error.away_order")
+    member = resolve_member(ctx, handle)
+    if member.id != ctx.member.id:
+        _require_admin(ctx)
+    if clear:
+        member.away_from = member.away_to = None
+        return Reply(ctx.t("team.back", name=member.name), tone=Tone.SUCCESS)
+    member.away_from, member.away_to = start, end
+    return Reply(
+        ctx.t(
+            "team.away", name=member.name, start=start.strftime("%m-%d"), end=end.strftime("%m-%d")
         ),
         tone=Tone.SUCCESS,
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import Member, Post, Topic, Vote
+from storage.models import Member, Post, Standup, Task, Topic, Vote
 from storage.topics import vote_counts
 
 # Every table of SPEC §8, in order; those not built yet export as empty lists so that
@@ -92,6 +92,36 @@ def export_tables(
     ]
     posts = session.exec(select(Post).order_by(col(Post.id)))
     tables["posts"] = [_post_row(post, zone_for_team(post.team_id)) for post in posts]
+    tasks = session.exec(select(Task).order_by(col(Task.id)))
+    tables["tasks"] = [
+        {
+            "team": task.team_id,
+            "id": task.id,
+            "owner": task.owner,
+            "text": task.text,
+            "quadrant": task.quadrant,
+            "estimate_minutes": task.estimate_minutes,
+            "day": task.day.isoformat(),
+            "status": task.status,
+            "created_by": task.created_by,
+            "created_at": _instant(task.created_at, zone_for_team(task.team_id)),
+            "done_at": _instant(task.done_at, zone_for_team(task.team_id)),
+        }
+        for task in tasks
+    ]
+    standups = session.exec(select(Standup).order_by(col(Standup.day), col(Standup.answered_at)))
+    tables["standups"] = [
+        {
+            "team": standup.team_id,
+            "member": standup.member,
+            "day": standup.day.isoformat(),
+            "yesterday": standup.yesterday,
+            "today": standup.today,
+            "blockers": standup.blockers,
+            "answered_at": _instant(standup.answered_at, zone_for_team(standup.team_id)),
+        }
+        for standup in standups
+    ]
     return tables
 
 

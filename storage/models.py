@@ -1,10 +1,10 @@
-"""The tables (SPEC §8). Later issues add tasks, stand-ups, KPIs and the job ledger."""
+"""The tables (SPEC §8). Later issues add KPIs, the job ledger and the outbox."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Column, Field, SQLModel, String
 
 from storage.types import UTCDateTime
@@ -12,6 +12,8 @@ from storage.types import UTCDateTime
 ROLES = ("admin", "editor", "member")
 PRIORITIES = ("high", "mid", "low")
 TOPIC_STATUSES = ("idea", "scheduled", "published", "dropped")
+QUADRANTS = ("q1", "q2", "q3", "q4")
+TASK_STATUSES = ("open", "done", "dropped")
 POST_STATUSES = ("planned", "author_confirmed", "confirmed", "published", "cancelled")
 TITLE_MAX_LENGTH = 200
 URL_MAX_LENGTH = 1000
@@ -123,3 +125,50 @@ class Post(SQLModel, table=True):
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Task(SQLModel, table=True):
+    """One person's task for one day, placed in the important/urgent matrix.
+
+    An open task keeps the day it was planned for; views carry it over to today and
+    count the days it has waited, so nothing has to rewrite old rows every morning.
+    """
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint(_one_of("quadrant", QUADRANTS), name="ck_tasks_quadrant"),
+        CheckConstraint(_one_of("status", TASK_STATUSES), name="ck_tasks_status"),
+        CheckConstraint(
+            "estimate_minutes IS NULL OR estimate_minutes > 0", name="ck_tasks_estimate"
+        ),
+        Index("ix_tasks_team_owner_day", "team_id", "owner", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    owner: str = Field(max_length=64)
+    text: str = Field(max_length=TITLE_MAX_LENGTH)
+    quadrant: str = Field(default="q2", max_length=2)
+    estimate_minutes: int | None = None
+    day: date
+    status: str = Field(default="open", max_length=8)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Standup(SQLModel, table=True):
+    """A member's stand-up answer for one day; answering again replaces it."""
+
+    __tablename__ = "standups"
+    __table_args__ = (UniqueConstraint("team_id", "member", "day", name="uq_standups_member_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    member: str = Field(max_length=64)
+    day: date
+    yesterday: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    today: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    blockers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_at: datetime = Field(sa_type=UTCDateTime)

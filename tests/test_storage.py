@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,10 +13,11 @@ from sqlmodel import SQLModel
 
 from storage import members as member_store
 from storage import posts as post_store
+from storage import tasks as task_store
 from storage import topics as topic_store
 from storage.db import create_engine_for, normalise_url, transaction
 from storage.migrate import current_revision, head_revision, upgrade_database
-from storage.models import Post, Topic
+from storage.models import Post, Standup, Task, Topic
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -39,8 +40,10 @@ def _topic(**fields: object) -> Topic:
 
 
 def test_migrations_create_exactly_the_models(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision() == "0002"
-    assert {"members", "topics", "votes", "posts"} <= set(inspect(engine).get_table_names())
+    assert current_revision(engine) == head_revision()
+    assert {"members", "topics", "votes", "posts", "tasks", "standups"} <= set(
+        inspect(engine).get_table_names()
+    )
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
@@ -172,3 +175,39 @@ def test_posts_between_uses_instants_and_keeps_time_order(engine: Engine) -> Non
         )
         assert [post.title for post in found] == ["p1", "p0"]
         assert found[0].planned_at == times[1]
+
+
+def test_today_s_tasks_include_open_ones_carried_over(engine: Engine) -> None:
+    monday, wednesday = date(2026, 11, 23), date(2026, 11, 25)
+    rows = [
+        ("old open", monday, "open"),
+        ("old done", monday, "done"),
+        ("old dropped", monday, "dropped"),
+        ("today", wednesday, "open"),
+        ("tomorrow", wednesday + timedelta(days=1), "open"),
+    ]
+    with transaction(engine) as session:
+        for text_, day, status in rows:
+            task_store.add_task(
+                session,
+                Task(
+                    team_id="content", owner="alice", text=text_, day=day, status=status,
+                    created_by="alice", created_at=NOW, updated_at=NOW,
+                ),
+            )  # fmt: skip
+    with transaction(engine) as session:
+        today = task_store.tasks_for_day(session, team_id="content", day=wednesday, today=wednesday)
+        assert [task.text for task in today] == ["old open", "today"]
+        past = task_store.tasks_for_day(session, team_id="content", day=monday, today=wednesday)
+        assert [task.text for task in past] == ["old open", "old done"]
+
+
+def test_one_standup_per_member_and_day(engine: Engine) -> None:
+    with transaction(engine) as session:
+        session.add(
+            Standup(team_id="content", member="bob", day=date(2026, 11, 23), answered_at=NOW)
+        )
+    with pytest.raises(IntegrityError), transaction(engine) as session:
+        session.add(
+            Standup(team_id="content", member="bob", day=date(2026, 11, 23), answered_at=NOW)
+        )

@@ -69,9 +69,11 @@ def test_help_lists_every_command_family(bot: BotDriver) -> None:
 
     lines = help_text.splitlines()
     assert lines[0] == "opsbot 能做这些："
-    assert [line.split()[:2] for line in lines[1:5]] == [
+    assert [line.split()[:2] for line in lines[1:7]] == [
         ["/topic", "/选题"],
         ["/publish", "/发布"],
+        ["/task", "/任务"],
+        ["/standup", "/站会"],
         ["/team", "/团队"],
         ["/help", "/帮助"],
     ]

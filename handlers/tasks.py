@@ -1,0 +1,226 @@
+"""`/task` (`/任务`): today's tasks in the important/urgent matrix, laid out as a plan."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.arguments import parse_id, parse_mention
+from bot.commands import CommandError, CommandFamily, Context
+from bot.durations import format_minutes, is_estimate, parse_estimate
+from bot.messages import Reply, Section, Tone
+from bot.when import looks_like_date, parse_date
+from handlers.day_plan import DayPlan, plan_day
+from handlers.team import resolve_member
+from storage import members as member_store
+from storage import tasks as task_store
+from storage.models import TITLE_MAX_LENGTH, Member, Task
+
+family = CommandFamily("task", aliases=("任务",))
+
+QUADRANT_WORDS = {
+    "q1": "q1", "重要紧急": "q1", "紧急重要": "q1",
+    "q2": "q2", "重要": "q2", "重要不紧急": "q2",
+    "q3": "q3", "紧急": "q3", "紧急不重要": "q3",
+    "q4": "q4", "不重要不紧急": "q4",
+}  # fmt: skip
+EVERYONE_WORDS = {"all", "全部", "所有人"}
+
+
+def parse_quadrant(word: str) -> str | None:
+    """`q1`…`q4` (or the Chinese matrix names); raises for `q7`, None for other words."""
+    folded = word.casefold()
+    if folded in QUADRANT_WORDS:
+        return QUADRANT_WORDS[folded]
+    if len(folded) == 2 and folded[0] == "q" and folded[1].isdigit():
+        raise CommandError("task.error.bad_quadrant", value=word)
+    return None
+
+
+def task_from_words(
+    ctx: Context, words: list[str], *, default_owner: Member, default_day: date
+) -> Task:
+    """Parse `<text> [q1-q4] [~duration] [@member] [<date>]` into an unsaved task.
+
+    Quadrant, estimate and @member may stand anywhere; a date only at the end, so a task
+    text may itself mention a day ("准备 周三 的会议" keeps its words).
+    """
+    quadrant, estimate, owner, day = "q2", None, default_owner, default_day
+    words = list(words)
+    if len(words) > 1 and looks_like_date(words[-1], today=ctx.local(ctx.now()).date()):
+        day = parse_date([words.pop()], today=ctx.local(ctx.now()).date())
+    text_words = []
+    for word in words:
+        mention = parse_mention(word)
+        if mention is not None:
+            owner = resolve_member(ctx, mention)
+        elif is_estimate(word):
+            estimate = parse_estimate(word)
+        elif (found := parse_quadrant(word)) is not None:
+            quadrant = found
+        else:
+            text_words.append(word)
+    text = " ".join(text_words)
+    if not text:
+        raise CommandError("task.error.missing_text")
+    if len(text) > TITLE_MAX_LENGTH:
+        raise CommandError("errors.title_too_long", max=TITLE_MAX_LENGTH, length=len(text))
+    now = ctx.now()
+    return Task(
+        team_id=ctx.team.id,
+        owner=owner.id,
+        text=text,
+        quadrant=quadrant,
+        estimate_minutes=estimate,
+        day=day,
+        created_by=ctx.member.id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def estimate_text(ctx: Context, minutes: int | None) -> str:
+    if not minutes:
+        return ctx.t("task.no_estimate")
+    return format_minutes(minutes)
+
+
+def hours_text(minutes: int) -> str:
+    return f"{minutes / 60:g}"
+
+
+def plan_rows(ctx: Context, plan: DayPlan) -> list[tuple[str, ...]]:
+    """`Q1  09:30–11:30  写推文初稿 (2h)  #3  ↩ 已顺延 2 天`"""
+    rows = []
+    for item in plan.items:
+        slot = (
+            f"{item.start.strftime('%H:%M')}–{item.end.strftime('%H:%M')}"
+            if item.start and item.end
+            else "—"
+        )
+        waited = ctx.t("task.carried_over", days=item.waited_days) if item.waited_days else ""
+        rows.append(
+            (
+                item.task.quadrant.upper(),
+                slot,
+                f"{item.task.text} ({estimate_text(ctx, item.task.estimate_minutes)})",
+                f"#{item.task.id}",
+                waited,
+            )
+        )
+    return rows
+
+
+def plan_heading(ctx: Context, name: str, plan: DayPlan) -> str:
+    if not plan.items:
+        return ctx.t("task.plan_empty", name=name)
+    heading = ctx.t("task.plan_heading", name=name, hours=hours_text(plan.total_minutes))
+    if plan.over_limit:
+        heading += ctx.t("task.over_limit", limit=f"{ctx.team.workday.planned_hours_limit:g}")
+    return heading
+
+
+def _plan_for(ctx: Context, member: Member, day: date) -> DayPlan:
+    today = ctx.local(ctx.now()).date()
+    tasks = task_store.tasks_for_day(
+        ctx.session, team_id=ctx.team.id, day=day, today=today, owner=member.id
+    )
+    return plan_day(tasks, day=day, workday=ctx.team.workday)
+
+
+def _load(ctx: Context, word: str | None) -> Task:
+    task_id = parse_id(word)
+    task = task_store.get_task(ctx.session, team_id=ctx.team.id, task_id=task_id)
+    if task is None:
+        raise CommandError("task.error.not_found", id=task_id)
+    return task
+
+
+def _require_own_or_lead(ctx: Context, task: Task) -> None:
+    """The owner, whoever added it, editors and admins may change a task."""
+    if ctx.member.id not in (task.owner, task.created_by) and ctx.member.role not in (
+        "editor",
+        "admin",
+    ):
+        raise CommandError("task.error.not_yours", id=task.id, show_usage=False)
+    if task.status != "open":
+        raise CommandError(
+            "task.error.closed", id=task.id, status=ctx.t(f"task_status.{task.status}"),
+            show_usage=False,
+        )  # fmt: skip
+
+
+@family.subcommand("add", "新增")
+def add_task(ctx: Context, args: list[str]) -> Reply:
+    today = ctx.local(ctx.now()).date()
+    task = task_store.add_task(
+        ctx.session, task_from_words(ctx, args, default_owner=ctx.member, default_day=today)
+    )
+    names = {m.id: m.name for m in member_store.list_members(ctx.session, team_id=ctx.team.id)}
+    day = ctx.t("task.today") if task.day == today else task.day.strftime("%m-%d")
+    return Reply(
+        ctx.t(
+            "task.added",
+            id=task.id,
+            text=task.text,
+            quadrant=task.quadrant.upper(),
+            estimate=estimate_text(ctx, task.estimate_minutes),
+            name=names.get(task.owner, task.owner),
+            day=day,
+        ),
+        tone=Tone.SUCCESS,
+    )
+
+
+@family.subcommand("list", "列表", "ls")
+def list_tasks(ctx: Context, args: list[str]) -> Reply:
+    today = ctx.local(ctx.now()).date()
+    members: list[Member] = [ctx.member]
+    day = today
+    for word in args:
+        mention = parse_mention(word)
+        if mention is not None:
+            members = [resolve_member(ctx, mention)]
+        elif word.casefold() in EVERYONE_WORDS:
+            members = member_store.list_members(ctx.session, team_id=ctx.team.id)
+        else:
+            day = parse_date([word], today=today)
+    sections = []
+    for member in members:
+        plan = _plan_for(ctx, member, day)
+        section = Section(title=plan_heading(ctx, member.name, plan), rows=plan_rows(ctx, plan))
+        if plan.done:
+            section.lines.append(ctx.t("task.done_count", count=len(plan.done)))
+        sections.append(section)
+    title = ctx.t(
+        "task.list_title", date=day.strftime("%m-%d"), weekday=ctx.t(f"weekday.{day.weekday()}")
+    )
+    return Reply(title, sections=sections)
+
+
+@family.subcommand("done", "完成")
+def finish_task(ctx: Context, args: list[str]) -> Reply:
+    task = _load(ctx, args[0] if args else None)
+    _require_own_or_lead(ctx, task)
+    task.status, task.done_at, task.updated_at = "done", ctx.now(), ctx.now()
+    return Reply(ctx.t("task.finished", id=task.id, text=task.text), tone=Tone.SUCCESS)
+
+
+@family.subcommand("drop", "删除", "放弃")
+def drop_task(ctx: Context, args: list[str]) -> Reply:
+    task = _load(ctx, args[0] if args else None)
+    _require_own_or_lead(ctx, task)
+    task.status, task.updated_at = "dropped", ctx.now()
+    return Reply(ctx.t("task.dropped", id=task.id, text=task.text), tone=Tone.SUCCESS)
+
+
+@family.subcommand("move", "改期")
+def move_task(ctx: Context, args: list[str]) -> Reply:
+    parse_id(args[0] if args else None)
+    day = parse_date(args[1:], today=ctx.local(ctx.now()).date())
+    task = _load(ctx, args[0])
+    _require_own_or_lead(ctx, task)
+    task.day, task.updated_at = day, ctx.now()
+    return Reply(
+        ctx.t("task.moved", id=task.id, text=task.text, date=day.strftime("%m-%d")),
+        tone=Tone.SUCCESS,
+    )

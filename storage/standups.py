@@ -1,0 +1,21 @@
+"""Data access for stand-up answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from storage.models import Standup
+
+
+def get_standup(session: Session, *, team_id: str, member: str, day: date) -> Standup | None:
+    statement = select(Standup).where(
+        Standup.team_id == team_id, Standup.member == member, Standup.day == day
+    )
+    return session.exec(statement).first()
+
+
+def standups_for_day(session: Session, *, team_id: str, day: date) -> list[Standup]:
+    statement = select(Standup).where(Standup.team_id == team_id, Standup.day == day)
+    return list(session.exec(statement.order_by(col(Standup.answered_at))))
