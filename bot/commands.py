@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -60,6 +60,14 @@ class Context:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def today(self) -> date:
+        """Today in the team's timezone."""
+        return self.local(self.now()).date()
+
+    def day_label(self, day: date) -> dict[str, str]:
+        """The `date` and `weekday` placeholders every day heading uses."""
+        return {"date": day.strftime("%m-%d"), "weekday": self.t(f"weekday.{day.weekday()}")}
 
     def local(self, instant: datetime) -> datetime:
         """An instant in the team's timezone, for display and day boundaries."""

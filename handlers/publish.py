@@ -12,11 +12,12 @@ from bot.arguments import parse_id, parse_mention, parse_platform, split_option
 from bot.commands import CommandError, CommandFamily, Context
 from bot.messages import Audience, Button, Reply, Section, Tone
 from bot.when import local_midnight, parse_date, parse_when, split_trailing_when, week_bounds
+from handlers.records import load_record
 from handlers.team import resolve_member
 from storage import members as member_store
 from storage import posts as post_store
 from storage.models import TITLE_MAX_LENGTH, URL_MAX_LENGTH, Member, Post, Topic
-from storage.topics import get_topic
+from storage.team_rows import get_in_team
 
 family = CommandFamily("publish", aliases=("发布",))
 
@@ -65,9 +66,7 @@ def post_row(ctx: Context, post: Post, names: dict[str, str]) -> tuple[str, ...]
 
 
 def day_heading(ctx: Context, day: datetime) -> str:
-    return ctx.t(
-        "publish.day_heading", date=day.strftime("%m-%d"), weekday=ctx.t(f"weekday.{day.weekday()}")
-    )
+    return ctx.t("publish.day_heading", **ctx.day_label(day))
 
 
 def take_reviewer(ctx: Context, words: list[str]) -> tuple[list[str], Member | None]:
@@ -141,11 +140,7 @@ def planned_reply(ctx: Context, post: Post) -> Reply:
 
 
 def _load(ctx: Context, word: str | None) -> Post:
-    post_id = parse_id(word)
-    post = post_store.get_post(ctx.session, team_id=ctx.team.id, post_id=post_id)
-    if post is None:
-        raise CommandError("publish.error.not_found", id=post_id)
-    return post
+    return load_record(ctx, Post, word, not_found="publish.error.not_found")
 
 
 def _require_open(ctx: Context, post: Post) -> None:
@@ -201,12 +196,11 @@ def _posts_on_days(ctx: Context, first: date, last: date) -> list[Post]:
 def publish_today(ctx: Context, args: list[str]) -> Reply:
     if args:
         raise CommandError("errors.extra_words", words=" ".join(args)[:40])
-    today = ctx.local(ctx.now()).date()
+    today = ctx.today()
     posts = _posts_on_days(ctx, today, today)
     heading = ctx.t(
         "publish.today_title",
-        date=today.strftime("%m-%d"),
-        weekday=ctx.t(f"weekday.{today.weekday()}"),
+        **ctx.day_label(today),
         count=len(posts),
     )
     if not posts:
@@ -217,7 +211,7 @@ def publish_today(ctx: Context, args: list[str]) -> Reply:
 
 @family.subcommand("list", "列表", "ls")
 def list_posts(ctx: Context, args: list[str]) -> Reply:
-    today = ctx.local(ctx.now()).date()
+    today = ctx.today()
     word = args[0].casefold() if args else "week"
     if len(args) > 1:
         raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
@@ -235,8 +229,7 @@ def list_posts(ctx: Context, args: list[str]) -> Reply:
     if first == last:
         title = ctx.t(
             "publish.day_title",
-            date=first.strftime("%m-%d"),
-            weekday=ctx.t(f"weekday.{first.weekday()}"),
+            **ctx.day_label(first),
             count=len(posts),
         )
     if not posts:
@@ -317,7 +310,7 @@ def mark_published(ctx: Context, args: list[str]) -> Reply:
     now = ctx.now()
     post.status, post.published_at, post.url, post.updated_at = "published", now, url, now
     if post.topic_id is not None:
-        topic = get_topic(ctx.session, team_id=ctx.team.id, topic_id=post.topic_id)
+        topic = get_in_team(ctx.session, Topic, team_id=ctx.team.id, row_id=post.topic_id)
         if topic is not None:
             topic.status, topic.updated_at = "published", now
     lines = [url] if url else []
@@ -373,7 +366,7 @@ def cancel_post(ctx: Context, args: list[str]) -> Reply:
     if post.topic_id is not None and not post_store.active_posts_of_topic(
         ctx.session, topic_id=post.topic_id
     ):
-        topic = get_topic(ctx.session, team_id=ctx.team.id, topic_id=post.topic_id)
+        topic = get_in_team(ctx.session, Topic, team_id=ctx.team.id, row_id=post.topic_id)
         if topic is not None and topic.status == "scheduled":
             topic.status, topic.updated_at = "idea", ctx.now()
     return Reply(ctx.t("publish.cancelled", title=quoted_title(ctx, post.title)), tone=Tone.SUCCESS)

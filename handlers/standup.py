@@ -101,7 +101,7 @@ def _answer_sections(ctx: Context, answer: StandupAnswer | Standup) -> list[str]
 
 
 def _status(ctx: Context) -> Reply:
-    today = ctx.local(ctx.now()).date()
+    today = ctx.today()
     members = member_store.list_members(ctx.session, team_id=ctx.team.id)
     answers = {
         s.member: s
@@ -148,7 +148,7 @@ def standup(ctx: Context, args: list[str]) -> Reply:
     answer = parse_standup(text)
     if not (answer.yesterday or answer.today or answer.blockers):
         raise CommandError("standup.error.empty")
-    today = ctx.local(ctx.now()).date()
+    today = ctx.today()
     tasks = []
     if make_tasks:
         if not answer.today:

@@ -10,6 +10,7 @@ from bot.durations import format_minutes, is_estimate, parse_estimate
 from bot.messages import Reply, Section, Tone
 from bot.when import looks_like_date, parse_date
 from handlers.day_plan import DayPlan, plan_day
+from handlers.records import load_record
 from handlers.team import resolve_member
 from storage import members as member_store
 from storage import tasks as task_store
@@ -46,8 +47,8 @@ def task_from_words(
     """
     quadrant, estimate, owner, day = "q2", None, default_owner, default_day
     words = list(words)
-    if len(words) > 1 and looks_like_date(words[-1], today=ctx.local(ctx.now()).date()):
-        day = parse_date([words.pop()], today=ctx.local(ctx.now()).date())
+    if len(words) > 1 and looks_like_date(words[-1], today=ctx.today()):
+        day = parse_date([words.pop()], today=ctx.today())
     text_words = []
     for word in words:
         mention = parse_mention(word)
@@ -120,7 +121,7 @@ def plan_heading(ctx: Context, name: str, plan: DayPlan) -> str:
 
 
 def _plan_for(ctx: Context, member: Member, day: date) -> DayPlan:
-    today = ctx.local(ctx.now()).date()
+    today = ctx.today()
     tasks = task_store.tasks_for_day(
         ctx.session, team_id=ctx.team.id, day=day, today=today, owner=member.id
     )
@@ -128,11 +129,7 @@ def _plan_for(ctx: Context, member: Member, day: date) -> DayPlan:
 
 
 def _load(ctx: Context, word: str | None) -> Task:
-    task_id = parse_id(word)
-    task = task_store.get_task(ctx.session, team_id=ctx.team.id, task_id=task_id)
-    if task is None:
-        raise CommandError("task.error.not_found", id=task_id)
-    return task
+    return load_record(ctx, Task, word, not_found="task.error.not_found")
 
 
 def _require_own_or_lead(ctx: Context, task: Task) -> None:
@@ -151,7 +148,7 @@ def _require_own_or_lead(ctx: Context, task: Task) -> None:
 
 @family.subcommand("add", "新增")
 def add_task(ctx: Context, args: list[str]) -> Reply:
-    today = ctx.local(ctx.now()).date()
+    today = ctx.today()
     task = task_store.add_task(
         ctx.session, task_from_words(ctx, args, default_owner=ctx.member, default_day=today)
     )
@@ -173,7 +170,7 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
 
 @family.subcommand("list", "列表", "ls")
 def list_tasks(ctx: Context, args: list[str]) -> Reply:
-    today = ctx.local(ctx.now()).date()
+    today = ctx.today()
     members: list[Member] = [ctx.member]
     day = today
     for word in args:
@@ -191,9 +188,7 @@ def list_tasks(ctx: Context, args: list[str]) -> Reply:
         if plan.done:
             section.lines.append(ctx.t("task.done_count", count=len(plan.done)))
         sections.append(section)
-    title = ctx.t(
-        "task.list_title", date=day.strftime("%m-%d"), weekday=ctx.t(f"weekday.{day.weekday()}")
-    )
+    title = ctx.t("task.list_title", **ctx.day_label(day))
     return Reply(title, sections=sections)
 
 
@@ -216,7 +211,7 @@ def drop_task(ctx: Context, args: list[str]) -> Reply:
 @family.subcommand("move", "改期")
 def move_task(ctx: Context, args: list[str]) -> Reply:
     parse_id(args[0] if args else None)
-    day = parse_date(args[1:], today=ctx.local(ctx.now()).date())
+    day = parse_date(args[1:], today=ctx.today())
     task = _load(ctx, args[0])
     _require_own_or_lead(ctx, task)
     task.day, task.updated_at = day, ctx.now()

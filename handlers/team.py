@@ -124,7 +124,7 @@ def change_role(ctx: Context, args: list[str]) -> Reply:
 def mark_away(ctx: Context, args: list[str]) -> Reply:
     """`/team away @carol 11-24 11-28`; `/team away @carol off` clears it."""
     handle = _mentioned(ctx, args)
-    today = ctx.local(ctx.now()).date()
+    today = ctx.today()
     clear = len(args) == 2 and args[1].casefold() in CLEAR_WORDS
     if not clear:
         if len(args) != 3:

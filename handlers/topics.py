@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from bot.arguments import TopicOptions, parse_id, parse_platform, parse_topic_options, split_option
+from bot.arguments import TopicOptions, parse_platform, parse_topic_options, split_option
 from bot.commands import CommandError, CommandFamily, Context
 from bot.config import ScoringWeights
 from bot.messages import Audience, Button, Reply, Section, Tone
 from bot.when import parse_when
 from handlers.publish import plan_post, planned_reply, take_reviewer
+from handlers.records import load_record
 from storage import topics as topic_store
 from storage.models import TITLE_MAX_LENGTH, Topic
 
@@ -81,11 +82,7 @@ def _rescore(ctx: Context, topic: Topic) -> None:
 
 
 def _load(ctx: Context, word: str | None) -> Topic:
-    topic_id = parse_id(word)
-    topic = topic_store.get_topic(ctx.session, team_id=ctx.team.id, topic_id=topic_id)
-    if topic is None:
-        raise CommandError("topic.error.not_found", id=topic_id)
-    return topic
+    return load_record(ctx, Topic, word, not_found="topic.error.not_found")
 
 
 def _require_open(ctx: Context, topic: Topic) -> None:

@@ -18,13 +18,6 @@ def add_post(session: Session, post: Post) -> Post:
     return post
 
 
-def get_post(session: Session, *, team_id: str, post_id: int) -> Post | None:
-    post = session.get(Post, post_id)
-    if post is None or post.team_id != team_id:
-        return None
-    return post
-
-
 def posts_between(
     session: Session,
     *,

@@ -15,13 +15,6 @@ def add_task(session: Session, task: Task) -> Task:
     return task
 
 
-def get_task(session: Session, *, team_id: str, task_id: int) -> Task | None:
-    task = session.get(Task, task_id)
-    if task is None or task.team_id != team_id:
-        return None
-    return task
-
-
 def tasks_for_day(
     session: Session, *, team_id: str, day: date, today: date, owner: str | None = None
 ) -> list[Task]:

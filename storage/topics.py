@@ -18,13 +18,6 @@ def add_topic(session: Session, topic: Topic) -> Topic:
     return topic
 
 
-def get_topic(session: Session, *, team_id: str, topic_id: int) -> Topic | None:
-    topic = session.get(Topic, topic_id)
-    if topic is None or topic.team_id != team_id:
-        return None
-    return topic
-
-
 def list_topics(
     session: Session, *, team_id: str, statuses: Iterable[str] | None = None
 ) -> list[Topic]:

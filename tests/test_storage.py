@@ -18,6 +18,7 @@ from storage import topics as topic_store
 from storage.db import create_engine_for, normalise_url, transaction
 from storage.migrate import current_revision, head_revision, upgrade_database
 from storage.models import Post, Standup, Task, Topic
+from storage.team_rows import get_in_team
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -59,7 +60,7 @@ def test_instants_come_back_aware_and_equal(engine: Engine) -> None:
     with transaction(engine) as session:
         topic_id = topic_store.add_topic(session, _topic(deadline=shanghai_nine)).id
     with transaction(engine) as session:
-        stored = topic_store.get_topic(session, team_id="content", topic_id=topic_id)
+        stored = get_in_team(session, Topic, team_id="content", row_id=topic_id)
         assert stored is not None and stored.deadline is not None
         assert stored.deadline.tzinfo is not None
         assert stored.deadline == shanghai_nine
@@ -70,7 +71,7 @@ def test_tags_round_trip_as_a_list(engine: Engine) -> None:
     with transaction(engine) as session:
         topic_id = topic_store.add_topic(session, _topic(tags=["促销", "双十一"])).id
     with transaction(engine) as session:
-        stored = topic_store.get_topic(session, team_id="content", topic_id=topic_id)
+        stored = get_in_team(session, Topic, team_id="content", row_id=topic_id)
         assert stored is not None and stored.tags == ["促销", "双十一"]
 
 
@@ -78,7 +79,7 @@ def test_a_topic_of_another_team_is_not_found(engine: Engine) -> None:
     with transaction(engine) as session:
         topic_id = topic_store.add_topic(session, _topic(team_id="other")).id
     with transaction(engine) as session:
-        assert topic_store.get_topic(session, team_id="content", topic_id=topic_id) is None
+        assert get_in_team(session, Topic, team_id="content", row_id=topic_id) is None
 
 
 def test_one_vote_per_member_is_enforced_by_the_database(engine: Engine) -> None:
