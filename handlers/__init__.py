@@ -5,13 +5,15 @@ A handler parses its words, reads or writes through `storage`, and returns a neu
 """
 
 from bot.commands import CommandFamily
-from handlers import help, publish, standup, tasks, team, topics
+from handlers import help, kpi, publish, standup, summary, tasks, team, topics
 
 ALL_FAMILIES: tuple[CommandFamily, ...] = (
     topics.family,
     publish.family,
     tasks.family,
     standup.family,
+    kpi.family,
+    summary.family,
     team.family,
     help.family,
 )

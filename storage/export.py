@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import Member, Post, Standup, Task, Topic, Vote
+from storage.models import KpiDaily, Member, Post, PostMetric, Standup, Target, Task, Topic, Vote
 from storage.topics import vote_counts
 
 # Every table of SPEC §8, in order; those not built yet export as empty lists so that
@@ -121,6 +121,42 @@ def export_tables(
             "answered_at": _instant(standup.answered_at, zone_for_team(standup.team_id)),
         }
         for standup in standups
+    ]
+    kpis = session.exec(
+        select(KpiDaily).order_by(
+            col(KpiDaily.team_id), col(KpiDaily.day), col(KpiDaily.platform), col(KpiDaily.metric)
+        )
+    )
+    tables["kpi_daily"] = [
+        {
+            "team": k.team_id,
+            "platform": k.platform,
+            "day": k.day.isoformat(),
+            "metric": k.metric,
+            "value": k.value,
+        }
+        for k in kpis
+    ]
+    metrics = session.exec(
+        select(PostMetric).order_by(col(PostMetric.post_id), col(PostMetric.metric))
+    )
+    tables["post_metrics"] = [
+        {"post_id": m.post_id, "metric": m.metric, "value": m.value} for m in metrics
+    ]
+    targets = session.exec(
+        select(Target).order_by(
+            col(Target.team_id), col(Target.month), col(Target.platform), col(Target.metric)
+        )
+    )
+    tables["targets"] = [
+        {
+            "team": g.team_id,
+            "platform": g.platform,
+            "month": g.month,
+            "metric": g.metric,
+            "value": g.value,
+        }
+        for g in targets
     ]
     return tables
 

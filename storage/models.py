@@ -1,4 +1,4 @@
-"""The tables (SPEC §8). Later issues add KPIs, the job ledger and the outbox."""
+"""The tables (SPEC §8). The scheduler issue adds the job ledger and the outbox."""
 
 from __future__ import annotations
 
@@ -172,3 +172,52 @@ class Standup(SQLModel, table=True):
     today: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     blockers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class KpiDaily(SQLModel, table=True):
+    """One platform's value of one metric on one day; logging it again replaces it."""
+
+    __tablename__ = "kpi_daily"
+    __table_args__ = (
+        UniqueConstraint("team_id", "platform", "metric", "day", name="uq_kpi_daily"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    platform: str = Field(max_length=32)
+    day: date
+    metric: str = Field(max_length=32)
+    value: float
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PostMetric(SQLModel, table=True):
+    """A metric of one published post (reads, shares … of that article)."""
+
+    __tablename__ = "post_metrics"
+    __table_args__ = (UniqueConstraint("post_id", "metric", name="uq_post_metrics"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False)
+    )
+    metric: str = Field(max_length=32)
+    value: float
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Target(SQLModel, table=True):
+    """A monthly target for one platform and metric (`month` is `YYYY-MM`)."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        UniqueConstraint("team_id", "platform", "month", "metric", name="uq_targets"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    platform: str = Field(max_length=32)
+    month: str = Field(max_length=7)
+    metric: str = Field(max_length=32)
+    value: float
+    updated_at: datetime = Field(sa_type=UTCDateTime)

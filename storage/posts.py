@@ -40,3 +40,30 @@ def active_posts_of_topic(session: Session, *, topic_id: int) -> list[Post]:
         Post.topic_id == topic_id, col(Post.status).in_(ACTIVE_POST_STATUSES)
     )
     return list(session.exec(statement))
+
+
+def posts_published_between(
+    session: Session, *, team_id: str, start: datetime, end: datetime
+) -> list[Post]:
+    statement = select(Post).where(
+        Post.team_id == team_id,
+        Post.status == "published",
+        col(Post.published_at) >= start,
+        col(Post.published_at) < end,
+    )
+    return list(session.exec(statement.order_by(col(Post.published_at))))
+
+
+def posts_touching(session: Session, *, team_id: str, start: datetime, end: datetime) -> list[Post]:
+    """Posts planned, created or published in [start, end): what a week's summary reads."""
+
+    def within(column: object) -> object:
+        return (column >= start) & (column < end)  # type: ignore[operator]
+
+    statement = select(Post).where(
+        Post.team_id == team_id,
+        within(col(Post.planned_at))
+        | within(col(Post.created_at))
+        | within(col(Post.published_at)),  # type: ignore[arg-type]
+    )
+    return list(session.exec(statement.order_by(col(Post.planned_at), col(Post.id))))

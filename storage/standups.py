@@ -19,3 +19,11 @@ def get_standup(session: Session, *, team_id: str, member: str, day: date) -> St
 def standups_for_day(session: Session, *, team_id: str, day: date) -> list[Standup]:
     statement = select(Standup).where(Standup.team_id == team_id, Standup.day == day)
     return list(session.exec(statement.order_by(col(Standup.answered_at))))
+
+
+def standups_between(session: Session, *, team_id: str, start: date, end: date) -> list[Standup]:
+    """Answers of days in [start, end]."""
+    statement = select(Standup).where(
+        Standup.team_id == team_id, Standup.day >= start, Standup.day <= end
+    )
+    return list(session.exec(statement.order_by(col(Standup.day), col(Standup.answered_at))))

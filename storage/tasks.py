@@ -30,3 +30,9 @@ def tasks_for_day(
     else:
         statement = statement.where(Task.day == day)
     return list(session.exec(statement.order_by(col(Task.day), col(Task.id))))
+
+
+def tasks_between(session: Session, *, team_id: str, start: date, end: date) -> list[Task]:
+    """Tasks planned for days in [start, end]."""
+    statement = select(Task).where(Task.team_id == team_id, Task.day >= start, Task.day <= end)
+    return list(session.exec(statement.order_by(col(Task.day), col(Task.id))))

@@ -69,13 +69,16 @@ def test_help_lists_every_command_family(bot: BotDriver) -> None:
 
     lines = help_text.splitlines()
     assert lines[0] == "opsbot 能做这些："
-    assert [line.split()[:2] for line in lines[1:7]] == [
+    assert [line.split()[:2] for line in lines[1:10]] == [
         ["/topic", "/选题"],
         ["/publish", "/发布"],
         ["/task", "/任务"],
         ["/standup", "/站会"],
+        ["/kpi", "/数据"],
+        ["/summary", "/周报"],
         ["/team", "/团队"],
         ["/help", "/帮助"],
+        ["发送", "/help"],
     ]
 
 

@@ -1,0 +1,211 @@
+"""`/kpi` (`/数据`): log daily account metrics and post metrics, set targets, quick views."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from bot.arguments import parse_platform
+from bot.commands import CommandError, CommandFamily, Context
+from bot.messages import Reply, Section, Tone
+from bot.metrics import METRIC_KEYS, is_cumulative, metric_name, parse_value, resolve_metric
+from bot.numbers import format_number, format_percent, ratio
+from bot.when import parse_date, week_bounds
+from handlers.records import load_record
+from storage import kpis as kpi_store
+from storage.kpis import Upsert
+from storage.models import KpiDaily, Post
+
+family = CommandFamily("kpi", aliases=("数据",))
+
+MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+MONTH_WORDS = {"month", "本月", "月"}
+WEEK_WORDS = {"week", "本周", "周"}
+
+
+def parse_pairs(ctx: Context, words: list[str]) -> dict[str, float]:
+    """`阅读=12000 分享=340` → {"reads": 12000, "shares": 340}, all or nothing."""
+    if not words:
+        raise CommandError("kpi.error.no_metrics")
+    values: dict[str, float] = {}
+    for word in words:
+        name, equals, text = word.replace("＝", "=").partition("=")
+        if not equals:
+            raise CommandError("kpi.error.bad_pair", value=word[:30])
+        metric = resolve_metric(name)
+        if metric is None:
+            raise CommandError(
+                "kpi.error.unknown_metric", value=name[:30], known=", ".join(METRIC_KEYS)
+            )
+        value = parse_value(text)
+        if value is None:
+            raise CommandError("kpi.error.bad_value", name=name[:30], value=text[:30])
+        if metric in values:
+            raise CommandError("kpi.error.twice", name=metric_name(metric, ctx.locale))
+        values[metric] = value
+    return values
+
+
+def _pairs_text(ctx: Context, values: dict[str, float]) -> str:
+    return " · ".join(f"{metric_name(m, ctx.locale)} {format_number(v)}" for m, v in values.items())
+
+
+def _replaced_line(ctx: Context, replaced: dict[str, tuple[float, float]]) -> list[str]:
+    if not replaced:
+        return []
+    changes = "，".join(
+        f"{metric_name(m, ctx.locale)} {format_number(old)} → {format_number(new)}"
+        for m, (old, new) in replaced.items()
+    )
+    return [ctx.t("kpi.replaced", changes=changes)]
+
+
+@family.subcommand("log", "记录")
+def log_metrics(ctx: Context, args: list[str]) -> Reply:
+    if not args:
+        raise CommandError("kpi.error.missing_platform")
+    platform = parse_platform(args[0], ctx.platforms)
+    rest = args[1:]
+    day = ctx.today()
+    if rest and "=" not in rest[0] and "＝" not in rest[0]:
+        day = parse_date([rest[0]], today=ctx.today())
+        rest = rest[1:]
+    if day > ctx.today():
+        raise CommandError("kpi.error.future", date=day.isoformat())
+    values = parse_pairs(ctx, rest)
+    replaced = {}
+    for metric, value in values.items():
+        outcome, previous = kpi_store.upsert_daily(
+            ctx.session, team_id=ctx.team.id, platform=platform, day=day, metric=metric,
+            value=value, now=ctx.now(),
+        )  # fmt: skip
+        if outcome is Upsert.UPDATED and previous is not None:
+            replaced[metric] = (previous, value)
+    title = ctx.t(
+        "kpi.logged",
+        platform=ctx.platforms.name(platform, ctx.locale),
+        date=day.strftime("%m-%d"),
+        values=_pairs_text(ctx, values),
+    )
+    lines = _replaced_line(ctx, replaced)
+    return Reply(title, tone=Tone.SUCCESS, sections=[Section(lines=lines)] if lines else [])
+
+
+@family.subcommand("post", "文章")
+def log_post_metrics(ctx: Context, args: list[str]) -> Reply:
+    values = parse_pairs(ctx, args[1:]) if args else {}
+    post = load_record(ctx, Post, args[0] if args else None, not_found="publish.error.not_found")
+    assert post.id is not None
+    replaced = {}
+    for metric, value in values.items():
+        outcome, previous = kpi_store.upsert_post_metric(
+            ctx.session, post_id=post.id, metric=metric, value=value, now=ctx.now()
+        )
+        if outcome is Upsert.UPDATED and previous is not None:
+            replaced[metric] = (previous, value)
+    title = ctx.t(
+        "kpi.post_logged",
+        title=ctx.t("publish.quoted_title", title=post.title),
+        values=_pairs_text(ctx, values),
+    )
+    lines = _replaced_line(ctx, replaced)
+    return Reply(title, tone=Tone.SUCCESS, sections=[Section(lines=lines)] if lines else [])
+
+
+def parse_month(word: str) -> str:
+    match = MONTH.match(word)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise CommandError("kpi.error.bad_month", value=word[:20])
+    return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
+
+
+@family.subcommand("target", "目标")
+def set_targets(ctx: Context, args: list[str]) -> Reply:
+    if len(args) < 2:
+        raise CommandError(
+            "kpi.error.missing_platform" if not args else "kpi.error.bad_month", value="–"
+        )
+    platform = parse_platform(args[0], ctx.platforms)
+    month = parse_month(args[1])
+    values = parse_pairs(ctx, args[2:])
+    if ctx.member.role != "admin":
+        raise CommandError("errors.admins_only", show_usage=False)
+    for metric, value in values.items():
+        kpi_store.upsert_target(
+            ctx.session, team_id=ctx.team.id, platform=platform, month=month, metric=metric,
+            value=value, now=ctx.now(),
+        )  # fmt: skip
+    return Reply(
+        ctx.t(
+            "kpi.target_set",
+            platform=ctx.platforms.name(platform, ctx.locale),
+            month=month,
+            values=_pairs_text(ctx, values),
+        ),
+        tone=Tone.SUCCESS,
+    )
+
+
+def period_totals(rows: list[KpiDaily]) -> dict[str, dict[str, float]]:
+    """Per platform and metric: the sum of a flow, the last value of a level."""
+    totals: dict[str, dict[str, float]] = {}
+    for row in rows:  # ordered by platform, metric, day
+        platform = totals.setdefault(row.platform, {})
+        if is_cumulative(row.metric):
+            platform[row.metric] = row.value
+        else:
+            platform[row.metric] = platform.get(row.metric, 0.0) + row.value
+    return totals
+
+
+@family.subcommand("show", "查看")
+def show_metrics(ctx: Context, args: list[str]) -> Reply:
+    platform = None
+    monthly = False
+    for word in args:
+        if word.casefold() in MONTH_WORDS:
+            monthly = True
+        elif word.casefold() in WEEK_WORDS:
+            monthly = False
+        else:
+            platform = parse_platform(word, ctx.platforms)
+    today = ctx.today()
+    start: date = today.replace(day=1) if monthly else week_bounds(today)[0]
+    rows = kpi_store.daily_values(
+        ctx.session, team_id=ctx.team.id, start=start, end=today, platform=platform
+    )
+    totals = period_totals(rows)
+    targets = {}
+    if monthly:
+        for target in kpi_store.targets_for_month(
+            ctx.session, team_id=ctx.team.id, month=today.strftime("%Y-%m")
+        ):
+            targets[(target.platform, target.metric)] = target.value
+    key = "kpi.show_month" if monthly else "kpi.show_week"
+    title = ctx.t(key, start=start.strftime("%m-%d"), end=today.strftime("%m-%d"))
+    wanted = sorted(
+        set(totals) | {p for p, _ in targets if platform in (None, p)},
+        key=ctx.platforms.keys.index if False else str,
+    )
+    if not wanted:
+        return Reply(title, sections=[Section(lines=[ctx.t("kpi.nothing")])])
+    sections = []
+    for name in wanted:
+        values = totals.get(name, {})
+        rows_out = []
+        for metric in METRIC_KEYS:
+            if metric not in values and (name, metric) not in targets:
+                continue
+            cells = [metric_name(metric, ctx.locale), format_number(values.get(metric))]
+            if (name, metric) in targets:
+                goal = targets[(name, metric)]
+                progress = format_percent(ratio(values.get(metric, 0.0), goal), digits=0)
+                cells.append(f"/ {format_number(goal)} ({progress})")
+            rows_out.append(tuple(cells))
+        sections.append(Section(title=ctx.platforms.name(name, ctx.locale), rows=rows_out))
+    return Reply(title, sections=sections)
+
+
+def days_in_month(day: date) -> int:
+    next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return (next_month - timedelta(days=1)).day

@@ -1,0 +1,312 @@
+"""`/summary` (`/周报`): the weekly KPI summary — gathering its data and wording it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.commands import CommandError, CommandFamily, Context
+from bot.config import TeamSettings
+from bot.content_platforms import PlatformCatalogue
+from bot.i18n import Translator
+from bot.messages import Audience, Reply, Section
+from bot.metrics import metric_name
+from bot.numbers import format_change, format_number, format_percent, format_signed
+from bot.when import local_midnight, week_bounds
+from handlers.weekly_summary import (
+    HEADLINE_METRICS,
+    Figure,
+    Note,
+    PlatformFigures,
+    SummaryInput,
+    WeeklySummary,
+    build_weekly_summary,
+)
+from storage import kpis as kpi_store
+from storage import members as member_store
+from storage import posts as post_store
+from storage import standups as standup_store
+from storage import tasks as task_store
+from storage import topics as topic_store
+
+family = CommandFamily("summary", aliases=("周报",))
+
+ISO_WEEK = re.compile(r"^(?:(\d{4})-?)?w(\d{1,2})$", re.IGNORECASE)
+THIS_WEEK_WORDS = {"this", "本周", "这周"}
+RULE = "   "
+
+
+def parse_iso_week(text: str, *, today: date) -> date:
+    """`2026-W47` (or `W47` for this year) → the Monday of that ISO week."""
+    match = ISO_WEEK.match(text.strip())
+    if not match:
+        raise CommandError("summary.error.bad_week", value=text[:20])
+    year = int(match.group(1) or today.isocalendar().year)
+    try:
+        return date.fromisocalendar(year, int(match.group(2)), 1)
+    except ValueError:
+        raise CommandError("summary.error.bad_week", value=text[:20]) from None
+
+
+def previous_week_start(today: date) -> date:
+    """The Monday of the last complete ISO week: what the Monday summary covers."""
+    return week_bounds(today)[0] - timedelta(days=7)
+
+
+def gather_summary_input(
+    session: Session, *, team: TeamSettings, week_start: date, now: datetime
+) -> SummaryInput:
+    """Read from storage exactly what `build_weekly_summary` needs."""
+    week_end = week_start + timedelta(days=6)
+    previous_start = week_start - timedelta(days=7)
+    first_day = min(previous_start, week_end.replace(day=1))
+    kpis = kpi_store.daily_values(session, team_id=team.id, start=first_day, end=week_end)
+    platforms = {row.platform for row in kpis}
+    targets = kpi_store.targets_for_month(
+        session, team_id=team.id, month=week_end.strftime("%Y-%m")
+    )
+    platforms |= {target.platform for target in targets}
+    followers_before = {}
+    for platform in platforms:
+        for day in (week_start, previous_start):
+            level = kpi_store.latest_before(
+                session, team_id=team.id, platform=platform, metric="followers", before=day
+            )
+            if level is not None:
+                followers_before[(platform, day)] = level.value
+    posts = post_store.posts_touching(
+        session,
+        team_id=team.id,
+        start=local_midnight(week_start, team.zone),
+        end=local_midnight(week_end + timedelta(days=1), team.zone),
+    )
+    return SummaryInput(
+        team_name=team.display_name,
+        week_start=week_start,
+        now=now,
+        zone=team.zone,
+        kpis=kpis,
+        followers_before=followers_before,
+        targets=targets,
+        posts=posts,
+        post_metrics=kpi_store.post_metrics(session, post_ids=[p.id for p in posts if p.id]),
+        topics=topic_store.list_topics(session, team_id=team.id),
+        members=member_store.list_members(session, team_id=team.id),
+        standups=standup_store.standups_between(
+            session, team_id=team.id, start=week_start, end=week_end
+        ),
+        tasks=task_store.tasks_between(session, team_id=team.id, start=week_start, end=week_end),
+    )
+
+
+class _Words:
+    """The wording helpers of one rendering: a translator and the platform names."""
+
+    def __init__(self, t: Translator, platforms: PlatformCatalogue) -> None:
+        self.t, self.platforms = t, platforms
+
+    def metric(self, key: str) -> str:
+        if key == "net_followers":
+            return self.t("summary.net_followers")
+        return metric_name(key, self.t.locale)
+
+    def platform(self, key: str) -> str:
+        return self.platforms.name(key, self.t.locale)
+
+    def month(self, number: int) -> str:
+        return self.t(f"month.{number}")
+
+    def signed_percent(self, value: object) -> str:
+        ratio = float(value)  # type: ignore[arg-type]
+        return f"{'+' if ratio >= 0 else '-'}{abs(ratio) * 100:.1f}%"
+
+    def note(self, note: Note) -> str:
+        params = dict(note.params)
+        if "platform" in params:
+            params["platform"] = self.platform(str(params["platform"]))
+        if "metric" in params:
+            params["metric"] = self.metric(str(params["metric"]))
+        if "change" in params:
+            params["change"] = self.signed_percent(params["change"])
+        for key in ("progress", "share", "rate"):
+            if key in params:
+                params[key] = format_percent(float(params[key]), digits=0)  # type: ignore[arg-type]
+        if "month" in params:
+            params["month"] = self.month(int(params["month"]))  # type: ignore[call-overload]
+        if "title" in params:
+            params["title"] = self.t("publish.quoted_title", title=params["title"])
+        return self.t(note.key, **params)
+
+
+def _figure_text(words: _Words, metric: str, figure: Figure) -> str:
+    if figure.value is None:
+        return f"{words.metric(metric)} {format_number(None)}"
+    value = (
+        format_signed(figure.value) if metric == "net_followers" else format_number(figure.value)
+    )
+    return f"{words.metric(metric)} {value} {format_change(figure.change)}"
+
+
+def _platform_section(words: _Words, figures: PlatformFigures) -> Section:
+    t = words.t
+    lines = [RULE.join(_figure_text(words, m, figures.figures[m]) for m in HEADLINE_METRICS)]
+    net = figures.figures["net_followers"]
+    if figures.new_followers is not None or figures.unfollows is not None:
+        lines.append(
+            t(
+                "summary.followers",
+                net=format_signed(net.value),
+                change=format_change(net.change),
+                new=format_number(figures.new_followers),
+                lost=format_number(figures.unfollows),
+            )
+        )
+    else:
+        lines.append(
+            t(
+                "summary.followers_net",
+                net=format_signed(net.value),
+                change=format_change(net.change),
+            )
+        )
+    lines.append(
+        t(
+            "summary.rates",
+            read_rate=format_percent(figures.read_rate.value),
+            previous=format_percent(figures.read_rate.previous),
+            share_rate=format_percent(figures.share_rate.value),
+            conversion_rate=format_percent(figures.conversion_rate.value, digits=2),
+        )
+    )
+    others = [m for m in figures.figures if m not in (*HEADLINE_METRICS, "net_followers")]
+    if others:
+        lines.append(RULE.join(_figure_text(words, m, figures.figures[m]) for m in others))
+    if figures.targets:
+        items = [
+            t(
+                "summary.target_item",
+                metric=words.metric(target.metric),
+                actual=format_number(target.actual),
+                target=format_number(target.target),
+                progress=format_percent(target.progress, digits=0),
+                pace=format_percent(target.pace, digits=0),
+                mark="✅" if target.on_pace else "⚠️",
+            )
+            for target in figures.targets
+        ]
+        month = words.month(int(figures.targets[0].month[5:]))
+        lines.append(t("summary.targets", month=month, items=" · ".join(items)))
+    return Section(title=words.platform(figures.platform), lines=lines)
+
+
+def _week_range(words: _Words, summary: WeeklySummary) -> str:
+    start, end = summary.week_start, summary.week_end
+    params = {
+        "day1": start.day, "day2": end.day,
+        "month_name1": words.month(start.month), "month_name2": words.month(end.month),
+    }  # fmt: skip
+    key = "summary.range_same_month" if start.month == end.month else "summary.range"
+    return words.t(key, **params)
+
+
+def render_weekly_summary(
+    summary: WeeklySummary, *, t: Translator, platforms: PlatformCatalogue
+) -> Reply:
+    """The summary worded for people: one section per platform, then the team's week."""
+    words = _Words(t, platforms)
+    _, week = summary.iso_week
+    title = t("summary.title", team=summary.team_name, week=week, range=_week_range(words, summary))
+    sections = [_platform_section(words, figures) for figures in summary.platforms]
+    if not summary.platforms:
+        sections.append(Section(lines=[t("summary.no_kpis")]))
+    team_lines = []
+    for index, top in enumerate(summary.top_posts):
+        figures = " · ".join(
+            f"{words.metric(m)} {format_number(top.metrics[m])}"
+            for m in ("reads", "shares", "conversions", "likes", "favorites", "plays")
+            if m in top.metrics
+        )
+        key = "summary.top_post" if index == 0 else "summary.other_post"
+        team_lines.append(
+            t(
+                key,
+                title=t("publish.quoted_title", title=top.post.title),
+                platform=words.platform(top.post.platform),
+                figures=figures,
+            )
+        )
+    record, pipeline, people = summary.publishing, summary.pipeline, summary.participation
+    team_lines.append(t("summary.publishing", **vars(record)))
+    team_lines.append(
+        t(
+            "summary.pipeline",
+            captured=pipeline.captured,
+            scheduled=pipeline.scheduled,
+            published=pipeline.published,
+            **pipeline.backlog,
+        )
+    )
+    team_lines.append(
+        t(
+            "summary.participation",
+            rate=format_percent(people.rate, digits=0),
+            answered=people.answered,
+            expected=people.expected,
+            done=people.tasks_done,
+            total=people.tasks_total,
+            blockers=people.blockers,
+        )
+    )
+    # The team's lines stand at the top level, like the platform headings.
+    sections.extend(Section(title=line) for line in team_lines)
+    if summary.highlights:
+        sections.append(
+            Section(
+                title=t("summary.highlights"),
+                lines=[f"· {words.note(n)}" for n in summary.highlights],
+            )
+        )
+    if summary.problems:
+        sections.append(
+            Section(
+                title=t("summary.problems"), lines=[f"· {words.note(n)}" for n in summary.problems]
+            )
+        )
+    return Reply(title, sections=sections, audience=Audience.CHANNEL)
+
+
+def weekly_summary_reply(
+    session: Session,
+    *,
+    team: TeamSettings,
+    week_start: date,
+    now: datetime,
+    t: Translator,
+    platforms: PlatformCatalogue,
+) -> Reply:
+    """One team's summary of one week: for /summary, the CLI and the scheduler."""
+    data = gather_summary_input(session, team=team, week_start=week_start, now=now)
+    return render_weekly_summary(build_weekly_summary(data), t=t, platforms=platforms)
+
+
+@family.default_handler
+def show_summary(ctx: Context, args: list[str]) -> Reply:
+    today = ctx.today()
+    if len(args) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
+    if not args:
+        week_start = previous_week_start(today)
+    elif args[0].casefold() in THIS_WEEK_WORDS:
+        week_start = week_bounds(today)[0]
+    else:
+        week_start = parse_iso_week(args[0], today=today)
+    return weekly_summary_reply(
+        ctx.session,
+        team=ctx.team,
+        week_start=week_start,
+        now=ctx.now(),
+        t=ctx.t,
+        platforms=ctx.platforms,
+    )

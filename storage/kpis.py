@@ -1,0 +1,159 @@
+"""Data access for KPIs: daily values, per-post metrics and monthly targets.
+
+Writes are upserts keyed on the natural key (team, platform, metric, day …), which is
+what makes logging a day twice a correction and importing a file twice a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from storage.models import KpiDaily, PostMetric, Target
+
+
+class Upsert(StrEnum):
+    INSERTED = "inserted"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) < 1e-9
+
+
+def upsert_daily(
+    session: Session,
+    *,
+    team_id: str,
+    platform: str,
+    day: date,
+    metric: str,
+    value: float,
+    now: datetime,
+) -> tuple[Upsert, float | None]:
+    """Store a day's value; returns what happened and the value it replaced, if any."""
+    statement = select(KpiDaily).where(
+        KpiDaily.team_id == team_id,
+        KpiDaily.platform == platform,
+        KpiDaily.metric == metric,
+        KpiDaily.day == day,
+    )
+    row = session.exec(statement).first()
+    if row is None:
+        session.add(
+            KpiDaily(
+                team_id=team_id,
+                platform=platform,
+                day=day,
+                metric=metric,
+                value=value,
+                updated_at=now,
+            )
+        )
+        return Upsert.INSERTED, None
+    if _same(row.value, value):
+        return Upsert.UNCHANGED, row.value
+    previous = row.value
+    row.value, row.updated_at = value, now
+    return Upsert.UPDATED, previous
+
+
+def daily_values(
+    session: Session, *, team_id: str, start: date, end: date, platform: str | None = None
+) -> list[KpiDaily]:
+    """Values of days in [start, end], ordered by platform, metric and day."""
+    statement = select(KpiDaily).where(
+        KpiDaily.team_id == team_id, KpiDaily.day >= start, KpiDaily.day <= end
+    )
+    if platform is not None:
+        statement = statement.where(KpiDaily.platform == platform)
+    order = (col(KpiDaily.platform), col(KpiDaily.metric), col(KpiDaily.day))
+    return list(session.exec(statement.order_by(*order)))
+
+
+def latest_before(
+    session: Session, *, team_id: str, platform: str, metric: str, before: date
+) -> KpiDaily | None:
+    """The last value of a metric strictly before a day (a cumulative level's starting point)."""
+    statement = (
+        select(KpiDaily)
+        .where(
+            KpiDaily.team_id == team_id,
+            KpiDaily.platform == platform,
+            KpiDaily.metric == metric,
+            KpiDaily.day < before,
+        )
+        .order_by(col(KpiDaily.day).desc())
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def upsert_post_metric(
+    session: Session, *, post_id: int, metric: str, value: float, now: datetime
+) -> tuple[Upsert, float | None]:
+    statement = select(PostMetric).where(PostMetric.post_id == post_id, PostMetric.metric == metric)
+    row = session.exec(statement).first()
+    if row is None:
+        session.add(PostMetric(post_id=post_id, metric=metric, value=value, updated_at=now))
+        return Upsert.INSERTED, None
+    if _same(row.value, value):
+        return Upsert.UNCHANGED, row.value
+    previous = row.value
+    row.value, row.updated_at = value, now
+    return Upsert.UPDATED, previous
+
+
+def post_metrics(session: Session, *, post_ids: Iterable[int]) -> dict[int, dict[str, float]]:
+    ids = list(post_ids)
+    if not ids:
+        return {}
+    result: dict[int, dict[str, float]] = {}
+    for row in session.exec(select(PostMetric).where(col(PostMetric.post_id).in_(ids))):
+        result.setdefault(row.post_id, {})[row.metric] = row.value
+    return result
+
+
+def upsert_target(
+    session: Session,
+    *,
+    team_id: str,
+    platform: str,
+    month: str,
+    metric: str,
+    value: float,
+    now: datetime,
+) -> tuple[Upsert, float | None]:
+    statement = select(Target).where(
+        Target.team_id == team_id,
+        Target.platform == platform,
+        Target.month == month,
+        Target.metric == metric,
+    )
+    row = session.exec(statement).first()
+    if row is None:
+        session.add(
+            Target(
+                team_id=team_id,
+                platform=platform,
+                month=month,
+                metric=metric,
+                value=value,
+                updated_at=now,
+            )
+        )
+        return Upsert.INSERTED, None
+    if _same(row.value, value):
+        return Upsert.UNCHANGED, row.value
+    previous = row.value
+    row.value, row.updated_at = value, now
+    return Upsert.UPDATED, previous
+
+
+def targets_for_month(session: Session, *, team_id: str, month: str) -> list[Target]:
+    statement = select(Target).where(Target.team_id == team_id, Target.month == month)
+    return list(session.exec(statement.order_by(col(Target.platform), col(Target.metric))))
