@@ -18,8 +18,12 @@ from bot import __version__
 from bot.adapters.console import ConsoleAdapter
 from bot.app import OpsBot
 from bot.clock import clock_from_environment
+from bot.commands import CommandError
 from bot.config import ConfigError, Settings, TeamSettings, load_settings
 from bot.export import write_csv, write_csv_directory, write_json
+from bot.render.text import render_text
+from handlers.kpi_import import ImportError_, import_kpi_csv, render_import_report
+from handlers.summary import parse_iso_week, previous_week_start, weekly_summary_reply
 from storage.db import create_engine_for, transaction
 from storage.export import export_tables
 from storage.migrate import current_revision, upgrade_database
@@ -62,6 +66,19 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="PATH",
         help="write here instead of stdout (for csv: a folder, one file per table)",
     )  # fmt: skip
+
+    summary = commands.add_parser("summary", parents=[common], help="print a weekly KPI summary")
+    summary.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
+    summary.add_argument(
+        "--week", metavar="YYYY-Www", help="ISO week (default: the last complete week)"
+    )
+
+    kpi = commands.add_parser("kpi", parents=[common], help="KPI data")
+    kpi_commands = kpi.add_subparsers(dest="kpi_command", metavar="action", required=True)
+    kpi_import = kpi_commands.add_parser("import", parents=[common], help="import a CSV file")
+    kpi_import.add_argument("file", type=Path, help="long, wide or WeChat-export CSV")
+    kpi_import.add_argument("--platform", help="platform of files without a platform column")
+    kpi_import.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
 
     database = commands.add_parser("db", parents=[common], help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", metavar="action", required=True)
@@ -137,6 +154,48 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
     return EXIT_OK
 
 
+def _summary(settings: Settings, team_id: str | None, week: str | None) -> int:
+    team = _team(settings, team_id)
+    bot = _open_bot(settings)
+    today = bot.clock.now().astimezone(team.zone).date()
+    try:
+        week_start = parse_iso_week(week, today=today) if week else previous_week_start(today)
+    except CommandError as error:
+        raise UsageError(bot.t(error.message_key, **error.params)) from None
+    with transaction(bot.engine) as session:
+        reply = weekly_summary_reply(
+            session, team=team, week_start=week_start, now=bot.clock.now(), t=bot.t,
+            platforms=bot.platforms,
+        )  # fmt: skip
+    print(render_text(reply))
+    return EXIT_OK
+
+
+def _kpi_import(settings: Settings, path: Path, platform: str | None, team_id: str | None) -> int:
+    team = _team(settings, team_id)
+    bot = _open_bot(settings)
+    default_platform = None
+    if platform is not None:
+        default_platform = bot.platforms.resolve(platform)
+        if default_platform is None:
+            raise UsageError(f"--platform: unknown platform {platform!r}")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"{path}: {error.strerror or error}") from None
+    now = bot.clock.now()
+    try:
+        with transaction(bot.engine) as session:
+            report = import_kpi_csv(
+                session, data, team_id=team.id, platforms=bot.platforms,
+                default_platform=default_platform, today=now.astimezone(team.zone).date(), now=now,
+            )  # fmt: skip
+    except ImportError_ as error:
+        raise UsageError(f"{path}: {error}") from None
+    print(render_text(render_import_report(report, bot.t)))
+    return EXIT_FAILURE if report.rejected else EXIT_OK
+
+
 def _db_upgrade(settings: Settings) -> int:
     engine = create_engine_for(settings.storage.url)
     upgrade_database(engine)
@@ -160,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _console(settings, arguments.speaker, arguments.team)
             case "export":
                 return _export(settings, arguments.format, arguments.out)
+            case "summary":
+                return _summary(settings, arguments.team, arguments.week)
+            case "kpi":
+                return _kpi_import(settings, arguments.file, arguments.platform, arguments.team)
             case "db":
                 return _db_upgrade(settings)
     except (ConfigError, UsageError) as error:

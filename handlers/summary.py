@@ -164,13 +164,7 @@ def _platform_section(words: _Words, figures: PlatformFigures) -> Section:
             )
         )
     else:
-        lines.append(
-            t(
-                "summary.followers_net",
-                net=format_signed(net.value),
-                change=format_change(net.change),
-            )
-        )
+        lines.append(_figure_text(words, "net_followers", net))
     lines.append(
         t(
             "summary.rates",

@@ -25,6 +25,28 @@ def _same(a: float, b: float) -> bool:
     return abs(a - b) < 1e-9
 
 
+ValueRow = KpiDaily | PostMetric | Target
+
+
+def _upsert(
+    session: Session, model: type[ValueRow], key: dict[str, object], value: float, now: datetime
+) -> tuple[Upsert, float | None]:
+    """Set the `value` of the row with this natural key; returns what happened and the
+    value it replaced, if any."""
+    statement = select(model)
+    for column, wanted in key.items():
+        statement = statement.where(getattr(model, column) == wanted)
+    row = session.exec(statement).first()
+    if row is None:
+        session.add(model(**key, value=value, updated_at=now))
+        return Upsert.INSERTED, None
+    if _same(row.value, value):
+        return Upsert.UNCHANGED, row.value
+    previous = row.value
+    row.value, row.updated_at = value, now
+    return Upsert.UPDATED, previous
+
+
 def upsert_daily(
     session: Session,
     *,
@@ -35,31 +57,9 @@ def upsert_daily(
     value: float,
     now: datetime,
 ) -> tuple[Upsert, float | None]:
-    """Store a day's value; returns what happened and the value it replaced, if any."""
-    statement = select(KpiDaily).where(
-        KpiDaily.team_id == team_id,
-        KpiDaily.platform == platform,
-        KpiDaily.metric == metric,
-        KpiDaily.day == day,
-    )
-    row = session.exec(statement).first()
-    if row is None:
-        session.add(
-            KpiDaily(
-                team_id=team_id,
-                platform=platform,
-                day=day,
-                metric=metric,
-                value=value,
-                updated_at=now,
-            )
-        )
-        return Upsert.INSERTED, None
-    if _same(row.value, value):
-        return Upsert.UNCHANGED, row.value
-    previous = row.value
-    row.value, row.updated_at = value, now
-    return Upsert.UPDATED, previous
+    """Store a day's value: a second value for the same day replaces the first."""
+    key = {"team_id": team_id, "platform": platform, "metric": metric, "day": day}
+    return _upsert(session, KpiDaily, key, value, now)
 
 
 def daily_values(
@@ -96,16 +96,7 @@ def latest_before(
 def upsert_post_metric(
     session: Session, *, post_id: int, metric: str, value: float, now: datetime
 ) -> tuple[Upsert, float | None]:
-    statement = select(PostMetric).where(PostMetric.post_id == post_id, PostMetric.metric == metric)
-    row = session.exec(statement).first()
-    if row is None:
-        session.add(PostMetric(post_id=post_id, metric=metric, value=value, updated_at=now))
-        return Upsert.INSERTED, None
-    if _same(row.value, value):
-        return Upsert.UNCHANGED, row.value
-    previous = row.value
-    row.value, row.updated_at = value, now
-    return Upsert.UPDATED, previous
+    return _upsert(session, PostMetric, {"post_id": post_id, "metric": metric}, value, now)
 
 
 def post_metrics(session: Session, *, post_ids: Iterable[int]) -> dict[int, dict[str, float]]:
@@ -128,30 +119,8 @@ def upsert_target(
     value: float,
     now: datetime,
 ) -> tuple[Upsert, float | None]:
-    statement = select(Target).where(
-        Target.team_id == team_id,
-        Target.platform == platform,
-        Target.month == month,
-        Target.metric == metric,
-    )
-    row = session.exec(statement).first()
-    if row is None:
-        session.add(
-            Target(
-                team_id=team_id,
-                platform=platform,
-                month=month,
-                metric=metric,
-                value=value,
-                updated_at=now,
-            )
-        )
-        return Upsert.INSERTED, None
-    if _same(row.value, value):
-        return Upsert.UNCHANGED, row.value
-    previous = row.value
-    row.value, row.updated_at = value, now
-    return Upsert.UPDATED, previous
+    key = {"team_id": team_id, "platform": platform, "month": month, "metric": metric}
+    return _upsert(session, Target, key, value, now)
 
 
 def targets_for_month(session: Session, *, team_id: str, month: str) -> list[Target]:

@@ -212,3 +212,32 @@ def test_one_standup_per_member_and_day(engine: Engine) -> None:
         session.add(
             Standup(team_id="content", member="bob", day=date(2026, 11, 23), answered_at=NOW)
         )
+
+
+def test_kpi_upserts_insert_replace_and_leave_alone(engine: Engine) -> None:
+    from storage import kpis as kpi_store
+    from storage.kpis import Upsert
+
+    key = {"team_id": "content", "platform": "wechat", "day": date(2026, 11, 16), "metric": "reads"}
+    with transaction(engine) as session:
+        assert kpi_store.upsert_daily(session, **key, value=100, now=NOW) == (Upsert.INSERTED, None)
+    with transaction(engine) as session:
+        assert kpi_store.upsert_daily(session, **key, value=100, now=NOW) == (Upsert.UNCHANGED, 100)
+        assert kpi_store.upsert_daily(session, **key, value=120, now=NOW) == (Upsert.UPDATED, 100)
+    with transaction(engine) as session:
+        (row,) = kpi_store.daily_values(
+            session, team_id="content", start=date(2026, 11, 1), end=date(2026, 11, 30)
+        )
+        assert row.value == 120
+        level = kpi_store.latest_before(
+            session, team_id="content", platform="wechat", metric="reads", before=date(2026, 11, 17)
+        )
+        assert level is not None and level.value == 120
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO kpi_daily (team_id, platform, day, metric, value, updated_at) "
+                "VALUES ('content', 'wechat', :day, 'reads', 1, :at)"
+            ),
+            {"day": date(2026, 11, 16), "at": NOW.replace(tzinfo=None)},
+        )
