@@ -21,9 +21,15 @@ from bot.clock import clock_from_environment
 from bot.commands import CommandError
 from bot.config import ConfigError, Settings, TeamSettings, load_settings
 from bot.export import write_csv, write_csv_directory, write_json
+from bot.render.chart import ChartsUnavailable
 from bot.render.text import render_text
 from handlers.kpi_import import ImportError_, import_kpi_csv, render_import_report
-from handlers.summary import parse_iso_week, previous_week_start, weekly_summary_reply
+from handlers.summary import (
+    parse_iso_week,
+    previous_week_start,
+    summary_chart_png,
+    weekly_summary_reply,
+)
 from storage.db import create_engine_for, transaction
 from storage.export import export_tables
 from storage.migrate import current_revision, upgrade_database
@@ -71,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
     summary.add_argument(
         "--week", metavar="YYYY-Www", help="ISO week (default: the last complete week)"
+    )
+    summary.add_argument(
+        "--chart", type=Path, metavar="PNG", help="also draw the last 8 weeks as a PNG here"
     )
 
     kpi = commands.add_parser("kpi", parents=[common], help="KPI data")
@@ -154,7 +163,7 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
     return EXIT_OK
 
 
-def _summary(settings: Settings, team_id: str | None, week: str | None) -> int:
+def _summary(settings: Settings, team_id: str | None, week: str | None, chart: Path | None) -> int:
     team = _team(settings, team_id)
     bot = _open_bot(settings)
     today = bot.clock.now().astimezone(team.zone).date()
@@ -167,7 +176,18 @@ def _summary(settings: Settings, team_id: str | None, week: str | None) -> int:
             session, team=team, week_start=week_start, now=bot.clock.now(), t=bot.t,
             platforms=bot.platforms,
         )  # fmt: skip
+        png = None
+        if chart is not None:
+            try:
+                png = summary_chart_png(
+                    session, team=team, week_start=week_start, t=bot.t, platforms=bot.platforms
+                )
+            except ChartsUnavailable as error:
+                raise UsageError(f"--chart: {error}") from None
     print(render_text(reply))
+    if chart is not None and png is not None:
+        chart.write_bytes(png)
+        log.info("wrote %s", chart)
     return EXIT_OK
 
 
@@ -220,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "export":
                 return _export(settings, arguments.format, arguments.out)
             case "summary":
-                return _summary(settings, arguments.team, arguments.week)
+                return _summary(settings, arguments.team, arguments.week, arguments.chart)
             case "kpi":
                 return _kpi_import(settings, arguments.file, arguments.platform, arguments.team)
             case "db":

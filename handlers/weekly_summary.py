@@ -410,3 +410,33 @@ def build_weekly_summary(data: SummaryInput) -> WeeklySummary:
     )
     summary.highlights, summary.problems = _notes(platforms, summary)
     return summary
+
+
+CHART_METRICS = ("reads", "shares", "conversions", "net_followers")
+
+
+def weekly_series(
+    kpis: Iterable[KpiDaily], *, last_week_start: date, weeks: int = 8
+) -> dict[str, dict[str, list[float | None]]]:
+    """Per platform and main metric, the weekly totals of the `weeks` weeks ending with the
+    week that starts on `last_week_start` (oldest first; None for a week with no data)."""
+    starts = [last_week_start - timedelta(days=7 * back) for back in range(weeks - 1, -1, -1)]
+    index_of = {start: position for position, start in enumerate(starts)}
+    series: dict[str, dict[str, list[float | None]]] = {}
+    for row in kpis:
+        monday = row.day - timedelta(days=row.day.weekday())
+        if monday not in index_of or row.metric not in (
+            "reads",
+            "shares",
+            "conversions",
+            "new_followers",
+            "unfollows",
+        ):
+            continue
+        platform = series.setdefault(row.platform, {m: [None] * weeks for m in CHART_METRICS})
+        metric = row.metric if row.metric in CHART_METRICS else "net_followers"
+        sign = -1.0 if row.metric == "unfollows" else 1.0
+        values = platform[metric]
+        position = index_of[monday]
+        values[position] = (values[position] or 0.0) + sign * row.value
+    return series

@@ -255,6 +255,7 @@ MESSAGES: dict[str, str] = {
     "summary.title": "📊 {team} · Week {week} KPI summary ({range}, vs previous week)",
     "summary.range_same_month": "{day1}–{day2} {month_name1}",
     "summary.range": "{day1} {month_name1} – {day2} {month_name2}",
+    "summary.chart_title": "{team} · main metrics, last {weeks} weeks",
     "summary.net_followers": "net followers",
     "summary.followers": "net followers {net} {change} (new {new} / lost {lost})",
     "summary.rates": "read rate {read_rate} (last week {previous})   share rate {share_rate}   conversion rate {conversion_rate}",

@@ -255,6 +255,7 @@ MESSAGES: dict[str, str] = {
     "summary.title": "📊 {team} · 第 {week} 周数据周报 ({range}，对比上周)",
     "summary.range_same_month": "{month_name1}{day1}日–{day2}日",
     "summary.range": "{month_name1}{day1}日–{month_name2}{day2}日",
+    "summary.chart_title": "{team} · 近 {weeks} 周主要数据",
     "summary.net_followers": "净增关注",
     "summary.followers": "净增关注 {net} {change} (新增 {new} / 取关 {lost})",
     "summary.rates": "阅读率 {read_rate} (上周 {previous})   分享率 {share_rate}   转化率 {conversion_rate}",

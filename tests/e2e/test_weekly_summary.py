@@ -194,3 +194,24 @@ def test_bad_week(bot: BotDriver) -> None:
 def test_this_week_so_far(week_47: BotDriver) -> None:
     week_47.clock.advance(timedelta(days=2))
     assert "第 48 周" in week_47.send("/summary this").splitlines()[0]
+
+
+def test_eight_weeks_of_main_metrics_as_a_chart(week_47: BotDriver, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from handlers.summary import summary_chart_png
+    from handlers.weekly_summary import weekly_series
+    from storage import kpis as kpi_store
+
+    with transaction(week_47.bot.engine) as session:
+        rows = kpi_store.daily_values(
+            session, team_id="content", start=date(2026, 9, 28), end=date(2026, 11, 22)
+        )
+        png = summary_chart_png(
+            session, team=week_47.bot.settings.team(), week_start=date(2026, 11, 16),
+            t=week_47.bot.t, platforms=week_47.bot.platforms,
+        )  # fmt: skip
+    series = weekly_series(rows, last_week_start=date(2026, 11, 16))
+
+    assert series["wechat"]["reads"] == [None] * 6 + [30000, 36000]
+    assert series["wechat"]["net_followers"] == [None] * 6 + [800, 1050]
+    assert series["xiaohongshu"]["reads"] == [None] * 6 + [0, 0]
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
