@@ -23,13 +23,9 @@ from bot.config import ConfigError, Settings, TeamSettings, load_settings
 from bot.export import write_csv, write_csv_directory, write_json
 from bot.render.chart import ChartsUnavailable
 from bot.render.text import render_text
+from bot.reports import summary_chart_png
 from handlers.kpi_import import ImportError_, import_kpi_csv, render_import_report
-from handlers.summary import (
-    parse_iso_week,
-    previous_week_start,
-    summary_chart_png,
-    weekly_summary_reply,
-)
+from handlers.summary import parse_iso_week, previous_week_start, weekly_summary_reply
 from storage.db import create_engine_for, transaction
 from storage.export import export_tables
 from storage.migrate import current_revision, upgrade_database

@@ -101,7 +101,7 @@ def gather_summary_input(
     )
 
 
-class _Words:
+class SummaryWords:
     """The wording helpers of one rendering: a translator and the platform names."""
 
     def __init__(self, t: Translator, platforms: PlatformCatalogue) -> None:
@@ -140,7 +140,7 @@ class _Words:
         return self.t(note.key, **params)
 
 
-def _figure_text(words: _Words, metric: str, figure: Figure) -> str:
+def _figure_text(words: SummaryWords, metric: str, figure: Figure) -> str:
     if figure.value is None:
         return f"{words.metric(metric)} {format_number(None)}"
     value = (
@@ -149,7 +149,7 @@ def _figure_text(words: _Words, metric: str, figure: Figure) -> str:
     return f"{words.metric(metric)} {value} {format_change(figure.change)}"
 
 
-def _platform_section(words: _Words, figures: PlatformFigures) -> Section:
+def _platform_section(words: SummaryWords, figures: PlatformFigures) -> Section:
     t = words.t
     lines = [RULE.join(_figure_text(words, m, figures.figures[m]) for m in HEADLINE_METRICS)]
     net = figures.figures["net_followers"]
@@ -195,7 +195,7 @@ def _platform_section(words: _Words, figures: PlatformFigures) -> Section:
     return Section(title=words.platform(figures.platform), lines=lines)
 
 
-def _week_range(words: _Words, summary: WeeklySummary) -> str:
+def _week_range(words: SummaryWords, summary: WeeklySummary) -> str:
     start, end = summary.week_start, summary.week_end
     params = {
         "day1": start.day, "day2": end.day,
@@ -209,7 +209,7 @@ def render_weekly_summary(
     summary: WeeklySummary, *, t: Translator, platforms: PlatformCatalogue
 ) -> Reply:
     """The summary worded for people: one section per platform, then the team's week."""
-    words = _Words(t, platforms)
+    words = SummaryWords(t, platforms)
     _, week = summary.iso_week
     title = t("summary.title", team=summary.team_name, week=week, range=_week_range(words, summary))
     sections = [_platform_section(words, figures) for figures in summary.platforms]
@@ -303,39 +303,4 @@ def show_summary(ctx: Context, args: list[str]) -> Reply:
         now=ctx.now(),
         t=ctx.t,
         platforms=ctx.platforms,
-    )
-
-
-def summary_chart_png(
-    session: Session,
-    *,
-    team: TeamSettings,
-    week_start: date,
-    t: Translator,
-    platforms: PlatformCatalogue,
-    weeks: int = 8,
-) -> bytes:
-    """The chart of the main metrics per platform over the `weeks` weeks up to this one."""
-    from bot.render.chart import render_summary_chart
-    from handlers.weekly_summary import CHART_METRICS, weekly_series
-
-    first = week_start - timedelta(days=7 * (weeks - 1))
-    rows = kpi_store.daily_values(
-        session, team_id=team.id, start=first, end=week_start + timedelta(days=6)
-    )
-    series = weekly_series(rows, last_week_start=week_start, weeks=weeks)
-    words, english = _Words(t, platforms), _Words(Translator("en"), platforms)
-    labels = {key: words.platform(key) for key in series} | {
-        m: words.metric(m) for m in CHART_METRICS
-    }
-    fallback = {key: english.platform(key) for key in series} | {
-        m: english.metric(m) for m in CHART_METRICS
-    }
-    fallback["__title__"] = english.t("summary.chart_title", team=team.id, weeks=weeks)
-    return render_summary_chart(
-        series,
-        last_week_start=week_start,
-        title=t("summary.chart_title", team=team.display_name, weeks=weeks),
-        labels=labels,
-        fallback_labels=fallback,
     )

@@ -192,11 +192,15 @@ def _net_followers(
     return after - before
 
 
-def _platform_figures(data: SummaryInput, platform: str, week_end: date) -> PlatformFigures:
+def _platform_figures(
+    data: SummaryInput,
+    platform: str,
+    week_end: date,
+    now_sums: dict[tuple[str, str], float],
+    before_sums: dict[tuple[str, str], float],
+) -> PlatformFigures:
     start, previous_start = data.week_start, data.week_start - timedelta(days=7)
     previous_end = start - timedelta(days=1)
-    now_sums = _sums(data.kpis, start, week_end)
-    before_sums = _sums(data.kpis, previous_start, previous_end)
 
     def figure(metric: str) -> Figure:
         return Figure(now_sums.get((platform, metric)), before_sums.get((platform, metric)))
@@ -391,9 +395,13 @@ def build_weekly_summary(data: SummaryInput) -> WeeklySummary:
         if _between(row.day, data.week_start - timedelta(days=7), week_end)
     }
     names = sorted(this_or_last_week | {t.platform for t in targets})
+    now_sums = _sums(data.kpis, data.week_start, week_end)
+    before_sums = _sums(
+        data.kpis, data.week_start - timedelta(days=7), data.week_start - timedelta(days=1)
+    )
     platforms = []
     for name in names:
-        figures = _platform_figures(data, name, week_end)
+        figures = _platform_figures(data, name, week_end, now_sums, before_sums)
         figures.targets = [t for t in targets if t.platform == name]
         platforms.append(figures)
     summary = WeeklySummary(
