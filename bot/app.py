@@ -131,6 +131,24 @@ class OpsBot:
             sections=[Section(lines=usages)],
         )
 
+    def system_context(self, session: Session, team: TeamSettings) -> Context:
+        """A context for what the bot does on its own (digest, summary, reminders):
+        the speaker is the bot itself, never stored."""
+        bot_member = Member(
+            team_id=team.id, id="opsbot", name="opsbot", role="admin", created_at=self.clock.now()
+        )
+        return Context(
+            command=Command(text="", team_id=team.id, user_id="opsbot", platform="scheduler"),
+            session=session,
+            settings=self.settings,
+            team=team,
+            clock=self.clock,
+            member=bot_member,
+            t=self.t,
+            platforms=self.platforms,
+            router=self.router,
+        )
+
     def _context(self, session: Session, command: Command, team: TeamSettings) -> Context:
         return Context(
             command=command,

@@ -14,18 +14,29 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
 from bot import __version__
-from bot.adapters.console import ConsoleAdapter
+from bot.adapters.console import ConsoleAdapter, ConsoleSender
 from bot.app import OpsBot
-from bot.clock import clock_from_environment
+from bot.clock import SystemClock, clock_from_environment
 from bot.commands import CommandError
 from bot.config import ConfigError, Settings, TeamSettings, load_settings
+from bot.demo import DemoError, load_demo
+from bot.doctor import run_checks
 from bot.export import write_csv, write_csv_directory, write_json
+from bot.messages import Reply, reply_to_dict
+from bot.outbox import Sender, deliver_due
 from bot.render.chart import ChartsUnavailable
 from bot.render.text import render_text
 from bot.reports import summary_chart_png
+from bot.scheduler import CONSOLE, Scheduler, delivery_platforms
+from bot.when import parse_date
+from handlers.digest import digest_reply
 from handlers.kpi_import import ImportError_, import_kpi_csv, render_import_report
 from handlers.summary import parse_iso_week, previous_week_start, weekly_summary_reply
+from storage import outbox as outbox_store
 from storage.db import create_engine_for, transaction
 from storage.export import export_tables
 from storage.migrate import current_revision, upgrade_database
@@ -62,6 +73,17 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--as", dest="speaker", metavar="MEMBER", help="speak as this member")
     console.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
 
+    commands.add_parser(
+        "tick", parents=[common], help="run the jobs due now, deliver the outbox, and exit"
+    )
+    digest = commands.add_parser("digest", parents=[common], help="print the morning digest")
+    digest.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
+    digest.add_argument("--date", metavar="DATE", help="the day (default: today)")
+    digest.add_argument("--post", action="store_true", help="post it through the outbox")
+    demo = commands.add_parser("demo", parents=[common], help="load a realistic sample team")
+    demo.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
+    commands.add_parser("doctor", parents=[common], help="check config, database and platforms")
+
     export = commands.add_parser("export", parents=[common], help="dump all data")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument(
@@ -77,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--chart", type=Path, metavar="PNG", help="also draw the last 8 weeks as a PNG here"
     )
+    summary.add_argument("--post", action="store_true", help="post it through the outbox")
 
     kpi = commands.add_parser("kpi", parents=[common], help="KPI data")
     kpi_commands = kpi.add_subparsers(dest="kpi_command", metavar="action", required=True)
@@ -130,14 +153,102 @@ def _console(settings: Settings, speaker: str | None, team_id: str | None) -> in
     return EXIT_OK
 
 
-def _run(settings: Settings) -> int:
+def _require_console_only(settings: Settings) -> None:
     enabled = settings.platforms.enabled()
     if enabled:
         raise UsageError(
             f"platforms.{enabled[0]}: this version of opsbot has no {enabled[0]} adapter yet; "
             "remove the section to use the console"
         )
-    return _console(settings, None, None)
+
+
+def _senders(bot: OpsBot) -> dict[str, Sender]:
+    names = {team.id: team.display_name for team in bot.settings.teams}
+    return {CONSOLE: ConsoleSender(sys.stdout, team_names=names)}
+
+
+def _tick_and_deliver(bot: OpsBot) -> None:
+    Scheduler(bot).tick()
+    deliver_due(bot.engine, _senders(bot), bot.clock)
+
+
+def _run(settings: Settings) -> int:
+    """The console, with the scheduler posting in the background (every 30 seconds)."""
+    _require_console_only(settings)
+    team = settings.team()
+    bot = _open_bot(settings)
+    background = BackgroundScheduler(timezone="UTC")
+    background.add_job(  # APScheduler itself runs on real time; tick reads the bot's clock
+        _tick_and_deliver, IntervalTrigger(seconds=30), args=[bot], id="tick",
+        next_run_time=SystemClock().now(), max_instances=1, coalesce=True,
+    )  # fmt: skip
+    background.start()
+    try:
+        adapter = ConsoleAdapter(bot, team_id=team.id, speaker=_default_speaker(team))
+        if sys.stdin.isatty():
+            adapter.run_interactive(sys.stdout)
+        else:
+            adapter.run_script(sys.stdin, sys.stdout)
+    finally:
+        background.shutdown(wait=True)
+    return EXIT_OK
+
+
+def _tick(settings: Settings) -> int:
+    _require_console_only(settings)
+    bot = _open_bot(settings)
+    _tick_and_deliver(bot)
+    return EXIT_OK
+
+
+def _post_now(bot: OpsBot, team: TeamSettings, kind: str, reply: Reply) -> None:
+    """Put a reply asked for on the command line into the outbox and deliver it."""
+    now = bot.clock.now()
+    with transaction(bot.engine) as session:
+        for platform in delivery_platforms(bot, team):
+            key = f"{team.id}:{kind}:manual:{now.isoformat()}:{platform}"
+            outbox_store.enqueue(
+                session, team_id=team.id, key=key, platform=platform, target="team", kind=kind,
+                payload=reply_to_dict(reply), now=now,
+            )  # fmt: skip
+    deliver_due(bot.engine, _senders(bot), bot.clock)
+
+
+def _digest(settings: Settings, team_id: str | None, day_text: str | None, post: bool) -> int:
+    team = _team(settings, team_id)
+    if post:
+        _require_console_only(settings)
+    bot = _open_bot(settings)
+    today = bot.clock.now().astimezone(team.zone).date()
+    try:
+        day = parse_date([day_text], today=today) if day_text else today
+    except CommandError as error:
+        raise UsageError(f"--date: {bot.t(error.message_key, **error.params)}") from None
+    with transaction(bot.engine) as session:
+        reply = digest_reply(bot.system_context(session, team), day)
+    if post:
+        _post_now(bot, team, "digest", reply)
+    else:
+        print(render_text(reply))
+    return EXIT_OK
+
+
+def _demo(settings: Settings, team_id: str | None) -> int:
+    team = _team(settings, team_id)
+    bot = _open_bot(settings)
+    try:
+        count = load_demo(bot, team_id=team.id)
+    except DemoError as error:
+        raise UsageError(f"demo: {error}") from None
+    print(f"demo data loaded into team {team.id} ({count} commands replayed)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _doctor(settings: Settings, source: str) -> int:
+    checks = run_checks(settings, source)
+    for check in checks:
+        print(f"{'✓' if check.ok else '✗'} {check.text}")
+    return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILURE
 
 
 def _export(settings: Settings, output_format: str, out: Path | None) -> int:
@@ -159,7 +270,9 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
     return EXIT_OK
 
 
-def _summary(settings: Settings, team_id: str | None, week: str | None, chart: Path | None) -> int:
+def _summary(
+    settings: Settings, team_id: str | None, week: str | None, chart: Path | None, post: bool
+) -> int:
     team = _team(settings, team_id)
     bot = _open_bot(settings)
     today = bot.clock.now().astimezone(team.zone).date()
@@ -180,7 +293,11 @@ def _summary(settings: Settings, team_id: str | None, week: str | None, chart: P
                 )
             except ChartsUnavailable as error:
                 raise UsageError(f"--chart: {error}") from None
-    print(render_text(reply))
+    if post:
+        _require_console_only(settings)
+        _post_now(bot, team, "weekly_summary", reply)
+    else:
+        print(render_text(reply))
     if chart is not None and png is not None:
         chart.write_bytes(png)
         log.info("wrote %s", chart)
@@ -236,7 +353,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "export":
                 return _export(settings, arguments.format, arguments.out)
             case "summary":
-                return _summary(settings, arguments.team, arguments.week, arguments.chart)
+                return _summary(
+                    settings, arguments.team, arguments.week, arguments.chart, arguments.post
+                )
+            case "tick":
+                return _tick(settings)
+            case "digest":
+                return _digest(settings, arguments.team, arguments.date, arguments.post)
+            case "demo":
+                return _demo(settings, arguments.team)
+            case "doctor":
+                return _doctor(settings, str(getattr(arguments, "config", None) or "config.yaml"))
             case "kpi":
                 return _kpi_import(settings, arguments.file, arguments.platform, arguments.team)
             case "db":

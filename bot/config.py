@@ -135,6 +135,14 @@ class ScheduleSettings(_Strict):
     hot_topic_hours: float = Field(4, gt=0, le=24 * 14)
     misfire_grace_minutes: int = Field(60, ge=0)
 
+    @field_validator("digest", "standup_prompt", "standup_reminder", "weekly_summary")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from bot.cron import parse_cron  # APScheduler is only needed once a schedule is read
+
+        parse_cron(value, ZoneInfo("UTC"))
+        return value
+
 
 class WorkdaySettings(_Strict):
     """The working day that task timelines are laid out in."""

@@ -7,8 +7,9 @@ what lets every command behave the same on every platform.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,26 @@ class Reply:
     @property
     def is_error(self) -> bool:
         return self.tone is Tone.ERROR
+
+
+def reply_to_dict(reply: Reply) -> dict[str, Any]:
+    """A Reply as plain JSON data, to keep in the outbox until it is delivered."""
+    return asdict(reply)
+
+
+def reply_from_dict(data: dict[str, Any]) -> Reply:
+    return Reply(
+        title=data["title"],
+        tone=Tone(data.get("tone", "info")),
+        sections=[
+            Section(
+                title=section.get("title"),
+                lines=list(section.get("lines", [])),
+                rows=[tuple(row) for row in section.get("rows", [])],
+                fields=[tuple(field) for field in section.get("fields", [])],  # type: ignore[misc]
+            )
+            for section in data.get("sections", [])
+        ],
+        buttons=[Button(**button) for button in data.get("buttons", [])],
+        audience=Audience(data.get("audience", "asker")),
+    )

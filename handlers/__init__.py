@@ -5,13 +5,14 @@ A handler parses its words, reads or writes through `storage`, and returns a neu
 """
 
 from bot.commands import CommandFamily
-from handlers import help, kpi, publish, standup, summary, tasks, team, topics
+from handlers import digest, help, kpi, publish, standup, summary, tasks, team, topics
 
 ALL_FAMILIES: tuple[CommandFamily, ...] = (
     topics.family,
     publish.family,
     tasks.family,
     standup.family,
+    digest.family,
     kpi.family,
     summary.family,
     team.family,

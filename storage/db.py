@@ -30,7 +30,10 @@ def _configure_sqlite(engine: Engine) -> None:
     """WAL for concurrent readers, foreign keys on, and transactions SQLAlchemy controls.
 
     pysqlite's own transaction handling defers BEGIN in ways that break SAVEPOINT and
-    isolation; SQLAlchemy's documented recipe hands that job back to SQLAlchemy.
+    isolation; SQLAlchemy's documented recipe hands that job back to SQLAlchemy. Every
+    transaction starts with BEGIN IMMEDIATE: almost every bot transaction writes, and a
+    deferred one that reads first and writes later cannot wait for the write lock (it
+    fails with "database is locked" when several processes tick at once).
     """
 
     @event.listens_for(engine, "connect")
@@ -44,7 +47,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine_for(url: str) -> Engine:

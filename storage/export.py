@@ -12,7 +12,19 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import KpiDaily, Member, Post, PostMetric, Standup, Target, Task, Topic, Vote
+from storage.models import (
+    JobRun,
+    KpiDaily,
+    Member,
+    OutboxItem,
+    Post,
+    PostMetric,
+    Standup,
+    Target,
+    Task,
+    Topic,
+    Vote,
+)
 from storage.topics import vote_counts
 
 # Every table of SPEC §8, in order; those not built yet export as empty lists so that
@@ -157,6 +169,34 @@ def export_tables(
             "value": g.value,
         }
         for g in targets
+    ]
+    runs = session.exec(select(JobRun).order_by(col(JobRun.id)))
+    tables["job_runs"] = [
+        {
+            "team": run.team_id,
+            "job": run.job,
+            "period": run.period,
+            "status": run.status,
+            "ran_at": _instant(run.ran_at, zone_for_team(run.team_id)),
+        }
+        for run in runs
+    ]
+    items = session.exec(select(OutboxItem).order_by(col(OutboxItem.id)))
+    tables["outbox"] = [
+        {
+            "team": item.team_id,
+            "id": item.id,
+            "idempotency_key": item.idempotency_key,
+            "platform": item.platform,
+            "target": item.target,
+            "kind": item.kind,
+            "status": item.status,
+            "attempts": item.attempts,
+            "last_error": item.last_error,
+            "created_at": _instant(item.created_at, zone_for_team(item.team_id)),
+            "sent_at": _instant(item.sent_at, zone_for_team(item.team_id)),
+        }
+        for item in items
     ]
     return tables
 

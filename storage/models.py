@@ -1,4 +1,4 @@
-"""The tables (SPEC §8). The scheduler issue adds the job ledger and the outbox."""
+"""The tables of SPEC §8."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ PRIORITIES = ("high", "mid", "low")
 TOPIC_STATUSES = ("idea", "scheduled", "published", "dropped")
 QUADRANTS = ("q1", "q2", "q3", "q4")
 TASK_STATUSES = ("open", "done", "dropped")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 POST_STATUSES = ("planned", "author_confirmed", "confirmed", "published", "cancelled")
 TITLE_MAX_LENGTH = 200
 URL_MAX_LENGTH = 1000
@@ -221,3 +222,53 @@ class Target(SQLModel, table=True):
     metric: str = Field(max_length=32)
     value: float
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class JobRun(SQLModel, table=True):
+    """The ledger of scheduled jobs: one row per team, job and period, ever.
+
+    The unique key is what makes a scheduled post go out exactly once, whichever of
+    several processes (or restarts) gets there first. `status` is `done`, or `skipped`
+    for a run missed beyond the grace period.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("team_id", "job", "period", name="uq_job_runs"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    job: str = Field(max_length=64)
+    period: str = Field(max_length=128)
+    status: str = Field(default="done", max_length=16)
+    ran_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OutboxItem(SQLModel, table=True):
+    """A message the bot sends on its own, kept until the chat platform has taken it.
+
+    Written in the same transaction as the job run that produced it; the deliverer sends
+    it with retries and backoff. `target` is `team` (the team's channel) or
+    `member:<id>` (a direct message); `payload` is the neutral Reply as JSON, rendered
+    for the platform at delivery time.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="ck_outbox_status"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    idempotency_key: str = Field(max_length=255, unique=True)
+    platform: str = Field(max_length=16)
+    target: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

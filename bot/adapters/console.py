@@ -14,6 +14,7 @@ from typing import TextIO
 
 from bot.app import OpsBot
 from bot.messages import Command
+from bot.outbox import OutgoingMessage
 from bot.render.text import render_text
 
 SPEAKER_PREFIX = re.compile(r"^[@＠]([\w.\-]{1,64})\s+(.*)$", re.DOTALL)
@@ -65,3 +66,19 @@ class ConsoleAdapter:
             reply = self.reply_to(line)
             if reply is not None:
                 out.write(reply + "\n")
+
+
+class ConsoleSender:
+    """Delivers the team's posts to the terminal when no chat platform is configured."""
+
+    def __init__(self, out: TextIO, *, team_names: dict[str, str]) -> None:
+        self.out = out
+        self.team_names = team_names
+
+    def send(self, message: OutgoingMessage) -> None:
+        if message.target == "team":
+            heading = f"📣 {self.team_names.get(message.team_id, message.team_id)}"
+        else:
+            heading = f"✉️ @{message.target.removeprefix('member:')}"
+        self.out.write(f"── {heading} · {message.kind} ──\n{render_text(message.reply)}\n")
+        self.out.flush()

@@ -151,3 +151,40 @@ def test_run_without_platforms_opens_the_console(workdir: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("opsbot 能做这些：")
+
+
+def test_demo_then_tick_posts_to_the_console_once(workdir: Path) -> None:
+    env = {"OPSBOT_NOW": "2026-11-23T09:30:00+08:00"}
+    demo = opsbot("demo", cwd=workdir, env=env)
+    assert demo.returncode == 0, demo.stderr
+    assert "demo data loaded into team content" in demo.stderr
+
+    first = opsbot("tick", cwd=workdir, env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("☀️ 内容组 · 11月23日 周一 早报") == 1
+    assert first.stdout.count("📊 内容组 · 第 47 周数据周报") == 1
+    assert "公众号\n  阅读 " in first.stdout  # the demo's KPIs are in the summary
+    assert opsbot("tick", cwd=workdir, env=env).stdout == ""
+
+    data = json.loads(opsbot("export", cwd=workdir, env=env).stdout)
+    periods = [(row["job"], row["period"]) for row in data["job_runs"]]
+    assert len(periods) == len(set(periods))
+    assert ("digest", "2026-11-23T09:00") in periods
+    assert ("weekly_summary", "2026-W47") in periods
+    assert opsbot("demo", cwd=workdir, env=env).returncode == 2  # not twice into one team
+
+
+def test_digest_command_and_doctor(workdir: Path) -> None:
+    env = {"OPSBOT_NOW": "2026-11-23T10:00:00+08:00"}
+    opsbot("console", cwd=workdir, env=env, stdin="/publish add 冬季护肤指南 p:wechat 明天 20:00\n")
+
+    digest = opsbot("digest", "--date", "明天", cwd=workdir, env=env)
+    assert digest.returncode == 0, digest.stderr
+    assert digest.stdout.startswith("☀️ 内容组 · 11月24日 周二 早报\n📅 今日发布 (1)")
+    posted = opsbot("digest", "--post", cwd=workdir, env=env)
+    assert posted.stdout.startswith("── 📣 内容组 · digest ──\n☀️ 内容组 · 11月23日 周一 早报")
+
+    doctor = opsbot("doctor", cwd=workdir, env=env)
+    assert doctor.returncode == 0, doctor.stdout
+    assert "✓ outbox: 1 sent, 0 waiting, 0 failed" in doctor.stdout
+    assert "✓ platforms: none configured" in doctor.stdout

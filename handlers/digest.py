@@ -1,0 +1,190 @@
+"""`/digest` (`/日报`): the morning digest — today's posts, what needs attention, everyone's
+tasks, the stand-up, the best topics waiting, and yesterday's published posts.
+
+`gather_digest` reads the data; `build_digest` words it. The scheduler posts the same
+reply to the team's channel each workday morning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.commands import CommandError, CommandFamily, Context
+from bot.messages import Audience, Reply, Section
+from bot.when import local_midnight, parse_date
+from handlers.day_plan import plan_day
+from handlers.publish import post_row, quoted_title
+from handlers.standup import is_away
+from handlers.tasks import plan_heading, plan_rows
+from handlers.topics import backlog_order, topic_row
+from storage import members as member_store
+from storage import posts as post_store
+from storage import standups as standup_store
+from storage import tasks as task_store
+from storage import topics as topic_store
+from storage.models import Member, Post, Standup, Task, Topic
+
+family = CommandFamily("digest", aliases=("日报",))
+
+TOP_TOPICS = 3
+
+
+@dataclass
+class DigestInput:
+    day: date
+    now: datetime
+    posts_today: list[Post]
+    published_yesterday: list[Post]
+    open_topics: list[Topic]
+    votes: dict[int, int]
+    members: list[Member]
+    tasks: list[Task]
+    standups: list[Standup]
+
+
+def gather_digest(ctx: Context, day: date) -> DigestInput:
+    zone, team = ctx.team.zone, ctx.team.id
+    start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
+    topics = topic_store.list_topics(ctx.session, team_id=team, statuses=("idea",))
+    return DigestInput(
+        day=day,
+        now=ctx.now(),
+        posts_today=post_store.posts_between(ctx.session, team_id=team, start=start, end=end),
+        published_yesterday=post_store.posts_published_between(
+            ctx.session,
+            team_id=team,
+            start=local_midnight(day - timedelta(days=1), zone),
+            end=start,
+        ),
+        open_topics=topics,
+        votes=topic_store.vote_counts(ctx.session, topic_ids=[t.id for t in topics if t.id]),
+        members=member_store.list_members(ctx.session, team_id=team),
+        tasks=task_store.tasks_for_day(ctx.session, team_id=team, day=day, today=day),
+        standups=standup_store.standups_for_day(ctx.session, team_id=team, day=day),
+    )
+
+
+def _attention(ctx: Context, data: DigestInput, names: dict[str, str]) -> list[str]:
+    lines = []
+    for post in data.posts_today:
+        if post.status not in ("planned", "author_confirmed"):
+            continue
+        key = (
+            "digest.unconfirmed_both" if post.status == "planned" else "digest.unconfirmed_reviewer"
+        )
+        lines.append(
+            ctx.t(
+                key,
+                title=quoted_title(ctx, post.title),
+                time=ctx.local(post.planned_at).strftime("%H:%M"),
+                reviewer=names.get(post.reviewer or "", post.reviewer)
+                or ctx.t("publish.any_reviewer"),
+            )
+        )
+    for topic in data.open_topics:
+        if not topic.hot or topic.deadline is None:
+            continue
+        hours_left = (topic.deadline - data.now).total_seconds() / 3600
+        key = "digest.hot_overdue" if hours_left <= 0 else "digest.hot_due"
+        lines.append(
+            ctx.t(
+                key,
+                id=topic.id,
+                title=topic.title,
+                deadline=ctx.local(topic.deadline).strftime("%H:%M"),
+                hours=f"{max(hours_left, 0):.0f}",
+            )
+        )
+    return lines
+
+
+def build_digest(ctx: Context, data: DigestInput) -> Reply:
+    names = {member.id: member.name for member in data.members}
+    sections = [
+        Section(
+            title=ctx.t("digest.posts_title", count=len(data.posts_today)),
+            rows=[post_row(ctx, post, names) for post in data.posts_today],
+            lines=[] if data.posts_today else [ctx.t("publish.nothing_today")],
+        )
+    ]
+    attention = _attention(ctx, data, names)
+    if attention:
+        sections.append(
+            Section(
+                title=ctx.t("digest.attention_title"), lines=[f"· {line}" for line in attention]
+            )
+        )
+    sections.append(Section(title=ctx.t("digest.tasks_title")))
+    for member in data.members:
+        if is_away(member, data.day):
+            continue
+        plan = plan_day(
+            [t for t in data.tasks if t.owner == member.id], day=data.day, workday=ctx.team.workday
+        )
+        sections.append(
+            Section(
+                title=f"  {plan_heading(ctx, member.name, plan)}",
+                rows=[("  ", *row) for row in plan_rows(ctx, plan)],
+            )
+        )
+    answered = {standup.member: standup for standup in data.standups}
+    away = [m for m in data.members if is_away(m, data.day) and m.id not in answered]
+    expected = [m for m in data.members if m not in away]
+    missing = [m for m in expected if m.id not in answered]
+    standup_title = ctx.t(
+        "digest.standup_title", answered=len(expected) - len(missing), expected=len(expected)
+    )
+    if missing:
+        standup_title += ctx.t("digest.standup_missing", names=", ".join(m.name for m in missing))
+    if away:
+        standup_title += ctx.t("digest.standup_away", names=", ".join(m.name for m in away))
+    sections.append(
+        Section(
+            title=standup_title,
+            lines=[
+                f"🚧 {names.get(m, m)}：{s.blockers}" for m, s in answered.items() if s.blockers
+            ],
+        )
+    )
+    ranked = sorted(
+        data.open_topics, key=lambda topic: backlog_order(topic, data.votes.get(topic.id or 0, 0))
+    )
+    if ranked:
+        sections.append(
+            Section(
+                title=ctx.t("digest.topics_title", count=min(TOP_TOPICS, len(ranked))),
+                rows=[
+                    topic_row(ctx, topic, data.votes.get(topic.id or 0, 0))
+                    for topic in ranked[:TOP_TOPICS]
+                ],
+            )
+        )
+    if data.published_yesterday:
+        published = "；".join(
+            f"{quoted_title(ctx, post.title)}{ctx.platforms.name(post.platform, ctx.locale)}"
+            + (f" {post.url}" if post.url else "")
+            for post in data.published_yesterday
+        )
+        sections.append(Section(title=ctx.t("digest.yesterday", posts=published)))
+    title = ctx.t(
+        "digest.title",
+        team=ctx.team.display_name,
+        month=data.day.month,
+        day=data.day.day,
+        weekday=ctx.t(f"weekday.{data.day.weekday()}"),
+    )
+    return Reply(title, sections=sections, audience=Audience.CHANNEL)
+
+
+def digest_reply(ctx: Context, day: date) -> Reply:
+    """The digest of one day, for /digest, `opsbot digest` and the scheduler."""
+    return build_digest(ctx, gather_digest(ctx, day))
+
+
+@family.default_handler
+def show_digest(ctx: Context, args: list[str]) -> Reply:
+    if len(args) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
+    day = parse_date(args, today=ctx.today()) if args else ctx.today()
+    return digest_reply(ctx, day)

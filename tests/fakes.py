@@ -1,0 +1,85 @@
+"""Small fake HTTP services on 127.0.0.1, started by the tests themselves (port 0)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from bot.outbox import DeliveryError, OutgoingMessage
+
+Responder = Callable[[dict[str, Any]], tuple[int, dict[str, str]]]
+
+
+@dataclass
+class FakeService:
+    url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[int] = field(default_factory=list)
+
+
+@contextmanager
+def fake_service(respond: Responder) -> Iterator[FakeService]:
+    """An HTTP server that records every JSON body it gets and answers as `respond` says."""
+    service = FakeService(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            status, headers = respond(body)
+            service.requests.append(body)
+            service.responses.append(status)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    service.url = f"http://127.0.0.1:{server.server_address[1]}/send"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield service
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class WebhookSender:
+    """A minimal HTTP sender, standing in for a chat platform's message API."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client = httpx.Client(timeout=5)
+
+    def send(self, message: OutgoingMessage) -> None:
+        try:
+            response = self.client.post(
+                self.url,
+                json={
+                    "key": message.idempotency_key,
+                    "target": message.target,
+                    "title": message.reply.title,
+                },
+            )
+        except httpx.HTTPError as error:
+            raise DeliveryError(str(error)) from error
+        if response.status_code == 429:
+            raise DeliveryError(
+                "rate limited", retry_after=float(response.headers.get("Retry-After", "1"))
+            )
+        if response.status_code >= 500:
+            raise DeliveryError(f"server error {response.status_code}")
+        if response.status_code >= 400:
+            raise DeliveryError(f"refused {response.status_code}", retryable=False)
