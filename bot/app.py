@@ -8,6 +8,7 @@ command stores nothing — not even the registration of a first-time speaker.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import Engine
@@ -30,6 +31,7 @@ from storage.models import Member
 log = logging.getLogger(__name__)
 
 PLATFORM_ID_KEYS = ("slack", "feishu", "wecom")
+MEMBER_ID = re.compile(r"^[\w.\-]{1,64}$")
 
 
 class _Rejected(Exception):
@@ -162,6 +164,17 @@ class OpsBot:
             router=self.router,
         )
 
+    @staticmethod
+    def _new_member_id(session: Session, team: TeamSettings, command: Command) -> str:
+        """A newcomer's handle: their chat name when it is usable and free, else their id."""
+        name = (command.user_name or "").strip().replace(" ", "_")
+        if (
+            MEMBER_ID.match(name)
+            and member_store.get_member(session, team_id=team.id, member_id=name) is None
+        ):
+            return name
+        return command.user_id
+
     def _speaker(self, session: Session, command: Command, team: TeamSettings) -> Member:
         """The member who sent the command, registered on first use (SPEC §3).
 
@@ -175,7 +188,7 @@ class OpsBot:
                 platform=command.platform,
                 platform_user_id=command.user_id,
             )
-            member_id = command.user_id
+            member_id = self._new_member_id(session, team, command)
             platform_ids = {command.platform: command.user_id}
         else:
             member = member_store.get_member(session, team_id=team.id, member_id=command.user_id)

@@ -153,18 +153,27 @@ def _console(settings: Settings, speaker: str | None, team_id: str | None) -> in
     return EXIT_OK
 
 
-def _require_console_only(settings: Settings) -> None:
-    enabled = settings.platforms.enabled()
-    if enabled:
-        raise UsageError(
-            f"platforms.{enabled[0]}: this version of opsbot has no {enabled[0]} adapter yet; "
-            "remove the section to use the console"
-        )
+SUPPORTED_PLATFORMS = ("slack",)
+
+
+def _require_supported_platforms(settings: Settings) -> None:
+    for name in settings.platforms.enabled():
+        if name not in SUPPORTED_PLATFORMS:
+            raise UsageError(
+                f"platforms.{name}: this version of opsbot has no {name} adapter yet; "
+                "remove the section to run without it"
+            )
 
 
 def _senders(bot: OpsBot) -> dict[str, Sender]:
     names = {team.id: team.display_name for team in bot.settings.teams}
-    return {CONSOLE: ConsoleSender(sys.stdout, team_names=names)}
+    senders: dict[str, Sender] = {CONSOLE: ConsoleSender(sys.stdout, team_names=names)}
+    slack = bot.settings.platforms.slack
+    if slack is not None:
+        from bot.adapters.slack import SlackSender, web_client
+
+        senders["slack"] = SlackSender(bot, web_client(slack))
+    return senders
 
 
 def _tick_and_deliver(bot: OpsBot) -> None:
@@ -172,30 +181,72 @@ def _tick_and_deliver(bot: OpsBot) -> None:
     deliver_due(bot.engine, _senders(bot), bot.clock)
 
 
-def _run(settings: Settings) -> int:
-    """The console, with the scheduler posting in the background (every 30 seconds)."""
-    _require_console_only(settings)
-    team = settings.team()
-    bot = _open_bot(settings)
+def _start_scheduler(bot: OpsBot) -> BackgroundScheduler:
     background = BackgroundScheduler(timezone="UTC")
     background.add_job(  # APScheduler itself runs on real time; tick reads the bot's clock
         _tick_and_deliver, IntervalTrigger(seconds=30), args=[bot], id="tick",
         next_run_time=SystemClock().now(), max_instances=1, coalesce=True,
     )  # fmt: skip
     background.start()
+    return background
+
+
+def _run(settings: Settings) -> int:
+    """Start what the config asks for, with the scheduler posting in the background.
+
+    With no chat platform: the console. With Slack: Socket Mode or Bolt behind the HTTP
+    server (which also serves /healthz and /metrics).
+    """
+    _require_supported_platforms(settings)
+    bot = _open_bot(settings)
+    background = _start_scheduler(bot)
     try:
-        adapter = ConsoleAdapter(bot, team_id=team.id, speaker=_default_speaker(team))
-        if sys.stdin.isatty():
-            adapter.run_interactive(sys.stdout)
-        else:
-            adapter.run_script(sys.stdin, sys.stdout)
+        if settings.platforms.slack is None:
+            team = settings.team()
+            adapter = ConsoleAdapter(bot, team_id=team.id, speaker=_default_speaker(team))
+            if sys.stdin.isatty():
+                adapter.run_interactive(sys.stdout)
+            else:
+                adapter.run_script(sys.stdin, sys.stdout)
+            return EXIT_OK
+        _serve_slack(bot, settings)
     finally:
         background.shutdown(wait=True)
     return EXIT_OK
 
 
+def _serve_slack(bot: OpsBot, settings: Settings) -> None:
+    import uvicorn
+
+    from bot.adapters.slack import SlackAdapter
+    from bot.server import build_http_app
+
+    slack = settings.platforms.slack
+    assert slack is not None
+    adapter = SlackAdapter(bot, slack)
+    socket_mode = None
+    if slack.mode == "socket":
+        if not slack.app_token:
+            raise UsageError(
+                "platforms.slack.app_token: Socket Mode needs an app-level token (xapp-…)"
+            )
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        socket_mode = SocketModeHandler(adapter.app, slack.app_token)
+        socket_mode.connect()
+        log.info("slack: connected in Socket Mode")
+    http_app = build_http_app(bot, slack_app=adapter.app if slack.mode == "http" else None)
+    try:
+        uvicorn.run(
+            http_app, host=settings.server.host, port=settings.server.port, log_level="warning"
+        )
+    finally:
+        if socket_mode is not None:
+            socket_mode.close()
+
+
 def _tick(settings: Settings) -> int:
-    _require_console_only(settings)
+    _require_supported_platforms(settings)
     bot = _open_bot(settings)
     _tick_and_deliver(bot)
     return EXIT_OK
@@ -217,7 +268,7 @@ def _post_now(bot: OpsBot, team: TeamSettings, kind: str, reply: Reply) -> None:
 def _digest(settings: Settings, team_id: str | None, day_text: str | None, post: bool) -> int:
     team = _team(settings, team_id)
     if post:
-        _require_console_only(settings)
+        _require_supported_platforms(settings)
     bot = _open_bot(settings)
     today = bot.clock.now().astimezone(team.zone).date()
     try:
@@ -294,7 +345,7 @@ def _summary(
             except ChartsUnavailable as error:
                 raise UsageError(f"--chart: {error}") from None
     if post:
-        _require_console_only(settings)
+        _require_supported_platforms(settings)
         _post_now(bot, team, "weekly_summary", reply)
     else:
         print(render_text(reply))

@@ -272,3 +272,19 @@ class OutboxItem(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class InboundEvent(SQLModel, table=True):
+    """Platform deliveries already handled, so a retried delivery is processed once.
+
+    Kept in the database (not in memory) so a retry that reaches another process, or
+    the same process after a restart, is still recognised.
+    """
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id", name="uq_inbound_events"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    event_id: str = Field(max_length=255)
+    received_at: datetime = Field(sa_type=UTCDateTime)

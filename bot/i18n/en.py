@@ -325,6 +325,8 @@ MESSAGES: dict[str, str] = {
     "scheduler.standup_prompt": "🧍 Good morning, {name}! Today's stand-up: /standup yesterday: … | today: … | blockers: …",
     "scheduler.standup_reminder": "⏰ {name}, your stand-up for today is still missing: /standup yesterday: … | today: … | blockers: …",
     "scheduler.hot_alert": '🔥 Hot topic #{id} "{title}" is due {deadline} and not scheduled. Schedule it: /topic schedule {id} <platform> <when>',
+    # chat platforms
+    "slack.working": "⏳ Got it, working on it…",
     # /team
     "team.summary": "team members and roles",
     "team.list.usage": "/team list",

@@ -325,6 +325,8 @@ MESSAGES: dict[str, str] = {
     "scheduler.standup_prompt": "🧍 早上好，{name}！今天的站会：/standup 昨天：… | 今天：… | 阻碍：…",
     "scheduler.standup_reminder": "⏰ {name}，今天的站会还没回复：/standup 昨天：… | 今天：… | 阻碍：…",
     "scheduler.hot_alert": "🔥 热点 #{id}「{title}」{deadline} 截止，还没有排期。排期：/topic schedule {id} <平台> <时间>",
+    # chat platforms
+    "slack.working": "⏳ 收到，正在处理…",
     # /team
     "team.summary": "团队成员和角色",
     "team.list.usage": "/team list",

@@ -1,0 +1,250 @@
+"""Slack: signed slash commands and button clicks over real HTTP, replies in Block Kit,
+and the bot's own posts through chat.postMessage — against a fake Slack on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+import pytest
+
+from bot.adapters.slack import SlackAdapter, SlackSender, check_slack, web_client
+from bot.app import OpsBot
+from bot.clock import FrozenClock
+from bot.messages import Reply, reply_to_dict
+from bot.outbox import deliver_due
+from bot.scheduler import Scheduler
+from bot.server import BackgroundServer, build_http_app
+from storage import outbox as outbox_store
+from storage.db import transaction
+from tests.conftest import make_settings
+from tests.fake_slack import (
+    SIGNING_SECRET,
+    FakeSlack,
+    button_click,
+    fake_slack,
+    signed_headers,
+    slash_command,
+)
+
+MONDAY_10 = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
+MEMBERS = [
+    {"id": "alice", "name": "Alice", "role": "admin", "slack": "U01"},
+    {"id": "bob", "name": "Bob", "role": "editor", "slack": "U02"},
+    {"id": "carol", "name": "Carol", "role": "editor", "slack": "U03"},
+    {"id": "dave", "name": "Dave", "role": "member", "slack": "U04"},
+]
+
+
+@dataclass
+class SlackRig:
+    bot: OpsBot
+    fake: FakeSlack
+    url: str
+    clock: FrozenClock
+
+    def post(self, body: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.post(
+            f"{self.url}/slack/events",
+            content=body,
+            headers=headers or signed_headers(body),
+            timeout=10,
+        )
+
+    def command(self, command: str, text: str, **who: str) -> dict:
+        response = self.post(slash_command(self.fake, command, text, **who))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def topics(self) -> list[str]:
+        reply = self.bot.handle(
+            __import__("bot.messages").messages.Command("/topic list all", "content", "alice")
+        )
+        return [row[2] for section in reply.sections for row in section.rows]
+
+
+@pytest.fixture
+def slack(sqlite_url: str) -> Iterator[SlackRig]:
+    with fake_slack() as fake:
+        settings = make_settings(
+            sqlite_url,
+            platforms={"slack": {"bot_token": "xoxb-test", "signing_secret": SIGNING_SECRET,
+                                 "mode": "http", "api_url": fake.api_url}},
+            team={"members": MEMBERS, "channels": {"slack": "C0123"}},
+        )  # fmt: skip
+        clock = FrozenClock(MONDAY_10)
+        bot = OpsBot.open(settings, clock)
+        adapter = SlackAdapter(bot, settings.platforms.slack)
+        server = BackgroundServer(build_http_app(bot, slack_app=adapter.app))
+        port = server.start()
+        try:
+            yield SlackRig(bot, fake, f"http://127.0.0.1:{port}", clock)
+        finally:
+            server.stop()
+            bot.engine.dispose()
+
+
+def texts(message: dict) -> str:
+    return "\n".join(block.get("text", {}).get("text", "") for block in message["blocks"])
+
+
+def test_a_slash_command_round_trip(slack: SlackRig) -> None:
+    answer = slack.command("/topic", "add 冬季护肤指南 #护肤 p:wechat t:5 v:4 c:4")
+
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == "✅ 选题 #1 已保存 · 评分 4.33 · 优先级 高"
+    assert "*选题 #1 已保存 · 评分 4.33 · 优先级 高*" in texts(answer)
+    button = answer["blocks"][-1]["elements"][0]
+    assert (button["value"], button["text"]["text"]) == ("/topic vote 1", "👍 投票")
+    assert slack.topics() == ["冬季护肤指南"]
+
+
+def test_mentions_become_members_and_team_replies_go_to_the_channel(slack: SlackRig) -> None:
+    answer = slack.command("/team", "role <@U04|dave> editor")
+    assert answer["text"] == "✅ Dave 的角色：成员 → 编辑"
+    hot = slack.command("/topic", "hot 双十一战报")
+    assert hot["response_type"] == "in_channel"
+
+
+def test_a_newcomer_is_registered_with_their_slack_name(slack: SlackRig) -> None:
+    slack.command("/topic", "add 新人的选题", user="U99", name="erin")
+    answer = slack.command("/team", "list")
+    assert "@erin" in texts(answer)
+
+
+def test_a_button_click_runs_the_command_and_updates_the_message(slack: SlackRig) -> None:
+    slack.command("/topic", "add 冬季护肤指南")
+
+    response = slack.post(button_click(slack.fake, "/topic vote 1", user="U02", name="bob"))
+
+    assert response.status_code == 200
+    (update,) = slack.fake.posted("/response/button")
+    assert update["replace_original"] is True
+    assert update["text"] == "✅ 已为 #1「冬季护肤指南」投票 · 共 1 票"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        lambda body: signed_headers(body, secret="wrong-secret"),
+        lambda body: signed_headers(body, timestamp=int(time.time()) - 6 * 60),
+        lambda body: {"Content-Type": "application/x-www-form-urlencoded"},
+    ],
+    ids=["forged", "stale", "unsigned"],
+)
+def test_forged_stale_or_unsigned_requests_get_401_and_change_nothing(
+    slack: SlackRig, headers
+) -> None:  # type: ignore[no-untyped-def]
+    body = slash_command(slack.fake, "/topic", "add 不该保存")
+
+    response = slack.post(body, headers(body))
+
+    assert response.status_code == 401
+    assert slack.topics() == []
+
+
+def test_a_tampered_body_gets_401(slack: SlackRig) -> None:
+    body = slash_command(slack.fake, "/topic", "add 原来的")
+    headers = signed_headers(body)
+    response = slack.post(body.replace("%E5%8E%9F", "%E6%96%B0"), headers)
+    assert response.status_code == 401
+    assert slack.topics() == []
+
+
+def test_a_retried_delivery_is_processed_once(slack: SlackRig) -> None:
+    body = slash_command(slack.fake, "/topic", "add 只要一次", trigger="trigger-42")
+    first = slack.post(body)
+    retry_headers = signed_headers(body) | {
+        "X-Slack-Retry-Num": "1",
+        "X-Slack-Retry-Reason": "http_timeout",
+    }
+    again = slack.post(body, retry_headers)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert slack.topics() == ["只要一次"]
+
+
+def test_scheduled_digest_arrives_once_and_reminders_go_by_dm(slack: SlackRig) -> None:
+    slack.command("/publish", "add 冬季护肤指南 p:wechat 今天 20:00 <@U03|carol>")
+    sender = SlackSender(slack.bot, web_client(slack.bot.settings.platforms.slack))
+    for when in ("2026-11-23T09:00:00+08:00", "2026-11-23T09:00:30+08:00"):
+        slack.clock.set(datetime.fromisoformat(when))
+        Scheduler(slack.bot).tick()
+        deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+
+    digests = [p for p in slack.fake.posted() if p["text"].startswith("☀️")]
+    assert len(digests) == 1
+    assert digests[0]["channel"] == "C0123"
+    assert "冬季护肤指南" in json.dumps(digests[0]["blocks"], ensure_ascii=False)
+
+    slack.clock.set(datetime.fromisoformat("2026-11-23T18:00:00+08:00"))
+    Scheduler(slack.bot).tick()
+    deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+    opened = [call["users"] for call in slack.fake.posted("conversations.open")]
+    assert opened == ["U01", "U03"]  # the author (alice) and the named reviewer (carol)
+    dms = [p["channel"] for p in slack.fake.posted() if "⏰" in p["text"]]
+    assert dms == ["DU01", "DU03"]
+
+
+def test_a_429_on_post_message_is_retried_after_retry_after(slack: SlackRig) -> None:
+    slack.fake.rate_limit_next = 1
+    sender = SlackSender(slack.bot, web_client(slack.bot.settings.platforms.slack))
+    with transaction(slack.bot.engine) as session:
+        outbox_store.enqueue(
+            session, team_id="content", key="k", platform="slack", target="team", kind="test",
+            payload=reply_to_dict(Reply("周报来了")), now=slack.clock.now(),
+        )  # fmt: skip
+    report = deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+
+    assert report.sent == 1
+    attempts = [p for p in slack.fake.posted() if p["text"] == "周报来了"]
+    assert len(attempts) == 2  # the 429, then the delivery (slack-sdk waited Retry-After)
+
+
+def test_health_metrics_and_doctor(slack: SlackRig) -> None:
+    assert httpx.get(f"{slack.url}/healthz").json() == {"status": "ok"}
+    slack.command("/help", "")
+    metrics = httpx.get(f"{slack.url}/metrics").text
+    assert 'opsbot_http_requests_total{route="/slack/events",status="200"}' in metrics
+    assert 'opsbot_outbox_items{status="failed"} 0.0' in metrics
+    ok, text = check_slack(slack.bot.settings.platforms.slack)
+    assert ok and "Acme as opsbot" in text
+
+
+def test_a_slow_command_is_acknowledged_at_once_and_answered_later(
+    slack: SlackRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.adapters.slack as slack_adapter
+
+    monkeypatch.setattr(slack_adapter, "ANSWER_WITHIN_SECONDS", 0.0)
+    answer = slack.command("/topic", "add 慢慢来", trigger="slow")
+
+    assert answer["text"] == "⏳ 收到，正在处理…"
+    deadline = time.monotonic() + 5
+    while not slack.fake.posted("/response/slow") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (later,) = slack.fake.posted("/response/slow")
+    assert later["text"].startswith("✅ 选题 #1 已保存")
+
+
+def test_the_manifest_registers_every_command_with_escaped_mentions() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from bot.adapters.slack import FAMILIES
+
+    manifest = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml").read_text()
+    )
+    commands = manifest["features"]["slash_commands"]
+    assert [c["command"] for c in commands] == [f"/{name}" for name in FAMILIES]
+    assert all(c["should_escape"] for c in commands)
+    assert (
+        manifest["settings"]["socket_mode_enabled"]
+        and manifest["settings"]["interactivity"]["is_enabled"]
+    )

@@ -1,0 +1,149 @@
+"""A fake Slack Web API on 127.0.0.1 (port 0) that records calls, plus request signing.
+
+Point `platforms.slack.api_url` at `FakeSlack.api_url`; `response_url`s handed to the bot
+point here too, so what the bot sends back is recorded as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+@dataclass
+class FakeSlack:
+    base: str = ""
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    rate_limit_next: int = 0  # answer this many chat.postMessage calls with 429
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.base}/response/{name}"
+
+    def posted(self, method: str = "chat.postMessage") -> list[dict[str, Any]]:
+        return [body for name, body in self.calls if name == method]
+
+
+@contextmanager
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                body = json.loads(raw or b"{}")
+            else:
+                body = dict(parse_qsl(raw.decode()))
+            path = self.path.split("?")[0]
+            name = path.removeprefix("/api/") if path.startswith("/api/") else path
+            with lock:
+                fake.calls.append((name, body))
+                limited = name == "chat.postMessage" and fake.rate_limit_next > 0
+                if limited:
+                    fake.rate_limit_next -= 1
+            if limited:
+                self._answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+            elif name == "auth.test":
+                self._answer(
+                    200,
+                    {
+                        "ok": True,
+                        "team": "Acme",
+                        "user": "opsbot",
+                        "user_id": "UBOT",
+                        "bot_id": "B1",
+                    },
+                )
+            elif name == "conversations.open":
+                self._answer(200, {"ok": True, "channel": {"id": "D" + body.get("users", "?")}})
+            elif name == "chat.postMessage":
+                self._answer(
+                    200, {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}
+                )
+            else:
+                self._answer(200, {"ok": True})
+
+        def _answer(
+            self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def signed_headers(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    """Headers of a request signed the way Slack signs them (v0, HMAC-SHA256)."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def slash_command(fake: FakeSlack, command: str, text: str, *, user: str = "U01", name: str = "alice",
+                  channel: str = "C0123", trigger: str | None = None) -> str:  # fmt: skip
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "channel_id": channel,
+            "user_id": user,
+            "user_name": name,
+            "command": command,
+            "text": text,
+            "api_app_id": "A1",
+            "response_url": fake.response_url(trigger or "cmd"),
+            "trigger_id": trigger or f"trigger-{time.time_ns()}",
+        }
+    )
+
+
+def button_click(
+    fake: FakeSlack, value: str, *, user: str = "U02", name: str = "bob", channel: str = "C0123"
+) -> str:
+    payload = {
+        "type": "block_actions", "api_app_id": "A1", "team": {"id": "T1"},
+        "user": {"id": user, "username": name}, "channel": {"id": channel},
+        "trigger_id": f"trigger-{time.time_ns()}", "response_url": fake.response_url("button"),
+        "container": {"type": "message", "message_ts": "1.0"},
+        "actions": [{"type": "button", "action_id": "opsbot_run_0", "value": value, "action_ts": "1.1"}],
+    }  # fmt: skip
+    return urlencode({"payload": json.dumps(payload)})
