@@ -153,7 +153,7 @@ def _console(settings: Settings, speaker: str | None, team_id: str | None) -> in
     return EXIT_OK
 
 
-SUPPORTED_PLATFORMS = ("slack",)
+SUPPORTED_PLATFORMS = ("slack", "feishu")
 
 
 def _require_supported_platforms(settings: Settings) -> None:
@@ -173,6 +173,11 @@ def _senders(bot: OpsBot) -> dict[str, Sender]:
         from bot.adapters.slack import SlackSender, web_client
 
         senders["slack"] = SlackSender(bot, web_client(slack))
+    feishu = bot.settings.platforms.feishu
+    if feishu is not None:
+        from bot.adapters.feishu import FeishuClient, FeishuSender
+
+        senders["feishu"] = FeishuSender(bot, FeishuClient(feishu, bot.clock))
     return senders
 
 
@@ -194,14 +199,14 @@ def _start_scheduler(bot: OpsBot) -> BackgroundScheduler:
 def _run(settings: Settings) -> int:
     """Start what the config asks for, with the scheduler posting in the background.
 
-    With no chat platform: the console. With Slack: Socket Mode or Bolt behind the HTTP
-    server (which also serves /healthz and /metrics).
+    With no chat platform: the console. Otherwise each configured adapter, and the HTTP
+    server for their callbacks, `/healthz` and `/metrics`.
     """
     _require_supported_platforms(settings)
     bot = _open_bot(settings)
     background = _start_scheduler(bot)
     try:
-        if settings.platforms.slack is None:
+        if not settings.platforms.enabled():
             team = settings.team()
             adapter = ConsoleAdapter(bot, team_id=team.id, speaker=_default_speaker(team))
             if sys.stdin.isatty():
@@ -209,40 +214,54 @@ def _run(settings: Settings) -> int:
             else:
                 adapter.run_script(sys.stdin, sys.stdout)
             return EXIT_OK
-        _serve_slack(bot, settings)
+        _serve_platforms(bot, settings)
     finally:
         background.shutdown(wait=True)
     return EXIT_OK
 
 
-def _serve_slack(bot: OpsBot, settings: Settings) -> None:
+def _serve_platforms(bot: OpsBot, settings: Settings) -> None:
+    import threading
+
     import uvicorn
 
-    from bot.adapters.slack import SlackAdapter
     from bot.server import build_http_app
 
+    closers = []
+    slack_app = feishu_http = None
     slack = settings.platforms.slack
-    assert slack is not None
-    adapter = SlackAdapter(bot, slack)
-    socket_mode = None
-    if slack.mode == "socket":
-        if not slack.app_token:
-            raise UsageError(
-                "platforms.slack.app_token: Socket Mode needs an app-level token (xapp-…)"
-            )
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    if slack is not None:
+        from bot.adapters.slack import SlackAdapter
 
-        socket_mode = SocketModeHandler(adapter.app, slack.app_token)
-        socket_mode.connect()
-        log.info("slack: connected in Socket Mode")
-    http_app = build_http_app(bot, slack_app=adapter.app if slack.mode == "http" else None)
+        adapter = SlackAdapter(bot, slack)
+        if slack.mode == "socket":
+            if not slack.app_token:
+                raise UsageError("platforms.slack.app_token: Socket Mode needs an app-level token")
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            socket_mode = SocketModeHandler(adapter.app, slack.app_token)
+            socket_mode.connect()
+            closers.append(socket_mode.close)
+            log.info("slack: connected in Socket Mode")
+        else:
+            slack_app = adapter.app
+    if settings.platforms.feishu is not None:
+        from bot.adapters.feishu import FeishuAdapter
+
+        feishu = FeishuAdapter(bot, settings.platforms.feishu)
+        if settings.platforms.feishu.mode == "websocket":
+            threading.Thread(target=feishu.start_websocket, name="feishu-ws", daemon=True).start()
+            log.info("feishu: long connection started")
+        else:
+            feishu_http = feishu
+    http_app = build_http_app(bot, slack_app=slack_app, feishu=feishu_http)
     try:
         uvicorn.run(
             http_app, host=settings.server.host, port=settings.server.port, log_level="warning"
         )
     finally:
-        if socket_mode is not None:
-            socket_mode.close()
+        for close in closers:
+            close()
 
 
 def _tick(settings: Settings) -> int:

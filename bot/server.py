@@ -48,7 +48,9 @@ class ServerMetrics:
         return generate_latest(self.registry)
 
 
-def build_http_app(bot: OpsBot, *, slack_app: object | None = None) -> Starlette:
+def build_http_app(
+    bot: OpsBot, *, slack_app: object | None = None, feishu: object | None = None
+) -> Starlette:
     metrics = ServerMetrics(bot)
 
     async def healthz(request: Request) -> Response:
@@ -71,6 +73,16 @@ def build_http_app(bot: OpsBot, *, slack_app: object | None = None) -> Starlette
             return to_starlette_response(bolt_response)
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    if feishu is not None:
+
+        async def feishu_events(request: Request) -> Response:
+            body = await request.body()
+            headers = {key.lower(): value for key, value in request.headers.items()}
+            status, answer = await run_in_threadpool(feishu.handle_http, headers, body)  # type: ignore[attr-defined]
+            metrics.requests.labels(route="/feishu/events", status=str(status)).inc()
+            return JSONResponse(answer, status_code=status)
+
+        routes.append(Route("/feishu/events", feishu_events, methods=["POST"]))
     return Starlette(routes=routes)
 
 

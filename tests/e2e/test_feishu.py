@@ -1,0 +1,232 @@
+"""Feishu: encrypted, signed callbacks over real HTTP, cards back, and the bot's own posts
+through the message API — against a fake Feishu Open API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from bot.adapters.feishu import FeishuAdapter, FeishuClient, FeishuSender, check_feishu, decrypt
+from bot.app import OpsBot
+from bot.clock import FrozenClock
+from bot.messages import Command
+from bot.outbox import deliver_due
+from bot.scheduler import Scheduler
+from bot.server import BackgroundServer, build_http_app
+from tests.conftest import make_settings
+from tests.fake_feishu import (
+    ENCRYPT_KEY,
+    VERIFICATION_TOKEN,
+    FakeFeishu,
+    card_action,
+    fake_feishu,
+    message_event,
+    sealed,
+)  # fmt: skip
+
+MEMBERS = [
+    {"id": "alice", "name": "Alice", "role": "admin", "feishu": "ou_alice"},
+    {"id": "bob", "name": "Bob", "role": "editor", "feishu": "ou_bob"},
+    {"id": "carol", "name": "Carol", "role": "editor", "feishu": "ou_carol"},
+]
+
+
+def test_feishus_published_decryption_example() -> None:
+    assert decrypt("P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk=", "test key") == "hello world"
+
+
+@dataclass
+class FeishuRig:
+    bot: OpsBot
+    fake: FakeFeishu
+    url: str
+    clock: FrozenClock
+
+    def post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        return httpx.post(f"{self.url}/feishu/events", content=body, headers=headers, timeout=10)
+
+    def send(self, payload: dict) -> httpx.Response:
+        return self.post(*sealed(payload))
+
+    def topics(self) -> list[str]:
+        reply = self.bot.handle(Command("/topic list all", "content", "alice"))
+        return [row[2] for section in reply.sections for row in section.rows]
+
+    def wait_for_messages(self, count: int) -> list[dict]:
+        deadline = time.monotonic() + 5
+        while len(self.fake.messages()) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.fake.messages()
+
+
+@pytest.fixture
+def feishu(sqlite_url: str) -> Iterator[FeishuRig]:
+    with fake_feishu() as fake:
+        settings = make_settings(
+            sqlite_url,
+            platforms={"feishu": {"app_id": "cli_test", "app_secret": "secret", "verification_token": VERIFICATION_TOKEN,
+                                  "encrypt_key": ENCRYPT_KEY, "mode": "http", "base_url": fake.base}},
+            team={"members": MEMBERS, "channels": {"feishu": "oc_123"}},
+        )  # fmt: skip
+        clock = FrozenClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00"))
+        bot = OpsBot.open(settings, clock)
+        server = BackgroundServer(
+            build_http_app(bot, feishu=FeishuAdapter(bot, settings.platforms.feishu))
+        )
+        port = server.start()
+        try:
+            yield FeishuRig(bot, fake, f"http://127.0.0.1:{port}", clock)
+        finally:
+            server.stop()
+            bot.engine.dispose()
+
+
+def test_url_verification_plain_and_encrypted(feishu: FeishuRig) -> None:
+    challenge = {"challenge": "c-1", "token": VERIFICATION_TOKEN, "type": "url_verification"}
+    plain = feishu.post(json.dumps(challenge).encode(), {"Content-Type": "application/json"})
+    assert (plain.status_code, plain.json()) == (200, {"challenge": "c-1"})
+    body, _ = sealed(challenge)
+    encrypted = feishu.post(body, {"Content-Type": "application/json"})  # no signature headers
+    assert (encrypted.status_code, encrypted.json()) == (200, {"challenge": "c-1"})
+    wrong = dict(challenge, token="nope")
+    assert (
+        feishu.post(json.dumps(wrong).encode(), {"Content-Type": "application/json"}).status_code
+        == 401
+    )
+
+
+def test_a_command_round_trip_with_mentions(feishu: FeishuRig) -> None:
+    mentions = [
+        {"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "opsbot"},
+        {"key": "@_user_2", "id": {"open_id": "ou_carol"}, "name": "Carol"},
+    ]
+    assert (
+        feishu.send(
+            message_event(
+                "@_user_1 /选题 新增 冬至节气海报 #节日 p:小红书 t:5 v:4 c:4", mentions=mentions
+            )
+        ).status_code
+        == 200
+    )
+    (reply,) = feishu.wait_for_messages(1)
+    card = json.loads(reply["content"])
+    assert card["header"]["title"]["content"] == "选题 #1 已保存 · 评分 4.33 · 优先级 高"
+    assert card["elements"][-1]["actions"][0]["value"] == {"command": "/topic vote 1"}
+    assert feishu.topics() == ["冬至节气海报"]
+    feishu.send(message_event("@_user_1 /team role @_user_2 admin", mentions=mentions))
+    roles = feishu.wait_for_messages(2)
+    assert (
+        json.loads(roles[1]["content"])["header"]["title"]["content"]
+        == "Carol 的角色：编辑 → 管理员"
+    )
+
+
+def test_group_chatter_is_ignored_and_a_newcomer_gets_their_name(feishu: FeishuRig) -> None:
+    feishu.send(message_event("大家早上好"))
+    feishu.send(message_event("/topic add 新人的选题", open_id="ou_new", chat_type="p2p"))
+    feishu.wait_for_messages(1)
+    time.sleep(0.2)
+    assert len(feishu.fake.messages()) == 1
+    reply = feishu.bot.handle(Command("/team list", "content", "alice"))
+    assert ("@Erin", "Erin", "成员", "") in reply.sections[0].rows
+
+
+def test_a_card_button_updates_the_card(feishu: FeishuRig) -> None:
+    feishu.bot.handle(Command("/topic add 冬至节气海报", "content", "alice"))
+
+    answer = feishu.send(card_action("/topic vote 1")).json()
+
+    assert answer["toast"] == {
+        "type": "success",
+        "content": "已为 #1「冬至节气海报」投票 · 共 1 票",
+    }
+    assert (
+        answer["card"]["data"]["header"]["title"]["content"]
+        == "已为 #1「冬至节气海报」投票 · 共 1 票"
+    )
+
+
+@pytest.mark.parametrize("problem", ["signature", "token", "plain", "garbage"])
+def test_bad_callbacks_get_401_and_change_nothing(feishu: FeishuRig, problem: str) -> None:
+    event = message_event("/topic add 不该保存", event_id=f"bad-{problem}")
+    if problem == "signature":
+        body, headers = sealed(event, sign_with="another-key")
+    elif problem == "token":
+        body, headers = sealed(dict(event, header=dict(event["header"], token="wrong")))
+    elif problem == "plain":
+        body, headers = json.dumps(event).encode(), {"Content-Type": "application/json"}
+    else:
+        body, headers = json.dumps({"encrypt": "bm90IGVuY3J5cHRlZA=="}).encode(), sealed(event)[1]
+    assert feishu.post(body, headers).status_code == 401
+    time.sleep(0.2)
+    assert feishu.fake.messages() == [] and feishu.topics() == []
+
+
+def test_a_retried_event_is_processed_once(feishu: FeishuRig) -> None:
+    event = message_event("/topic add 只要一次", event_id="ev-same")
+    assert feishu.send(event).status_code == 200
+    assert feishu.send(event).status_code == 200
+    feishu.wait_for_messages(1)
+    time.sleep(0.2)
+    assert feishu.topics() == ["只要一次"]
+    assert len(feishu.fake.messages()) == 1
+
+
+def test_the_digest_is_delivered_once_with_a_uuid_and_tokens_are_refreshed(
+    feishu: FeishuRig,
+) -> None:
+    sender = FeishuSender(
+        feishu.bot, FeishuClient(feishu.bot.settings.platforms.feishu, feishu.clock)
+    )
+    for when in ("2026-11-23T09:00:00+08:00", "2026-11-23T09:01:00+08:00"):
+        feishu.clock.set(datetime.fromisoformat(when))
+        Scheduler(feishu.bot).tick()
+        deliver_due(feishu.bot.engine, {"feishu": sender}, feishu.clock)
+    (digest,) = [m for m in feishu.fake.messages() if "早报" in m["content"]]
+    assert (digest["receive_id"], digest["msg_type"]) == ("oc_123", "interactive")
+    assert len(digest["uuid"]) <= 50
+    assert feishu.fake.tokens_issued == 1  # cached
+
+    feishu.fake.expire_next_token_use = True  # Feishu says the (cached) token expired
+    feishu.clock.set(datetime.fromisoformat("2026-11-23T09:30:00+08:00"))
+    Scheduler(feishu.bot).tick()
+    report = deliver_due(feishu.bot.engine, {"feishu": sender}, feishu.clock)
+    assert report.sent == 4  # the weekly summary, and the stand-up prompt to three people
+    assert feishu.fake.tokens_issued == 2  # fetched again after the expiry error
+    prompts = [
+        m for m in feishu.fake.messages() if "站会" in m["content"] and "早上好" in m["content"]
+    ]
+    # Alice's prompt was tried twice: once with the expired token, once with the new one.
+    assert sorted(m["receive_id"] for m in prompts) == [
+        "ou_alice",
+        "ou_alice",
+        "ou_bob",
+        "ou_carol",
+    ]
+
+
+def test_a_rate_limit_is_retried_by_the_outbox(feishu: FeishuRig) -> None:
+    feishu.fake.rate_limit_next = 1
+    sender = FeishuSender(
+        feishu.bot, FeishuClient(feishu.bot.settings.platforms.feishu, feishu.clock)
+    )
+    feishu.clock.set(datetime.fromisoformat("2026-11-23T09:00:00+08:00"))
+    Scheduler(feishu.bot).tick()
+    first = deliver_due(feishu.bot.engine, {"feishu": sender}, feishu.clock)
+    assert (first.sent, first.retried) == (0, 1)
+    feishu.clock.advance(timedelta(seconds=2))
+    second = deliver_due(feishu.bot.engine, {"feishu": sender}, feishu.clock)
+    assert second.sent == 1
+    uuids = [m["uuid"] for m in feishu.fake.messages()]
+    assert len(uuids) == 2 and len(set(uuids)) == 1  # the retry carries the same uuid
+
+
+def test_doctor_checks_the_app_credentials(feishu: FeishuRig) -> None:
+    ok, text = check_feishu(feishu.bot.settings.platforms.feishu)
+    assert ok and "gets a tenant token" in text
