@@ -153,7 +153,7 @@ def _console(settings: Settings, speaker: str | None, team_id: str | None) -> in
     return EXIT_OK
 
 
-SUPPORTED_PLATFORMS = ("slack", "feishu")
+SUPPORTED_PLATFORMS = ("slack", "feishu", "wecom")
 
 
 def _require_supported_platforms(settings: Settings) -> None:
@@ -178,6 +178,11 @@ def _senders(bot: OpsBot) -> dict[str, Sender]:
         from bot.adapters.feishu import FeishuClient, FeishuSender
 
         senders["feishu"] = FeishuSender(bot, FeishuClient(feishu, bot.clock))
+    wecom = bot.settings.platforms.wecom
+    if wecom is not None:
+        from bot.adapters.wecom import WecomClient, WecomSender
+
+        senders["wecom"] = WecomSender(bot, WecomClient(wecom, bot.clock))
     return senders
 
 
@@ -254,7 +259,12 @@ def _serve_platforms(bot: OpsBot, settings: Settings) -> None:
             log.info("feishu: long connection started")
         else:
             feishu_http = feishu
-    http_app = build_http_app(bot, slack_app=slack_app, feishu=feishu_http)
+    wecom = None
+    if settings.platforms.wecom is not None:
+        from bot.adapters.wecom import WecomAdapter
+
+        wecom = WecomAdapter(bot, settings.platforms.wecom)
+    http_app = build_http_app(bot, slack_app=slack_app, feishu=feishu_http, wecom=wecom)
     try:
         uvicorn.run(
             http_app, host=settings.server.host, port=settings.server.port, log_level="warning"

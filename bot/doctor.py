@@ -61,8 +61,23 @@ def run_checks(settings: Settings, source: str) -> list[Check]:
         checks.append(
             Check(True, "platforms: none configured; the bot runs and posts in the console")
         )
-    for name in enabled:
-        checks.append(
-            Check(False, f"platforms.{name}: configured, but this version has no adapter")
-        )
+    checks.extend(_platform_check(settings, name) for name in enabled)
     return checks
+
+
+def _platform_check(settings: Settings, name: str) -> Check:
+    """Ask each configured platform whether our credentials work."""
+    platforms = settings.platforms
+    if name == "slack" and platforms.slack is not None:
+        from bot.adapters.slack import check_slack
+
+        return Check(*check_slack(platforms.slack))
+    if name == "feishu" and platforms.feishu is not None:
+        from bot.adapters.feishu import check_feishu
+
+        return Check(*check_feishu(platforms.feishu))
+    if name == "wecom" and platforms.wecom is not None:
+        from bot.adapters.wecom import check_wecom
+
+        return Check(*check_wecom(platforms.wecom))
+    return Check(False, f"platforms.{name}: unknown platform")

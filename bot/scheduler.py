@@ -72,7 +72,11 @@ Build = Callable[[Context], list[Outgoing]]
 def delivery_platforms(bot: OpsBot, team: TeamSettings) -> list[str]:
     """Where a team's posts go: each configured chat platform the team has a channel on,
     or the console when no chat platform is configured."""
-    enabled = [name for name in bot.settings.platforms.enabled() if name in team.channels]
+    enabled = [
+        name
+        for name in bot.settings.platforms.enabled()
+        if name in team.channels or name == "wecom"  # WeCom's default channel is the robot
+    ]
     return enabled or [CONSOLE]
 
 

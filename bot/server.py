@@ -16,7 +16,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.app import OpsBot
@@ -49,7 +49,11 @@ class ServerMetrics:
 
 
 def build_http_app(
-    bot: OpsBot, *, slack_app: object | None = None, feishu: object | None = None
+    bot: OpsBot,
+    *,
+    slack_app: object | None = None,
+    feishu: object | None = None,
+    wecom: object | None = None,
 ) -> Starlette:
     metrics = ServerMetrics(bot)
 
@@ -83,6 +87,19 @@ def build_http_app(
             return JSONResponse(answer, status_code=status)
 
         routes.append(Route("/feishu/events", feishu_events, methods=["POST"]))
+    if wecom is not None:
+
+        async def wecom_callback(request: Request) -> Response:
+            params = dict(request.query_params)
+            if request.method == "GET":
+                status, text = await run_in_threadpool(wecom.verify_url, params)  # type: ignore[attr-defined]
+            else:
+                body = await request.body()
+                status, text = await run_in_threadpool(wecom.handle_callback, params, body)  # type: ignore[attr-defined]
+            metrics.requests.labels(route="/wecom/callback", status=str(status)).inc()
+            return PlainTextResponse(text, status_code=status)
+
+        routes.append(Route("/wecom/callback", wecom_callback, methods=["GET", "POST"]))
     return Starlette(routes=routes)
 
 

@@ -1,0 +1,223 @@
+"""WeCom: callbacks encrypted with the official algorithm over real HTTP, replies as app
+messages, team posts through the group robot — against a fake WeCom API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from bot.adapters.wecom import (
+    CallbackRejected,
+    WecomAdapter,
+    WecomClient,
+    WecomCrypto,
+    WecomSender,
+    check_wecom,
+)
+from bot.app import OpsBot
+from bot.clock import FrozenClock
+from bot.messages import Command
+from bot.outbox import deliver_due
+from bot.render.wecom import split_by_bytes
+from bot.scheduler import Scheduler
+from bot.server import BackgroundServer, build_http_app
+from tests.conftest import make_settings
+from tests.fake_wecom import FakeWecom, fake_wecom
+
+# Tencent's published WXBizMsgCrypt sample values.
+SAMPLE_TOKEN, SAMPLE_CORP, SAMPLE_KEY = (
+    "QDG6eK",
+    "wx5823bf96d3bd56c7",
+    "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+)
+SAMPLE_ECHO = (
+    "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
+)
+SAMPLE_MESSAGE = "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q=="
+MEMBERS = [
+    {"id": "alice", "name": "Alice", "role": "admin", "wecom": "alice"},
+    {"id": "bob", "name": "Bob", "role": "editor", "wecom": "bob"},
+    {"id": "carol", "name": "Carol", "role": "editor", "wecom": "carol"},
+]
+
+
+def test_tencents_published_examples() -> None:
+    crypto = WecomCrypto(SAMPLE_TOKEN, SAMPLE_KEY, SAMPLE_CORP)
+    crypto.check("5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "1409659589", "263014780", SAMPLE_ECHO)
+    assert crypto.decrypt(SAMPLE_ECHO) == "1616140317555161061"
+    crypto.check(
+        "477715d11cdb4164915debcba66cb864d751f3e6", "1409659813", "1372623149", SAMPLE_MESSAGE
+    )
+    assert "<Content><![CDATA[hello]]></Content>" in crypto.decrypt(SAMPLE_MESSAGE)
+    with pytest.raises(CallbackRejected):
+        WecomCrypto(SAMPLE_TOKEN, SAMPLE_KEY, "another-corp").decrypt(SAMPLE_ECHO)
+    round_trip = crypto.encrypt("你好 opsbot")
+    assert crypto.decrypt(round_trip) == "你好 opsbot"
+
+
+@dataclass
+class WecomRig:
+    bot: OpsBot
+    fake: FakeWecom
+    url: str
+    clock: FrozenClock
+    crypto: WecomCrypto
+
+    def callback(
+        self, xml: str, *, corp: str = SAMPLE_CORP, bad_signature: bool = False
+    ) -> httpx.Response:
+        crypto = self.crypto if corp == SAMPLE_CORP else WecomCrypto(SAMPLE_TOKEN, SAMPLE_KEY, corp)
+        encrypted = crypto.encrypt(xml)
+        timestamp, nonce = str(int(time.time())), "nonce"
+        signature = "0" * 40 if bad_signature else crypto.signature(timestamp, nonce, encrypted)
+        body = f"<xml><ToUserName><![CDATA[{SAMPLE_CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID>1</AgentID></xml>"
+        params = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}
+        return httpx.post(
+            f"{self.url}/wecom/callback", params=params, content=body.encode(), timeout=10
+        )
+
+    def wait_for(self, count: int) -> list[dict]:
+        deadline = time.monotonic() + 5
+        while len(self.fake.sent()) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.fake.sent()
+
+    def topics(self) -> list[str]:
+        reply = self.bot.handle(Command("/topic list all", "content", "alice"))
+        return [row[2] for section in reply.sections for row in section.rows]
+
+
+def text_message(content: str, *, user: str = "alice", msg_id: str | None = None) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[{SAMPLE_CORP}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id or time.time_ns()}</MsgId><AgentID>1</AgentID></xml>"
+    )
+
+
+def event_message(event: str, key: str, *, user: str = "bob") -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[{SAMPLE_CORP}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{time.time_ns()}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey><AgentID>1</AgentID></xml>"
+    )
+
+
+@pytest.fixture
+def wecom(sqlite_url: str) -> Iterator[WecomRig]:
+    with fake_wecom() as fake:
+        settings = make_settings(
+            sqlite_url,
+            platforms={"wecom": {"corp_id": SAMPLE_CORP, "agent_id": 1, "secret": "s", "token": SAMPLE_TOKEN,
+                                 "encoding_aes_key": SAMPLE_KEY, "robot_webhook_key": "robot-key", "base_url": fake.base}},
+            team={"members": MEMBERS, "channels": {"wecom": "robot"}},
+        )  # fmt: skip
+        clock = FrozenClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00"))
+        bot = OpsBot.open(settings, clock)
+        adapter = WecomAdapter(bot, settings.platforms.wecom)
+        server = BackgroundServer(build_http_app(bot, wecom=adapter))
+        port = server.start()
+        try:
+            yield WecomRig(bot, fake, f"http://127.0.0.1:{port}", clock, adapter.crypto)
+        finally:
+            server.stop()
+            bot.engine.dispose()
+
+
+def test_url_verification(wecom: WecomRig) -> None:
+    params = {"msg_signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "timestamp": "1409659589",
+              "nonce": "263014780", "echostr": SAMPLE_ECHO}  # fmt: skip
+    answer = httpx.get(f"{wecom.url}/wecom/callback", params=params)
+    assert (answer.status_code, answer.text) == (200, "1616140317555161061")
+    forged = httpx.get(f"{wecom.url}/wecom/callback", params=params | {"nonce": "1"})
+    assert forged.status_code == 401
+
+
+def test_a_text_command_round_trip(wecom: WecomRig) -> None:
+    response = wecom.callback(text_message("/选题 新增 冬至节气海报 p:小红书 t:5 v:4 c:4"))
+
+    assert (response.status_code, response.text) == (200, "")
+    (reply,) = wecom.wait_for(1)
+    assert reply["touser"] == "alice"
+    assert reply["enable_duplicate_check"] == 1
+    assert reply["msgtype"] == "template_card"  # the reply has a vote button
+    card = reply["template_card"]
+    assert card["main_title"]["title"].startswith("选题 #1 已保存")
+    assert card["button_list"][0]["key"] == "/topic vote 1"
+    assert wecom.topics() == ["冬至节气海报"]
+
+
+def test_a_template_card_click_runs_the_command(wecom: WecomRig) -> None:
+    wecom.bot.handle(Command("/topic add 冬至节气海报", "content", "alice"))
+    wecom.callback(event_message("template_card_event", "/topic vote 1", user="bob"))
+    (reply,) = wecom.wait_for(1)
+    assert reply["touser"] == "bob" and reply["msgtype"] == "markdown"
+    assert "已为 #1「冬至节气海报」投票 · 共 1 票" in reply["markdown"]["content"]
+
+
+def test_a_menu_click_shows_the_digest(wecom: WecomRig) -> None:
+    wecom.callback(event_message("click", "digest", user="carol"))
+    (reply,) = wecom.wait_for(1)
+    assert "☀️ 内容组 · 11月23日 周一 早报" in reply["markdown"]["content"]
+
+
+@pytest.mark.parametrize("problem", ["signature", "corp"])
+def test_forged_callbacks_get_401_and_change_nothing(wecom: WecomRig, problem: str) -> None:
+    xml = text_message("/topic add 不该保存")
+    response = (
+        wecom.callback(xml, bad_signature=True)
+        if problem == "signature"
+        else wecom.callback(xml, corp="wx-other")
+    )
+    assert response.status_code == 401
+    time.sleep(0.2)
+    assert wecom.fake.sent() == [] and wecom.topics() == []
+
+
+def test_a_replayed_msg_id_is_processed_once(wecom: WecomRig) -> None:
+    xml = text_message("/topic add 只要一次", msg_id="4561255354251345929")
+    assert wecom.callback(xml).status_code == 200
+    assert wecom.callback(xml).status_code == 200
+    wecom.wait_for(1)
+    time.sleep(0.2)
+    assert wecom.topics() == ["只要一次"]
+
+
+def test_the_robot_rate_limit_then_delivery_and_token_refresh(wecom: WecomRig) -> None:
+    sender = WecomSender(wecom.bot, WecomClient(wecom.bot.settings.platforms.wecom, wecom.clock))
+    wecom.fake.robot_limited = 1
+    wecom.clock.set(datetime.fromisoformat("2026-11-23T09:00:00+08:00"))
+    Scheduler(wecom.bot).tick()
+    first = deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock)
+    assert (first.sent, first.retried) == (0, 1)  # 45009: never dropped, retried later
+    wecom.clock.advance(timedelta(seconds=60))
+    assert deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock).sent == 1
+    posts = wecom.fake.robot()
+    assert len(posts) == 2 and posts[-1]["markdown"]["content"].startswith("**<font")
+    assert all(len(p["markdown"]["content"].encode()) <= 4096 for p in posts)
+
+    wecom.fake.expire_next = True  # the cached token expired: 42001
+    wecom.clock.set(datetime.fromisoformat("2026-11-23T09:30:00+08:00"))
+    Scheduler(wecom.bot).tick()
+    deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock)
+    assert wecom.fake.tokens_issued == 2
+    prompted = sorted({m["touser"] for m in wecom.fake.sent()})
+    assert prompted == ["alice", "bob", "carol"]
+
+
+def test_long_markdown_is_split_under_the_byte_limit() -> None:
+    text = "\n".join(f"第 {n} 行 · 冬至节气海报 · 小红书 · 评分 4.33" for n in range(400))
+    chunks = split_by_bytes(text, 4096)
+    assert len(chunks) > 1
+    assert all(len(chunk.encode()) <= 4096 for chunk in chunks)
+    assert "\n".join(chunks) == text
+
+
+def test_doctor_checks_the_corp_credentials(wecom: WecomRig) -> None:
+    ok, text = check_wecom(wecom.bot.settings.platforms.wecom)
+    assert ok and "gets an access token" in text

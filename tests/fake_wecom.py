@@ -1,0 +1,86 @@
+"""A fake WeCom API on 127.0.0.1 (port 0): gettoken, message/send and the group robot."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class FakeWecom:
+    base: str = ""
+    calls: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    tokens_issued: int = 0
+    expire_next: bool = False
+    robot_limited: int = 0
+
+    def sent(self) -> list[dict[str, Any]]:
+        return [body for path, _, body in self.calls if path == "/cgi-bin/message/send"]
+
+    def robot(self) -> list[dict[str, Any]]:
+        return [body for path, _, body in self.calls if path == "/cgi-bin/webhook/send"]
+
+
+@contextmanager
+def fake_wecom() -> Iterator[FakeWecom]:
+    fake = FakeWecom()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _route(self, body: dict[str, Any]) -> dict[str, Any]:
+            url = urlparse(self.path)
+            params = {key: values[0] for key, values in parse_qs(url.query).items()}
+            with lock:
+                fake.calls.append((url.path, params, body))
+                if url.path == "/cgi-bin/gettoken":
+                    fake.tokens_issued += 1
+                    return {
+                        "errcode": 0,
+                        "access_token": f"token-{fake.tokens_issued}",
+                        "expires_in": 7200,
+                    }
+                if url.path == "/cgi-bin/message/send":
+                    if fake.expire_next:
+                        fake.expire_next = False
+                        return {"errcode": 42001, "errmsg": "access_token expired"}
+                    return {"errcode": 0, "errmsg": "ok"}
+                if url.path == "/cgi-bin/webhook/send":
+                    if fake.robot_limited:
+                        fake.robot_limited -= 1
+                        return {"errcode": 45009, "errmsg": "api freq out of limit"}
+                    return {"errcode": 0, "errmsg": "ok"}
+            return {"errcode": 404, "errmsg": "unknown"}
+
+        def do_GET(self) -> None:
+            self._answer(self._route({}))
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self._answer(self._route(json.loads(raw or b"{}")))
+
+        def _answer(self, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
