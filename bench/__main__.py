@@ -145,6 +145,62 @@ def summary_scaling(directory: Path, days: int, label: str, repeats: int) -> Fig
     )
 
 
+def digest_scaling(directory: Path, members: int, tasks: int, repeats: int) -> Figure:
+    """Time to gather and word the morning digest for a team of this size."""
+    from handlers.digest import digest_reply
+    from storage.models import Member, Task
+
+    bot = OpsBot.open(
+        _settings(f"sqlite:///{directory / f'digest-{members}.db'}"), FrozenClock(NOW)
+    )
+    team = bot.settings.team()
+    today = NOW.astimezone(team.zone).date()
+    people = [
+        {
+            "team_id": "bench",
+            "id": f"m{n}",
+            "name": f"Member {n}",
+            "role": "member",
+            "created_at": NOW,
+        }
+        for n in range(members)
+    ]
+    work = [
+        {"team_id": "bench", "owner": f"m{n % members}", "text": f"task {n}", "quadrant": f"q{n % 4 + 1}",
+         "estimate_minutes": 30, "day": today - timedelta(days=n % 3), "status": "open",
+         "created_by": "alice", "created_at": NOW, "updated_at": NOW}
+        for n in range(tasks)
+    ]  # fmt: skip
+    with transaction(bot.engine) as session:
+        session.execute(insert(Member), people)
+        session.execute(insert(Task), work)
+
+    def run() -> None:
+        with transaction(bot.engine) as session:
+            digest_reply(bot.system_context(session, team), today)
+
+    samples = [seconds * 1000 for seconds in _timed(run, repeats)]
+    bot.engine.dispose()
+    return _figure(f"morning digest, {members} members", "ms", samples, f"{tasks:,} open tasks")
+
+
+def _load_figures(results: dict, unit_note: str) -> list[Figure]:
+    figures = []
+    for name, result in results.items():
+        note = f"p95 {result.percentile(0.95):.1f} ms, p99 {result.percentile(0.99):.1f} ms, {result.throughput:.0f} req/s, {result.errors} errors"
+        figures.append(
+            Figure(
+                f"{name} {unit_note}",
+                "ms (p50)",
+                result.median,
+                min(result.latencies_ms or [0]),
+                max(result.latencies_ms or [0]),
+                note,
+            )
+        )
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (for CI)")
@@ -153,6 +209,7 @@ def main() -> int:
     commands = 100 if arguments.quick else 400
     figures: list[Figure] = []
     skipped: list[tuple[str, str]] = []
+    ratios: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
         figures.append(
@@ -164,17 +221,42 @@ def main() -> int:
             skipped.append(("command core (PostgreSQL)", "OPSBOT_TEST_PG_URL is not set"))
         for days, label in ((30, "1 month"), (365, "1 year"), (3 * 365, "3 years")):
             figures.append(summary_scaling(directory, days, label, repeats))
-    skipped += [
-        ("slash commands over HTTP vs bare Bolt", "the Slack adapter has not landed yet"),
-        ("Feishu and WeCom callbacks", "those adapters have not landed yet"),
-        ("digest scaling", "the morning digest has not landed yet"),
-        ("footprint of opsbot run", "opsbot run has no HTTP server yet"),
-    ]
+        for members, tasks in ((5, 200), (50, 2000), (500, 20000)):
+            figures.append(digest_scaling(directory, members, tasks, repeats))
+        from bench.platforms import feishu_and_wecom, footprint, slack_http
+
+        slack = slack_http(
+            directory, clients=8, requests=60 if arguments.quick else 400,
+            rate=100, seconds=3 if arguments.quick else 20,
+        )  # fmt: skip
+        figures += _load_figures(slack, "(signed slash command)")
+        ours = slack["opsbot, 8 clients"].median
+        floor = slack["bare Bolt, 8 clients"].median
+        ratios.append(("opsbot / bare Bolt median latency, 8 clients", ours / floor))
+        figures += _load_figures(
+            feishu_and_wecom(directory, clients=8, requests=40 if arguments.quick else 300), ""
+        )
+        ready, peak = footprint()
+        figures.append(
+            Figure(
+                "opsbot run (Slack HTTP + Feishu + WeCom): start to /healthz",
+                "s",
+                ready,
+                ready,
+                ready,
+            )
+        )
+        figures.append(
+            Figure("opsbot run (Slack HTTP + Feishu + WeCom): peak RSS", "MiB", peak, peak, peak)
+        )
     _print(figures, skipped)
+    for name, value in ratios:
+        print(f"ratio: {name}: {value:.2f}")
     RESULTS.write_text(
         json.dumps(
             {
                 "figures": [asdict(f) for f in figures],
+                "ratios": [{"name": n, "value": v} for n, v in ratios],
                 "skipped": [{"name": n, "why": w} for n, w in skipped],
             },
             indent=2,
@@ -213,7 +295,8 @@ def _print(figures: list[Figure], skipped: list[tuple[str, str]]) -> None:
     print(f"{'benchmark':<{width}}  {'median':>10}  {'min':>10}  {'max':>10}  unit")
     for f in figures:
         numbers = f"{f.median:>10.1f}  {f.low:>10.1f}  {f.high:>10.1f}"
-        print(f"{f.name:<{width}}  {numbers}  {f.unit}  ({f.note})")
+        note = f"  ({f.note})" if f.note else ""
+        print(f"{f.name:<{width}}  {numbers}  {f.unit}{note}")
     base = next((f for f in figures if f.name == "weekly summary, 1 month"), None)
     if base is not None:
         for f in figures:

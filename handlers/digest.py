@@ -116,12 +116,13 @@ def build_digest(ctx: Context, data: DigestInput) -> Reply:
             )
         )
     sections.append(Section(title=ctx.t("digest.tasks_title")))
+    tasks_by_owner: dict[str, list[Task]] = {}
+    for task in data.tasks:
+        tasks_by_owner.setdefault(task.owner, []).append(task)
     for member in data.members:
         if is_away(member, data.day):
             continue
-        plan = plan_day(
-            [t for t in data.tasks if t.owner == member.id], day=data.day, workday=ctx.team.workday
-        )
+        plan = plan_day(tasks_by_owner.get(member.id, []), day=data.day, workday=ctx.team.workday)
         sections.append(
             Section(
                 title=f"  {plan_heading(ctx, member.name, plan)}",

@@ -64,8 +64,7 @@ class SlackAdapter:
         self.settings = settings
         self.client = web_client(settings)
         self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-command")
-        self.app = App(
-            token=settings.bot_token,
+        self.app = App(  # the bot token travels in the client
             signing_secret=settings.signing_secret,
             client=self.client,
             process_before_response=True,

@@ -1,0 +1,220 @@
+"""Benchmarks of the platform endpoints over loopback HTTP, and of the process itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from slack_bolt import App
+from slack_sdk import WebClient
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bench.http_load import LoadResult, run_load
+from bot.adapters.feishu import FeishuAdapter
+from bot.adapters.slack import SlackAdapter
+from bot.adapters.wecom import WecomAdapter
+from bot.app import OpsBot
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.server import BackgroundServer, build_http_app
+
+SIGNING_SECRET = "bench-signing-secret"
+
+
+def _settings(url: str, platforms: dict, channels: dict) -> Settings:
+    members = [
+        {"id": "alice", "role": "admin", "slack": "U01", "feishu": "ou_alice", "wecom": "alice"}
+    ]
+    team = {"id": "bench", "name": "Bench", "members": members, "channels": channels}
+    return Settings.model_validate(
+        {"storage": {"url": url}, "platforms": platforms, "teams": [team]}
+    )
+
+
+def bare_bolt_app(api_url: str) -> Starlette:
+    """The floor: a Bolt app whose handler only acks a constant, at Bolt's fastest setting,
+    behind the same Starlette route as opsbot's."""
+    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+
+    app = App(
+        signing_secret=SIGNING_SECRET, process_before_response=True,
+        token_verification_enabled=False, client=WebClient(token="xoxb-bench", base_url=api_url),
+    )  # fmt: skip
+    app.command(re.compile(".*"))(lambda ack: ack("ok"))
+
+    async def events(request: Request) -> Response:
+        body = await request.body()
+        return to_starlette_response(
+            await run_in_threadpool(app.dispatch, to_bolt_request(request, body))
+        )
+
+    return Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
+
+
+def slack_http(
+    directory: Path, *, clients: int, requests: int, rate: float, seconds: float
+) -> dict[str, LoadResult]:
+    from tests.fake_slack import fake_slack, signed_headers, slash_command
+
+    results: dict[str, LoadResult] = {}
+    with fake_slack() as fake:
+        platforms = {
+            "slack": {
+                "bot_token": "xoxb-bench",
+                "signing_secret": SIGNING_SECRET,
+                "mode": "http",
+                "api_url": fake.api_url,
+            }
+        }
+        bot = OpsBot.open(
+            _settings(f"sqlite:///{directory / 'slack.db'}", platforms, {"slack": "C1"}),
+            SystemClock(),
+        )
+        ours = BackgroundServer(
+            build_http_app(bot, slack_app=SlackAdapter(bot, bot.settings.platforms.slack).app)
+        )
+        bare = BackgroundServer(bare_bolt_app(fake.api_url))
+        ports = {"opsbot": ours.start(), "bare Bolt": bare.start()}
+
+        def request(n: int) -> tuple[bytes, dict[str, str], dict[str, str]]:
+            body = slash_command(fake, "/topic", "list", trigger=f"bench-{time.time_ns()}-{n}")
+            return body.encode(), signed_headers(body, secret=SIGNING_SECRET), {}
+
+        try:
+            for name, port in ports.items():
+                url = f"http://127.0.0.1:{port}/slack/events"
+                run_load(url, request, clients=2, requests_per_client=20)  # warm up
+                results[f"{name}, {clients} clients"] = run_load(
+                    url, request, clients=clients, requests_per_client=requests
+                )
+                per_client = max(1, int(rate * seconds / clients))
+                results[f"{name}, {rate:g} req/s"] = run_load(
+                    url,
+                    request,
+                    clients=clients,
+                    requests_per_client=per_client,
+                    rate_per_second=rate,
+                )
+        finally:
+            ours.stop()
+            bare.stop()
+            bot.engine.dispose()
+    return results
+
+
+def feishu_and_wecom(directory: Path, *, clients: int, requests: int) -> dict[str, LoadResult]:
+    from tests.fake_feishu import (
+        ENCRYPT_KEY,
+        VERIFICATION_TOKEN,
+        fake_feishu,
+        message_event,
+        sealed,
+    )
+    from tests.fake_wecom import fake_wecom
+
+    results: dict[str, LoadResult] = {}
+    total = clients * requests
+    with fake_feishu() as feishu_api, fake_wecom() as wecom_api:
+        platforms = {
+            "feishu": {"app_id": "cli", "app_secret": "s", "verification_token": VERIFICATION_TOKEN,
+                       "encrypt_key": ENCRYPT_KEY, "mode": "http", "base_url": feishu_api.base},
+            "wecom": {"corp_id": "wxbench", "agent_id": 1, "secret": "s", "token": "tok",
+                      "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "base_url": wecom_api.base},
+        }  # fmt: skip
+        bot = OpsBot.open(
+            _settings(f"sqlite:///{directory / 'cn.db'}", platforms, {"feishu": "oc_1"}),
+            SystemClock(),
+        )
+        wecom = WecomAdapter(bot, bot.settings.platforms.wecom)
+        server = BackgroundServer(
+            build_http_app(
+                bot, feishu=FeishuAdapter(bot, bot.settings.platforms.feishu), wecom=wecom
+            )
+        )
+        port = server.start()
+        feishu_requests = [
+            sealed(message_event("/topic list", event_id=f"bench-{n}")) for n in range(total + 40)
+        ]
+        wecom_requests = []
+        for n in range(total + 40):
+            xml = (f"<xml><ToUserName>wxbench</ToUserName><FromUserName>alice</FromUserName><CreateTime>{n}</CreateTime>"
+                   f"<MsgType>text</MsgType><Content>/topic list</Content><MsgId>{n}</MsgId></xml>")  # fmt: skip
+            encrypted = wecom.crypto.encrypt(xml)
+            stamp, nonce = str(int(time.time())), str(n)
+            params = {
+                "msg_signature": wecom.crypto.signature(stamp, nonce, encrypted),
+                "timestamp": stamp,
+                "nonce": nonce,
+            }
+            wecom_requests.append(
+                (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>".encode(), {}, params)
+            )
+        try:
+            results[f"Feishu /feishu/events (encrypted), {clients} clients"] = run_load(
+                f"http://127.0.0.1:{port}/feishu/events", lambda n: (*feishu_requests[n], {}),
+                clients=clients, requests_per_client=requests,
+            )  # fmt: skip
+            results[f"WeCom /wecom/callback (encrypted), {clients} clients"] = run_load(
+                f"http://127.0.0.1:{port}/wecom/callback", lambda n: wecom_requests[n],
+                clients=clients, requests_per_client=requests,
+            )  # fmt: skip
+        finally:
+            server.stop()
+            bot.engine.dispose()
+    return results
+
+
+def footprint() -> tuple[float, float]:
+    """(seconds from start to /healthz answering, peak RSS in MiB) of `opsbot run` with
+    Slack (HTTP mode), Feishu and WeCom configured."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = Path(tempfile.mkdtemp())
+    config = {
+        "storage": {"url": f"sqlite:///{folder / 'run.db'}"},
+        "server": {"host": "127.0.0.1", "port": port},
+        "platforms": {
+            "slack": {"bot_token": "xoxb-x", "signing_secret": "s", "mode": "http", "api_url": "http://127.0.0.1:9/api/"},
+            "feishu": {"app_id": "cli", "app_secret": "s", "mode": "http", "base_url": "http://127.0.0.1:9"},
+            "wecom": {"corp_id": "wx", "agent_id": 1, "secret": "s", "token": "t",
+                      "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "base_url": "http://127.0.0.1:9"},
+        },
+        "teams": [{"id": "bench", "channels": {"slack": "C1", "feishu": "oc_1", "wecom": "robot"}}],
+    }  # fmt: skip
+    (folder / "config.yaml").write_text(json.dumps(config), encoding="utf-8")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(folder / "config.yaml")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "OPSBOT_LOG_LEVEL": "ERROR"},
+    )  # fmt: skip
+    try:
+        ready = float("nan")
+        while time.perf_counter() - started < 60:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    ready = time.perf_counter() - started
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        for _ in range(20):
+            httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        peak_kib = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        return ready, peak_kib / 1024
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
