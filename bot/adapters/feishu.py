@@ -26,6 +26,7 @@ import json
 import logging
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 TOKEN_EXPIRED_CODES = {99991661, 99991663, 99991668}
 RATE_LIMIT_CODES = {99991400, 11232, 230020}
 TOKEN_MARGIN = timedelta(minutes=5)
+PER_CHAT_INTERVAL_SECONDS = 0.2
 MENTION_KEY = re.compile(r"@_user_\d+")
 
 
@@ -325,35 +327,38 @@ class FeishuAdapter:
 
     # -- the long connection --------------------------------------------------------------
 
-    def start_websocket(self) -> None:
-        """Receive events over Feishu's long connection (blocks); same handling as HTTP."""
+    def event_handler(self) -> Any:
+        """The SDK's dispatcher, handing long-connection events to `handle_event`."""
         import lark_oapi as lark
         from lark_oapi.event.callback.model.p2_card_action_trigger import (
             P2CardActionTriggerResponse,
         )
 
-        def on_event(data: Any) -> None:
+        def on_message(data: Any) -> None:
             self.handle_event(json.loads(lark.JSON.marshal(data)))
 
         def on_card(data: Any) -> Any:
-            return P2CardActionTriggerResponse(
-                self.handle_event(json.loads(lark.JSON.marshal(data)))
-            )
+            answer = self.handle_event(json.loads(lark.JSON.marshal(data)))
+            return P2CardActionTriggerResponse(answer)
 
-        handler = (
-            lark.EventDispatcherHandler.builder(
-                self.settings.encrypt_key or "", self.settings.verification_token or ""
-            )
-            .register_p2_im_message_receive_v1(on_event)
+        builder = lark.EventDispatcherHandler.builder(
+            self.settings.encrypt_key or "", self.settings.verification_token or ""
+        )
+        return (
+            builder.register_p2_im_message_receive_v1(on_message)
             .register_p2_card_action_trigger(on_card)
             .build()
         )
-        lark.ws.Client(
-            self.settings.app_id,
-            self.settings.app_secret,
-            event_handler=handler,
-            domain=self.settings.base_url,
-        ).start()
+
+    def start_websocket(self) -> None:
+        """Receive events over Feishu's long connection (blocks); same handling as HTTP."""
+        import lark_oapi as lark
+
+        client = lark.ws.Client(
+            self.settings.app_id, self.settings.app_secret,
+            event_handler=self.event_handler(), domain=self.settings.base_url,
+        )  # fmt: skip
+        client.start()
 
 
 def _uuid(key: str) -> str:
@@ -362,11 +367,23 @@ def _uuid(key: str) -> str:
 
 
 class FeishuSender:
-    """Team posts to the team's group (chat_id), reminders to the person (open_id)."""
+    """Team posts to the team's group (chat_id), reminders to the person (open_id).
+
+    Feishu allows 5 messages a second per chat; posts to one chat are paced to that.
+    """
 
     def __init__(self, bot: OpsBot, client: FeishuClient) -> None:
         self.bot = bot
         self.client = client
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _pace(self, receive_id: str) -> None:
+        with self._lock:
+            wait = self._last.get(receive_id, 0.0) + PER_CHAT_INTERVAL_SECONDS - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last[receive_id] = time.monotonic()
 
     def send(self, message: OutgoingMessage) -> None:
         team = self.bot.settings.team(message.team_id)
