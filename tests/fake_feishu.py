@@ -9,10 +9,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.adapters.feishu import encrypt, signature
+from tests.fakes import JsonHandler, serve
 
 ENCRYPT_KEY = "test-encrypt-key"
 VERIFICATION_TOKEN = "test-verification-token"
@@ -37,7 +37,7 @@ def fake_feishu() -> Iterator[FakeFeishu]:
     fake = FakeFeishu()
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def _body(self) -> dict[str, Any]:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             return json.loads(raw or b"{}")
@@ -46,14 +46,14 @@ def fake_feishu() -> Iterator[FakeFeishu]:
             fake.calls.append((self.path, {}, dict(self.headers)))
             if self.path.startswith("/open-apis/contact/v3/users/"):
                 open_id = self.path.split("/")[-1].split("?")[0]
-                self._answer(
+                self.answer(
                     {
                         "code": 0,
                         "data": {"user": {"name": {"ou_new": "Erin"}.get(open_id, "Someone")}},
                     }
                 )
             else:
-                self._answer({"code": 0, "data": {}})
+                self.answer({"code": 0, "data": {}})
 
         def do_POST(self) -> None:
             body = self._body()
@@ -62,7 +62,7 @@ def fake_feishu() -> Iterator[FakeFeishu]:
                 fake.calls.append((self.path, body, dict(self.headers)))
                 if path == "/open-apis/auth/v3/tenant_access_token/internal":
                     fake.tokens_issued += 1
-                    self._answer(
+                    self.answer(
                         {
                             "code": 0,
                             "tenant_access_token": f"t-{fake.tokens_issued}",
@@ -72,44 +72,23 @@ def fake_feishu() -> Iterator[FakeFeishu]:
                     return
                 if fake.expire_next_token_use:
                     fake.expire_next_token_use = False
-                    self._answer(
+                    self.answer(
                         {"code": 99991663, "msg": "Invalid access token for authorization."}, 400
                     )
                     return
                 if fake.rate_limit_next:
                     fake.rate_limit_next -= 1
-                    self._answer(
+                    self.answer(
                         {"code": 99991400, "msg": "request trigger frequency limit"},
                         429,
                         {"x-ogw-ratelimit-reset": "2"},
                     )
                     return
-            self._answer({"code": 0, "data": {"message_id": f"om_{time.time_ns()}"}})
+            self.answer({"code": 0, "data": {"message_id": f"om_{time.time_ns()}"}})
 
-        def _answer(
-            self, payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-        ) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(Handler) as base:
+        fake.base = base
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def sealed(

@@ -14,9 +14,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+
+from tests.fakes import JsonHandler, serve
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -43,7 +44,7 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack()
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if self.headers.get("Content-Type", "").startswith("application/json"):
@@ -58,10 +59,9 @@ def fake_slack() -> Iterator[FakeSlack]:
                 if limited:
                     fake.rate_limit_next -= 1
             if limited:
-                self._answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+                self.answer({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
             elif name == "auth.test":
-                self._answer(
-                    200,
+                self.answer(
                     {
                         "ok": True,
                         "team": "Acme",
@@ -69,40 +69,20 @@ def fake_slack() -> Iterator[FakeSlack]:
                         "user_id": "UBOT",
                         "bot_id": "B1",
                     },
+                    200,
                 )
             elif name == "conversations.open":
-                self._answer(200, {"ok": True, "channel": {"id": "D" + body.get("users", "?")}})
+                self.answer({"ok": True, "channel": {"id": "D" + body.get("users", "?")}}, 200)
             elif name == "chat.postMessage":
-                self._answer(
-                    200, {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}
+                self.answer(
+                    {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}, 200
                 )
             else:
-                self._answer(200, {"ok": True})
+                self.answer({"ok": True}, 200)
 
-        def _answer(
-            self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
-        ) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(Handler) as base:
+        fake.base = base
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def signed_headers(

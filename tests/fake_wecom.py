@@ -7,9 +7,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes import JsonHandler, serve
 
 
 @dataclass
@@ -32,7 +33,7 @@ def fake_wecom() -> Iterator[FakeWecom]:
     fake = FakeWecom()
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def _route(self, body: dict[str, Any]) -> dict[str, Any]:
             url = urlparse(self.path)
             params = {key: values[0] for key, values in parse_qs(url.query).items()}
@@ -58,29 +59,12 @@ def fake_wecom() -> Iterator[FakeWecom]:
             return {"errcode": 404, "errmsg": "unknown"}
 
         def do_GET(self) -> None:
-            self._answer(self._route({}))
+            self.answer(self._route({}))
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            self._answer(self._route(json.loads(raw or b"{}")))
+            self.answer(self._route(json.loads(raw or b"{}")))
 
-        def _answer(self, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(Handler) as base:
+        fake.base = base
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -17,6 +17,38 @@ from bot.outbox import DeliveryError, OutgoingMessage
 Responder = Callable[[dict[str, Any]], tuple[int, dict[str, str]]]
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler that answers JSON and keeps quiet."""
+
+    def answer(
+        self, payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Run a handler on 127.0.0.1 at a free port; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass
 class FakeService:
     url: str
@@ -29,31 +61,17 @@ def fake_service(respond: Responder) -> Iterator[FakeService]:
     """An HTTP server that records every JSON body it gets and answers as `respond` says."""
     service = FakeService(url="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             status, headers = respond(body)
             service.requests.append(body)
             service.responses.append(status)
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
+            self.answer({}, status, headers)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    service.url = f"http://127.0.0.1:{server.server_address[1]}/send"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(Handler) as base:
+        service.url = f"{base}/send"
         yield service
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class WebhookSender:
