@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
 
 from storage.models import InboundEvent
 
 
 def first_delivery(session: Session, *, platform: str, event_id: str, now: datetime) -> bool:
-    """Record a delivery; False when this event was already received (a retry)."""
-    seen = select(InboundEvent.id).where(
-        InboundEvent.platform == platform, InboundEvent.event_id == event_id
+    """Record a delivery; False when this event was already received (a retry).
+
+    One INSERT … ON CONFLICT DO NOTHING: it runs on every incoming request, so it is
+    kept to a single statement; the unique key decides, also between processes.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboundEvent)
+        .values(platform=platform, event_id=event_id[:255], received_at=now)
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(InboundEvent.id)
     )
-    if session.exec(seen).first() is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(InboundEvent(platform=platform, event_id=event_id[:255], received_at=now))
-    except IntegrityError:
-        return False
-    return True
+    return session.connection().execute(statement).first() is not None

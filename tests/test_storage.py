@@ -241,3 +241,14 @@ def test_kpi_upserts_insert_replace_and_leave_alone(engine: Engine) -> None:
             ),
             {"day": date(2026, 11, 16), "at": NOW.replace(tzinfo=None)},
         )
+
+
+def test_a_delivery_is_first_only_once(engine: Engine) -> None:
+    from storage.inbound import first_delivery
+
+    with transaction(engine) as session:
+        assert first_delivery(session, platform="slack", event_id="Ev1", now=NOW)
+        assert not first_delivery(session, platform="slack", event_id="Ev1", now=NOW)
+        assert first_delivery(session, platform="feishu", event_id="Ev1", now=NOW)
+    with transaction(engine) as session:
+        assert not first_delivery(session, platform="slack", event_id="Ev1", now=NOW)
