@@ -23,11 +23,12 @@ from bot.app import OpsBot
 from bot.clock import SystemClock, clock_from_environment
 from bot.commands import CommandError
 from bot.config import ConfigError, Settings, TeamSettings, load_settings
-from bot.demo import DemoError, load_demo
+from bot.demo import DEMO_COMMANDS_ABOUT, DemoError, load_demo
 from bot.doctor import run_checks
 from bot.export import write_csv, write_csv_directory, write_json
 from bot.messages import Reply, reply_to_dict
 from bot.outbox import Sender, deliver_due
+from bot.progress import Progress
 from bot.render.chart import ChartsUnavailable
 from bot.render.text import render_text
 from bot.reports import summary_chart_png
@@ -317,7 +318,9 @@ def _demo(settings: Settings, team_id: str | None) -> int:
     team = _team(settings, team_id)
     bot = _open_bot(settings)
     try:
-        count = load_demo(bot, team_id=team.id)
+        progress = Progress("loading the demo", DEMO_COMMANDS_ABOUT)
+        count = load_demo(bot, team_id=team.id, progress=progress)
+        progress.finish()
     except DemoError as error:
         raise UsageError(f"demo: {error}") from None
     print(f"demo data loaded into team {team.id} ({count} commands replayed)", file=sys.stderr)
@@ -335,8 +338,10 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
     bot = _open_bot(settings)
     zones = {team.id: team.zone for team in settings.teams}
     default_zone = settings.team().zone
+    progress = Progress("exporting", 2)
     with transaction(bot.engine) as session:
         tables = export_tables(session, zone_for_team=lambda team: zones.get(team, default_zone))
+    progress.update(1)
     if output_format == "csv" and out is not None:
         for path in write_csv_directory(tables, out):
             log.info("wrote %s", path)
@@ -347,6 +352,7 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
     else:
         with out.open("w", encoding="utf-8") as stream:
             writer(tables, stream)
+    progress.finish()
     return EXIT_OK
 
 
@@ -397,14 +403,24 @@ def _kpi_import(settings: Settings, path: Path, platform: str | None, team_id: s
     except OSError as error:
         raise UsageError(f"{path}: {error.strerror or error}") from None
     now = bot.clock.now()
+    bar: Progress | None = None
+
+    def show(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or Progress(f"importing {path.name}", total)
+        bar.update(done)
+
     try:
         with transaction(bot.engine) as session:
             report = import_kpi_csv(
                 session, data, team_id=team.id, platforms=bot.platforms,
                 default_platform=default_platform, today=now.astimezone(team.zone).date(), now=now,
+                progress=show,
             )  # fmt: skip
     except ImportError_ as error:
         raise UsageError(f"{path}: {error}") from None
+    if bar is not None:
+        bar.finish()
     print(render_text(render_import_report(report, bot.t)))
     return EXIT_FAILURE if report.rejected else EXIT_OK
 

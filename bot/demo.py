@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from bot.app import OpsBot
 from bot.clock import FrozenClock
 from bot.messages import Command
+from bot.progress import Progress
 
 DEMO_MEMBERS = (("alice", "admin"), ("bob", "editor"), ("carol", "editor"), ("dave", "member"))
 PLATFORM_BASE = {"wechat": 5200, "xiaohongshu": 1800, "douyin": 9000}
@@ -50,7 +51,10 @@ def _kpi_lines(today: datetime) -> Iterator[str]:
             )
 
 
-def load_demo(bot: OpsBot, *, team_id: str | None = None) -> int:
+DEMO_COMMANDS_ABOUT = 320  # for the progress bar; the exact count depends on the day
+
+
+def load_demo(bot: OpsBot, *, team_id: str | None = None, progress: Progress | None = None) -> int:
     """Load the sample data into an empty team; returns how many commands it replayed."""
     team = bot.settings.team(team_id)
     export_probe = bot.handle(Command(text="/topic list all", team_id=team.id, user_id="alice"))
@@ -68,6 +72,8 @@ def load_demo(bot: OpsBot, *, team_id: str | None = None) -> int:
         if reply.is_error:
             raise DemoError(f"{text!r}: {reply.title}")
         count += 1
+        if progress is not None:
+            progress.update(count)
 
     try:
         for member, role in DEMO_MEMBERS:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -188,8 +189,12 @@ def import_kpi_csv(
     default_platform: str | None,
     today: date,
     now: datetime,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Import one CSV file into kpi_daily and report, line by line, what happened."""
+    """Import one CSV file into kpi_daily and report, line by line, what happened.
+
+    `progress(done, total)` is called as lines are written (the CLI shows it on a terminal).
+    """
     text = decode(data)
     all_rows = [
         (number, row)
@@ -213,7 +218,9 @@ def import_kpi_csv(
         all_rows[header_at + 1 :], header, kind,
         default_platform=default_platform, platforms=platforms, today=today, report=report,
     )  # fmt: skip
-    for line in lines:
+    for index, line in enumerate(lines, start=1):
+        if progress is not None:
+            progress(index, len(lines))
         outcomes = set()
         try:
             with session.begin_nested():
