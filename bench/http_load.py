@@ -1,9 +1,13 @@
-"""Loopback HTTP load for the benchmarks: latency percentiles at a concurrency or a rate."""
+"""Loopback HTTP load for the benchmarks: latency percentiles at a concurrency or a rate.
+
+The clients run in processes of their own (forked), so the load generator does not share
+the server's interpreter lock; requests are built before the clock starts.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 Request = Callable[[int], tuple[bytes, dict[str, str], dict[str, str]]]  # n → body, headers, params
+Prepared = list[tuple[bytes, dict[str, str], dict[str, str]]]
 
 
 @dataclass
@@ -34,38 +39,62 @@ class LoadResult:
         return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
 
 
+def _client(
+    url: str,
+    requests: Prepared,
+    start_at: float,
+    interval: float,
+    offset: float,
+    results: multiprocessing.Queue,
+) -> None:
+    latencies, errors = [], 0
+    with httpx.Client(timeout=10) as http:
+        while time.time() < start_at:
+            time.sleep(0.001)
+        began_all = time.perf_counter()
+        for n, (body, headers, params) in enumerate(requests):
+            if interval:
+                pause = began_all + (n + offset) * interval - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+            began = time.perf_counter()
+            response = http.post(url, content=body, headers=headers, params=params)
+            elapsed = (time.perf_counter() - began) * 1000
+            if response.status_code == 200:
+                latencies.append(elapsed)
+            else:
+                errors += 1
+    results.put((latencies, errors))
+
+
 def run_load(url: str, make_request: Request, *, clients: int, requests_per_client: int,
              rate_per_second: float | None = None) -> LoadResult:  # fmt: skip
-    """`clients` threads, each sending `requests_per_client` requests one after another;
+    """`clients` processes, each sending `requests_per_client` requests one after another;
     with a rate, requests are spaced so that all clients together keep to it."""
+    context = multiprocessing.get_context("fork")
+    prepared = [
+        [make_request(index * requests_per_client + n) for n in range(requests_per_client)]
+        for index in range(clients)
+    ]
+    interval = clients / rate_per_second if rate_per_second else 0.0
+    results: multiprocessing.Queue = context.Queue()
+    start_at = time.time() + 0.3
+    processes = [
+        context.Process(
+            target=_client,
+            args=(url, prepared[index], start_at, interval, index / clients, results),
+        )
+        for index in range(clients)
+    ]
+    for process in processes:
+        process.start()
     latencies: list[float] = []
     errors = 0
-    lock = threading.Lock()
-    interval = clients / rate_per_second if rate_per_second else 0.0
-    start = time.perf_counter()
-
-    def client(index: int) -> None:
-        nonlocal errors
-        with httpx.Client(timeout=10) as http:
-            for n in range(requests_per_client):
-                if interval:
-                    due = start + (n + index / clients) * interval
-                    pause = due - time.perf_counter()
-                    if pause > 0:
-                        time.sleep(pause)
-                body, headers, params = make_request(index * requests_per_client + n)
-                began = time.perf_counter()
-                response = http.post(url, content=body, headers=headers, params=params)
-                elapsed = (time.perf_counter() - began) * 1000
-                with lock:
-                    if response.status_code == 200:
-                        latencies.append(elapsed)
-                    else:
-                        errors += 1
-
-    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return LoadResult(latencies, time.perf_counter() - start, errors)
+    for _ in processes:
+        got, failed = results.get(timeout=300)
+        latencies += got
+        errors += failed
+    finished = time.time()
+    for process in processes:
+        process.join(timeout=30)
+    return LoadResult(latencies, finished - start_at, errors)
