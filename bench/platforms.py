@@ -83,7 +83,7 @@ def slack_http(
             SystemClock(),
         )
         ours = BackgroundServer(
-            build_http_app(bot, slack_app=SlackAdapter(bot, bot.settings.platforms.slack).app)
+            build_http_app(bot, slack=SlackAdapter(bot, bot.settings.platforms.slack))
         )
         bare = BackgroundServer(bare_bolt_app(fake.api_url))
         ports = {"opsbot": ours.start(), "bare Bolt": bare.start()}

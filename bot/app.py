@@ -25,6 +25,7 @@ from handlers import ALL_FAMILIES
 from handlers.help import family_help
 from storage import members as member_store
 from storage.db import create_engine_for, transaction
+from storage.inbound import first_delivery
 from storage.migrate import upgrade_database
 from storage.models import Member
 
@@ -89,6 +90,21 @@ class OpsBot:
 
     def handle(self, command: Command) -> Reply:
         """Run one command and return the reply; never raises."""
+        reply = self._handle(command, delivery_id=None)
+        assert reply is not None  # only a known delivery id is ever skipped
+        return reply
+
+    def handle_once(self, command: Command, *, delivery_id: str) -> Reply | None:
+        """Run a command a platform may deliver more than once; None if it already ran.
+
+        The delivery is recorded in the command's own transaction: one write instead of
+        two on the hot path, and a command that failed is not marked as handled. A
+        rejected command is recorded on its own, so that its retry is not run later
+        against a state that has changed in between.
+        """
+        return self._handle(command, delivery_id=delivery_id)
+
+    def _handle(self, command: Command, *, delivery_id: str | None) -> Reply | None:
         try:
             route = self.router.route(command.text)
         except NotACommand:
@@ -102,6 +118,11 @@ class OpsBot:
         try:
             team = self.settings.team(command.team_id)
             with transaction(self.engine) as session:
+                if delivery_id is not None and not self._first_delivery(
+                    session, command, delivery_id
+                ):
+                    log.info("%s delivery %s already handled", command.platform, delivery_id)
+                    return None
                 context = self._context(session, command, team)
                 if route.subcommand is None:
                     return family_help(context, route.family)
@@ -110,10 +131,18 @@ class OpsBot:
                     raise _Rejected(reply)
                 return reply
         except _Rejected as rejected:
+            if delivery_id is not None:
+                with transaction(self.engine) as session:
+                    self._first_delivery(session, command, delivery_id)
             return rejected.reply
         except Exception:
             log.exception("command failed: %.200r", command.text)
             return Reply(self.t("errors.internal"), tone=Tone.ERROR)
+
+    def _first_delivery(self, session: Session, command: Command, delivery_id: str) -> bool:
+        return first_delivery(
+            session, platform=command.platform, event_id=delivery_id, now=self.clock.now()
+        )
 
     def _run(self, context: Context, subcommand: SubCommand, args: list[str]) -> Reply:
         try:

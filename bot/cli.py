@@ -234,7 +234,7 @@ def _serve_platforms(bot: OpsBot, settings: Settings) -> None:
     from bot.server import build_http_app
 
     closers = []
-    slack_app = feishu_http = None
+    slack_http = feishu_http = None
     slack = settings.platforms.slack
     if slack is not None:
         from bot.adapters.slack import SlackAdapter
@@ -243,14 +243,12 @@ def _serve_platforms(bot: OpsBot, settings: Settings) -> None:
         if slack.mode == "socket":
             if not slack.app_token:
                 raise UsageError("platforms.slack.app_token: Socket Mode needs an app-level token")
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            socket_mode = SocketModeHandler(adapter.app, slack.app_token)
+            socket_mode = adapter.socket_mode_handler(slack.app_token)
             socket_mode.connect()
             closers.append(socket_mode.close)
             log.info("slack: connected in Socket Mode")
         else:
-            slack_app = adapter.app
+            slack_http = adapter
     if settings.platforms.feishu is not None:
         from bot.adapters.feishu import FeishuAdapter
 
@@ -265,7 +263,7 @@ def _serve_platforms(bot: OpsBot, settings: Settings) -> None:
         from bot.adapters.wecom import WecomAdapter
 
         wecom = WecomAdapter(bot, settings.platforms.wecom)
-    http_app = build_http_app(bot, slack_app=slack_app, feishu=feishu_http, wecom=wecom)
+    http_app = build_http_app(bot, slack=slack_http, feishu=feishu_http, wecom=wecom)
     try:
         uvicorn.run(
             http_app, host=settings.server.host, port=settings.server.port, log_level="warning"

@@ -1,16 +1,20 @@
 """Slack, on Bolt: slash commands and buttons in, Block Kit out, posts through the outbox.
 
 Translate and transport only: a slash command becomes a neutral `Command` for
-`OpsBot.handle`, the `Reply` becomes Block Kit. Bolt checks every request's signature
-(and its 5-minute window) before anything runs. The app runs with
-`process_before_response=True` (Bolt's fastest setup): the command is handled in a
-worker thread and its reply is the acknowledgement itself; if the database is slow and
-the reply is not ready within 2 seconds, Slack gets "working on it" and the reply
-follows through the command's `response_url`, so Slack's 3-second limit is never missed.
+`OpsBot.handle_once`, the `Reply` becomes Block Kit. Bolt checks every request's
+signature (and its 5-minute window) before anything runs.
+
+The app runs with `process_before_response=True`, Bolt's fastest setup: the command is
+handled right in the thread that received it and its reply *is* the acknowledgement, so
+the person sees the answer in one round trip. Slack's 3-second limit is kept by whoever
+waits for that answer (`answer_in_time`, or the HTTP server's event loop): at
+`answer_within` seconds it sends "working on it" instead, and the reply follows through
+the command's `response_url` when it is ready (a locked database, a slow server).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -19,10 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+from slack_sdk.webhook import WebhookClient
 
 from bot.app import OpsBot
 from bot.config import SlackSettings, TeamSettings
@@ -31,7 +39,6 @@ from bot.outbox import DeliveryError, OutgoingMessage
 from bot.render.slack import ACTION_PREFIX, render_messages
 from storage import members as member_store
 from storage.db import transaction
-from storage.inbound import first_delivery
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +65,44 @@ def web_client(settings: SlackSettings) -> WebClient:
     )
 
 
+class Dispatch:
+    """One request on its way through Bolt, racing Slack's deadline.
+
+    `run` does the work (in some worker thread); `give_up` is called by the waiter when
+    the deadline passes. Whichever comes second knows what to do: a late `give_up`
+    returns the finished answer, a late `run` sends its answer to the `response_url`.
+    """
+
+    def __init__(self, adapter: SlackAdapter, request: BoltRequest) -> None:
+        self.adapter = adapter
+        self.request = request
+        self._lock = threading.Lock()
+        self._answer: BoltResponse | None = None
+        self._gave_up = False
+
+    def run(self) -> BoltResponse:
+        answer = self.adapter.app.dispatch(self.request)
+        with self._lock:
+            if not self._gave_up:
+                self._answer = answer
+                return answer
+        self.adapter.answer_late(self.request, answer)
+        return answer
+
+    def give_up(self) -> BoltResponse:
+        with self._lock:
+            if self._answer is not None:
+                return self._answer
+            self._gave_up = True
+        return self.adapter.stand_in(self.request)
+
+
 class SlackAdapter:
     def __init__(self, bot: OpsBot, settings: SlackSettings) -> None:
         self.bot = bot
         self.settings = settings
         self.client = web_client(settings)
+        self.answer_within = ANSWER_WITHIN_SECONDS
         self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-command")
         self.app = App(  # the bot token travels in the client
             signing_secret=settings.signing_secret,
@@ -70,9 +110,71 @@ class SlackAdapter:
             process_before_response=True,
             token_verification_enabled=False,  # checked by `opsbot doctor`, not at import
         )
-        self.app.middleware(self._once)
         self.app.command(COMMAND_PATTERN)(self._on_command)
         self.app.action(re.compile(f"^{ACTION_PREFIX}_"))(self._on_button)
+
+    # -- answering on time ---------------------------------------------------------------
+
+    def dispatch(self, request: BoltRequest) -> Dispatch:
+        return Dispatch(self, request)
+
+    def answer_in_time(self, request: BoltRequest) -> BoltResponse:
+        """Dispatch `request` and answer within `answer_within` seconds (Socket Mode; the
+        HTTP server does the same waiting on its event loop, without this extra thread)."""
+        dispatch = self.dispatch(request)
+        future = self.workers.submit(dispatch.run)
+        try:
+            return future.result(timeout=self.answer_within)
+        except FutureTimeout:
+            return dispatch.give_up()
+
+    def stand_in(self, request: BoltRequest) -> BoltResponse:
+        """What Slack gets at the deadline: "working on it" for a command; a button's
+        listener has acknowledged already and answers through `respond` itself."""
+        if "command" not in request.body:
+            return BoltResponse(status=200, body="")
+        working = {"response_type": "ephemeral", "text": self.bot.t("slack.working")}
+        return BoltResponse(
+            status=200,
+            body=json.dumps(working, ensure_ascii=False),
+            headers={"content-type": "application/json;charset=utf-8"},
+        )
+
+    def answer_late(self, request: BoltRequest, answer: BoltResponse) -> None:
+        """A command's answer that missed the deadline goes to its `response_url`."""
+        response_url = request.body.get("response_url")
+        if "command" not in request.body or not response_url or not answer.body:
+            return
+        try:
+            WebhookClient(response_url).send_dict(json.loads(answer.body))
+        except (OSError, ValueError):
+            log.exception("slack: a late answer could not be sent to the response_url")
+
+    def socket_mode_handler(self, app_token: str) -> SocketModeHandler:
+        """Bolt's Socket Mode handler, answering each envelope in time."""
+        adapter = self
+
+        class TimelySocketModeHandler(SocketModeHandler):
+            def handle(self, client: Any, req: SocketModeRequest) -> None:
+                adapter.answer_envelope(client, req)
+
+        return TimelySocketModeHandler(self.app, app_token)
+
+    def answer_envelope(self, client: Any, envelope: SocketModeRequest) -> None:
+        """One Socket Mode envelope: dispatch it like an HTTP request, acknowledge it with
+        the answer (a failed dispatch is left unacknowledged, as Bolt does)."""
+        headers = {}
+        if envelope.retry_attempt is not None:
+            headers["x-slack-retry-num"] = str(envelope.retry_attempt)
+        request = BoltRequest(mode="socket_mode", body=envelope.payload, headers=headers)
+        answer = self.answer_in_time(request)
+        if answer.status != 200:
+            log.warning("slack: envelope %s failed (%s)", envelope.envelope_id, answer.status)
+            return
+        payload = json.loads(answer.body) if answer.body else None
+        client.send_socket_mode_response(
+            SocketModeResponse(envelope_id=envelope.envelope_id, payload=payload)
+        )
 
     # -- incoming -----------------------------------------------------------------------
 
@@ -81,18 +183,6 @@ class SlackAdapter:
             if channel_id and team.channels.get("slack") == channel_id:
                 return team
         return self.bot.settings.team()
-
-    def _once(self, body: dict[str, Any], next: Any) -> BoltResponse | None:
-        """Drop a delivery already handled (Slack retries events; a trigger is used once)."""
-        key = body.get("event_id") or body.get("trigger_id")
-        if key:
-            with transaction(self.bot.engine) as session:
-                if not first_delivery(
-                    session, platform="slack", event_id=str(key), now=self.bot.clock.now()
-                ):
-                    log.info("slack delivery %s already handled", key)
-                    return BoltResponse(status=200, body="")
-        return next()
 
     def _mentions_to_members(self, team: TeamSettings, text: str) -> str:
         """`<@U123|bob>` → `@bob` (the member with that Slack id, else the Slack name)."""
@@ -106,19 +196,18 @@ class SlackAdapter:
 
         return MENTION.sub(replace, text)
 
-    def _handle(
-        self,
-        team: TeamSettings,
-        user_id: str,
-        user_name: str | None,
-        text: str,
-        channel: str | None,
-    ) -> Reply:
+    def _handle(self, body: dict[str, Any], user_id: str, user_name: str | None, text: str,
+                channel: str | None) -> Reply | None:  # fmt: skip
+        """Run the command once per Slack trigger (None: this trigger was handled before)."""
+        team = self.team_for(channel)
         command = Command(
             text=self._mentions_to_members(team, text), team_id=team.id, user_id=user_id,
             platform="slack", user_name=user_name, channel_id=channel,
         )  # fmt: skip
-        return self.bot.handle(command)
+        trigger = body.get("trigger_id")
+        if not trigger:
+            return self.bot.handle(command)
+        return self.bot.handle_once(command, delivery_id=str(trigger))
 
     @staticmethod
     def response(reply: Reply) -> dict[str, Any]:
@@ -130,37 +219,29 @@ class SlackAdapter:
             "response_type": "in_channel" if in_channel else "ephemeral",
         }
 
-    def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
-        team = self.team_for(body.get("channel_id"))
+    def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
         text = f"{body['command']} {body.get('text', '')}".strip()
-        future = self.workers.submit(
-            self._handle, team, body["user_id"], body.get("user_name"), text, body.get("channel_id")
+        reply = self._handle(
+            body, body["user_id"], body.get("user_name"), text, body.get("channel_id")
         )
-        try:
-            reply = future.result(timeout=ANSWER_WITHIN_SECONDS)
-        except FutureTimeout:
-            ack(text=self.bot.t("slack.working"), response_type="ephemeral")
-            future.add_done_callback(lambda done: respond(**self.response(done.result())))
-            return
-        ack(**self.response(reply))
+        if reply is None:
+            ack()
+        else:
+            ack(**self.response(reply))
 
     def _on_button(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         """A button runs the command it carries, as the person who clicked it."""
         ack()
-        action = body["actions"][0]
-        channel = (body.get("channel") or {}).get("id")
         user = body["user"]
         reply = self._handle(
-            self.team_for(channel),
+            body,
             user["id"],
             user.get("username") or user.get("name"),
-            action["value"],
-            channel,
+            body["actions"][0]["value"],
+            (body.get("channel") or {}).get("id"),
         )
-        if reply.tone is Tone.ERROR:
-            respond(**self.response(reply), replace_original=False)
-        else:
-            respond(**self.response(reply), replace_original=True)
+        if reply is not None:
+            respond(**self.response(reply), replace_original=reply.tone is not Tone.ERROR)
 
 
 class SlackSender:

@@ -4,13 +4,19 @@ and the bot's own posts through chat.postMessage — against a fake Slack on 127
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+from sqlalchemy import text
 
 from bot.adapters.slack import SlackAdapter, SlackSender, check_slack, web_client
 from bot.app import OpsBot
@@ -46,6 +52,7 @@ class SlackRig:
     fake: FakeSlack
     url: str
     clock: FrozenClock
+    adapter: SlackAdapter
 
     def post(self, body: str, headers: dict[str, str] | None = None) -> httpx.Response:
         return httpx.post(
@@ -79,10 +86,10 @@ def slack(sqlite_url: str) -> Iterator[SlackRig]:
         clock = FrozenClock(MONDAY_10)
         bot = OpsBot.open(settings, clock)
         adapter = SlackAdapter(bot, settings.platforms.slack)
-        server = BackgroundServer(build_http_app(bot, slack_app=adapter.app))
+        server = BackgroundServer(build_http_app(bot, slack=adapter))
         port = server.start()
         try:
-            yield SlackRig(bot, fake, f"http://127.0.0.1:{port}", clock)
+            yield SlackRig(bot, fake, f"http://127.0.0.1:{port}", clock, adapter)
         finally:
             server.stop()
             bot.engine.dispose()
@@ -215,20 +222,77 @@ def test_health_metrics_and_doctor(slack: SlackRig) -> None:
     assert ok and "Acme as opsbot" in text
 
 
-def test_a_slow_command_is_acknowledged_at_once_and_answered_later(
-    slack: SlackRig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import bot.adapters.slack as slack_adapter
+@contextmanager
+def database_held_by_someone_else(bot: OpsBot) -> Iterator[None]:
+    """Another writer holds the database (a long import, say) until the block ends."""
+    with transaction(bot.engine) as session:
+        session.execute(text("UPDATE members SET name = name WHERE 0"))
+        yield
 
-    monkeypatch.setattr(slack_adapter, "ANSWER_WITHIN_SECONDS", 0.0)
-    answer = slack.command("/topic", "add 慢慢来", trigger="slow")
 
-    assert answer["text"] == "⏳ 收到，正在处理…"
+def late_answers(fake: FakeSlack, name: str) -> list[dict]:
     deadline = time.monotonic() + 5
-    while not slack.fake.posted("/response/slow") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    (later,) = slack.fake.posted("/response/slow")
+    while not fake.posted(f"/response/{name}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)  # a second (wrong) answer would arrive about now
+    return fake.posted(f"/response/{name}")
+
+
+def test_a_command_waiting_on_a_busy_database_is_acknowledged_in_time_and_answered_later(
+    slack: SlackRig,
+) -> None:
+    slack.adapter.answer_within = 0.3
+    with database_held_by_someone_else(slack.bot):
+        answer = slack.command("/topic", "add 慢慢来", trigger="slow")
+        assert answer == {"response_type": "ephemeral", "text": "⏳ 收到，正在处理…"}
+        assert slack.fake.posted("/response/slow") == []
+
+    (later,) = late_answers(slack.fake, "slow")
     assert later["text"].startswith("✅ 选题 #1 已保存")
+    assert later["response_type"] == "ephemeral"
+    assert slack.topics() == ["慢慢来"]
+
+
+def test_a_fast_command_is_answered_in_the_acknowledgement_itself(slack: SlackRig) -> None:
+    slack.adapter.answer_within = 0.3
+    answer = slack.command("/topic", "add 快", trigger="fast")
+
+    assert answer["text"].startswith("✅ 选题 #1 已保存")
+    assert late_answers(slack.fake, "fast") == []
+
+
+class SocketModeClientRecorder:
+    """Stands in for the Socket Mode connection: records the envelopes sent back."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger("test.socket_mode")
+        self.sent: list[SocketModeResponse] = []
+
+    def send_socket_mode_response(self, response: SocketModeResponse) -> None:
+        self.sent.append(response)
+
+
+def socket_envelope(slack: SlackRig, text: str, trigger: str) -> SocketModeRequest:
+    form = dict(parse_qsl(slash_command(slack.fake, "/topic", text, trigger=trigger)))
+    return SocketModeRequest(type="slash_commands", envelope_id=f"env-{trigger}", payload=form)
+
+
+def test_socket_mode_answers_the_envelope_and_keeps_the_deadline(slack: SlackRig) -> None:
+    handler = slack.adapter.socket_mode_handler("xapp-test")
+    client = SocketModeClientRecorder()
+    slack.adapter.answer_within = 0.3
+
+    handler.handle(client, socket_envelope(slack, "add 走长连接", "socket-1"))
+    with database_held_by_someone_else(slack.bot):
+        handler.handle(client, socket_envelope(slack, "add 排队中", "socket-2"))
+
+    first, second = client.sent
+    assert (first.envelope_id, second.envelope_id) == ("env-socket-1", "env-socket-2")
+    assert first.payload["text"].startswith("✅ 选题 #1 已保存")
+    assert second.payload["text"] == "⏳ 收到，正在处理…"
+    (later,) = late_answers(slack.fake, "socket-2")
+    assert later["text"].startswith("✅ 选题 #2 已保存")
+    assert slack.topics() == ["走长连接", "排队中"]
 
 
 def test_the_manifest_registers_every_command_with_escaped_mentions() -> None:
