@@ -217,14 +217,16 @@ class OpsBot:
                 platform=command.platform,
                 platform_user_id=command.user_id,
             )
+            if member is not None:
+                return member
             member_id = self._new_member_id(session, team, command)
             platform_ids = {command.platform: command.user_id}
         else:
             member = member_store.get_member(session, team_id=team.id, member_id=command.user_id)
+            if member is not None:
+                return member
             member_id = command.user_id
             platform_ids = {}
-        if member is not None:
-            return member
         first = not member_store.list_members(session, team_id=team.id)
         return member_store.add_member(
             session,

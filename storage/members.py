@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from storage.models import Member
@@ -38,11 +38,22 @@ def find_member(session: Session, *, team_id: str, handle: str) -> Member | None
 def find_member_by_platform_id(
     session: Session, *, team_id: str, platform: str, platform_user_id: str
 ) -> Member | None:
+    """The member with this Slack / Feishu / WeCom user id (every platform command asks)."""
     if platform not in PLATFORM_ID_COLUMNS:
         raise ValueError(f"no member column for platform {platform!r}")
-    column = getattr(Member, platform)
-    statement = select(Member).where(Member.team_id == team_id, column == platform_user_id)
-    return session.exec(statement).first()
+    parameters = {"team_id": team_id, "platform_user_id": platform_user_id}
+    return session.exec(_BY_PLATFORM_ID[platform], params=parameters).first()
+
+
+# Built once: on the path of every command, where building a statement costs more than
+# running it on SQLite.
+_BY_PLATFORM_ID = {
+    platform: select(Member).where(
+        Member.team_id == bindparam("team_id"),
+        getattr(Member, platform) == bindparam("platform_user_id"),
+    )
+    for platform in PLATFORM_ID_COLUMNS
+}
 
 
 def list_members(session: Session, *, team_id: str) -> list[Member]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -21,10 +21,22 @@ def add_topic(session: Session, topic: Topic) -> Topic:
 def list_topics(
     session: Session, *, team_id: str, statuses: Iterable[str] | None = None
 ) -> list[Topic]:
-    statement = select(Topic).where(Topic.team_id == team_id)
-    if statuses is not None:
-        statement = statement.where(col(Topic.status).in_(list(statuses)))
-    return list(session.exec(statement.order_by(col(Topic.id))))
+    if statuses is None:
+        return list(session.exec(_TEAM_TOPICS, params={"team_id": team_id}))
+    parameters = {"team_id": team_id, "statuses": list(statuses)}
+    return list(session.exec(_TEAM_TOPICS_IN_STATUSES, params=parameters))
+
+
+# Built once (the backlog is read by most topic commands and by the digest).
+_TEAM_TOPICS = select(Topic).where(Topic.team_id == bindparam("team_id")).order_by(col(Topic.id))
+_TEAM_TOPICS_IN_STATUSES = (
+    select(Topic)
+    .where(
+        Topic.team_id == bindparam("team_id"),
+        col(Topic.status).in_(bindparam("statuses", expanding=True)),
+    )
+    .order_by(col(Topic.id))
+)
 
 
 def vote_counts(session: Session, *, topic_ids: Iterable[int]) -> dict[int, int]:
