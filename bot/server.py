@@ -76,11 +76,10 @@ def build_http_app(
 
         async def slack_events(request: Request) -> Response:
             dispatch = slack.dispatch(to_bolt_request(request, await request.body()))
-            work = asyncio.ensure_future(run_in_threadpool(dispatch.run))
-            try:  # the event loop keeps Slack's deadline; the fast path needs no other thread
-                answer = await asyncio.wait_for(asyncio.shield(work), slack.answer_within)
-            except TimeoutError:
-                answer = dispatch.give_up()
+            # Commands run on the adapter's own threads; the event loop keeps the deadline.
+            work = asyncio.get_running_loop().run_in_executor(slack.workers, dispatch.run)
+            done, _ = await asyncio.wait((work,), timeout=slack.answer_within)
+            answer = work.result() if done else dispatch.give_up()
             metrics.requests.labels(route="/slack/events", status=str(answer.status)).inc()
             return to_starlette_response(answer)
 
