@@ -100,7 +100,8 @@ class OpsBot:
         The delivery is recorded in the command's own transaction: one write instead of
         two on the hot path, and a command that failed is not marked as handled. A
         rejected command is recorded on its own, so that its retry is not run later
-        against a state that has changed in between.
+        against a state that has changed in between. A command that only reads is not
+        recorded at all: its retry is answered again, which changes nothing.
         """
         return self._handle(command, delivery_id=delivery_id)
 
@@ -117,6 +118,9 @@ class OpsBot:
             return self._unknown_subcommand_reply(unknown)
         try:
             team = self.settings.team(command.team_id)
+            reads_only = route.subcommand is None or route.subcommand.reads_only
+            if reads_only:
+                delivery_id = None  # a retry is answered again; nothing to record
             with transaction(self.engine) as session:
                 if delivery_id is not None and not self._first_delivery(
                     session, command, delivery_id

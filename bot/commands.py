@@ -83,6 +83,9 @@ class SubCommand:
     name: str
     aliases: tuple[str, ...]
     handler: Handler
+    # Only reads: a platform's retried delivery is simply answered again (it changes
+    # nothing), so it is not recorded as handled — one write less on the busiest path.
+    reads_only: bool = False
 
     @property
     def catalogue_key(self) -> str:
@@ -106,16 +109,21 @@ class CommandFamily:
     subcommands: list[SubCommand] = field(default_factory=list)
     default: SubCommand | None = None
 
-    def subcommand(self, name: str, *aliases: str) -> Callable[[Handler], Handler]:
+    def subcommand(
+        self, name: str, *aliases: str, reads_only: bool = False
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.subcommands.append(SubCommand(self.name, name, aliases, handler))
+            self.subcommands.append(SubCommand(self.name, name, aliases, handler, reads_only))
             return handler
 
         return register
 
-    def default_handler(self, handler: Handler) -> Handler:
-        self.default = SubCommand(self.name, "", (), handler)
-        return handler
+    def default_handler(self, *, reads_only: bool = False) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.default = SubCommand(self.name, "", (), handler, reads_only)
+            return handler
+
+        return register
 
     def find(self, word: str) -> SubCommand | None:
         folded = word.casefold()

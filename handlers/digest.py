@@ -183,7 +183,7 @@ def digest_reply(ctx: Context, day: date) -> Reply:
     return build_digest(ctx, gather_digest(ctx, day))
 
 
-@family.default_handler
+@family.default_handler(reads_only=True)
 def show_digest(ctx: Context, args: list[str]) -> Reply:
     if len(args) > 1:
         raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])

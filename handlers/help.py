@@ -27,7 +27,7 @@ def family_help(ctx: Context, shown: CommandFamily) -> Reply:
     return Reply(title, sections=sections)
 
 
-@family.default_handler
+@family.default_handler(reads_only=True)
 def show_help(ctx: Context, args: list[str]) -> Reply:
     if args:
         shown = ctx.router.family(args[0])

@@ -158,7 +158,7 @@ def period_totals(rows: list[KpiDaily]) -> dict[str, dict[str, float]]:
     return totals
 
 
-@family.subcommand("show", "查看")
+@family.subcommand("show", "查看", reads_only=True)
 def show_metrics(ctx: Context, args: list[str]) -> Reply:
     platform = None
     monthly = False

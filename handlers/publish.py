@@ -192,7 +192,7 @@ def _posts_on_days(ctx: Context, first: date, last: date) -> list[Post]:
     )
 
 
-@family.subcommand("today", "今日", "今天")
+@family.subcommand("today", "今日", "今天", reads_only=True)
 def publish_today(ctx: Context, args: list[str]) -> Reply:
     if args:
         raise CommandError("errors.extra_words", words=" ".join(args)[:40])
@@ -209,7 +209,7 @@ def publish_today(ctx: Context, args: list[str]) -> Reply:
     return Reply(heading, sections=[Section(rows=[post_row(ctx, post, names) for post in posts])])
 
 
-@family.subcommand("list", "列表", "ls")
+@family.subcommand("list", "列表", "ls", reads_only=True)
 def list_posts(ctx: Context, args: list[str]) -> Reply:
     today = ctx.today()
     word = args[0].casefold() if args else "week"

@@ -139,7 +139,7 @@ def _status(ctx: Context) -> Reply:
     return Reply(title, sections=sections)
 
 
-@family.default_handler
+@family.default_handler()
 def standup(ctx: Context, args: list[str]) -> Reply:
     if not args:
         return _status(ctx)

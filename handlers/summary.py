@@ -285,7 +285,7 @@ def weekly_summary_reply(
     return render_weekly_summary(build_weekly_summary(data), t=t, platforms=platforms)
 
 
-@family.default_handler
+@family.default_handler(reads_only=True)
 def show_summary(ctx: Context, args: list[str]) -> Reply:
     today = ctx.today()
     if len(args) > 1:

@@ -168,7 +168,7 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
     )
 
 
-@family.subcommand("list", "列表", "ls")
+@family.subcommand("list", "列表", "ls", reads_only=True)
 def list_tasks(ctx: Context, args: list[str]) -> Reply:
     today = ctx.today()
     members: list[Member] = [ctx.member]

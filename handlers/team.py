@@ -60,7 +60,7 @@ def _role(ctx: Context, role: str) -> str:
     return ctx.t(f"role.{role}")
 
 
-@family.subcommand("list", "列表", "ls")
+@family.subcommand("list", "列表", "ls", reads_only=True)
 def list_team(ctx: Context, args: list[str]) -> Reply:
     members = member_store.list_members(ctx.session, team_id=ctx.team.id)
     rows = []

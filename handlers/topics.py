@@ -243,7 +243,7 @@ def topic_row(
     )
 
 
-@family.subcommand("list", "列表", "ls")
+@family.subcommand("list", "列表", "ls", reads_only=True)
 def list_topics(ctx: Context, args: list[str]) -> Reply:
     wanted = _parse_list_filter(ctx, args)
     statuses = None if wanted.everything else OPEN_STATUSES

@@ -184,6 +184,17 @@ def test_a_retried_delivery_is_processed_once(slack: SlackRig) -> None:
     assert slack.topics() == ["只要一次"]
 
 
+def test_a_retried_read_is_answered_again(slack: SlackRig) -> None:
+    slack.command("/topic", "add 冬季护肤指南")
+    body = slash_command(slack.fake, "/topic", "list", trigger="trigger-43")
+    retry_headers = signed_headers(body) | {"X-Slack-Retry-Num": "1"}
+
+    first, again = slack.post(body).json(), slack.post(body, retry_headers).json()
+
+    assert first == again
+    assert "冬季护肤指南" in texts(again)
+
+
 def test_scheduled_digest_arrives_once_and_reminders_go_by_dm(slack: SlackRig) -> None:
     slack.command("/publish", "add 冬季护肤指南 p:wechat 今天 20:00 <@U03|carol>")
     sender = SlackSender(slack.bot, web_client(slack.bot.settings.platforms.slack))
