@@ -230,9 +230,12 @@ def main() -> int:
             rate=100, seconds=3 if arguments.quick else 20,
         )  # fmt: skip
         figures += _load_figures(slack, "(signed slash command)")
-        ours = slack["opsbot, 8 clients"].median
-        floor = slack["bare Bolt, 8 clients"].median
-        ratios.append(("opsbot / bare Bolt median latency, 8 clients", ours / floor))
+        for ours, floor in (
+            ("opsbot /topic list, 8 clients", "bare Bolt, 8 clients"),
+            ("opsbot /topic add, 8 clients", "bare Bolt, 8 clients"),
+            ("opsbot /topic list, 100 req/s", "bare Bolt, 100 req/s"),
+        ):
+            ratios.append((f"{ours} / {floor}, median", slack[ours].median / slack[floor].median))
         figures += _load_figures(
             feishu_and_wecom(directory, clients=8, requests=40 if arguments.quick else 300), ""
         )

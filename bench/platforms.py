@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -88,24 +89,38 @@ def slack_http(
         bare = BackgroundServer(bare_bolt_app(fake.api_url))
         ports = {"opsbot": ours.start(), "bare Bolt": bare.start()}
 
-        def request(n: int) -> tuple[bytes, dict[str, str], dict[str, str]]:
-            body = slash_command(fake, "/topic", "list", trigger=f"bench-{time.time_ns()}-{n}")
-            return body.encode(), signed_headers(body, secret=SIGNING_SECRET), {}
-
-        try:
-            for name, port in ports.items():
-                url = f"http://127.0.0.1:{port}/slack/events"
-                run_load(url, request, clients=2, requests_per_client=20)  # warm up
-                results[f"{name}, {clients} clients"] = run_load(
-                    url, request, clients=clients, requests_per_client=requests
+        def command(text: str) -> Callable[[int], tuple[bytes, dict[str, str], dict[str, str]]]:
+            def request(n: int) -> tuple[bytes, dict[str, str], dict[str, str]]:
+                body = slash_command(
+                    fake, "/topic", text.format(n=n), trigger=f"bench-{time.time_ns()}-{n}"
                 )
-                per_client = max(1, int(rate * seconds / clients))
-                results[f"{name}, {rate:g} req/s"] = run_load(
-                    url,
-                    request,
+                return body.encode(), signed_headers(body, secret=SIGNING_SECRET), {}
+
+            return request
+
+        reads, writes = command("list"), command("add 选题 {n} p:wechat t:4 v:3 c:3")
+        per_client = max(1, int(rate * seconds / clients))
+        runs = [  # (name, port, request, rate)
+            ("opsbot /topic list", ports["opsbot"], reads, None),
+            ("bare Bolt", ports["bare Bolt"], reads, None),
+            ("opsbot /topic list", ports["opsbot"], reads, rate),
+            ("bare Bolt", ports["bare Bolt"], reads, rate),
+            ("opsbot /topic add", ports["opsbot"], writes, None),  # last: it fills the backlog
+        ]
+        try:
+            for port in ports.values():  # warm up
+                run_load(f"http://127.0.0.1:{port}/slack/events", reads, clients=2,
+                         requests_per_client=20)  # fmt: skip
+            for name, port, make_request, per_second in runs:
+                label = (
+                    f"{name}, {per_second:g} req/s" if per_second else f"{name}, {clients} clients"
+                )
+                results[label] = run_load(
+                    f"http://127.0.0.1:{port}/slack/events",
+                    make_request,
                     clients=clients,
-                    requests_per_client=per_client,
-                    rate_per_second=rate,
+                    requests_per_client=per_client if per_second else requests,
+                    rate_per_second=per_second,
                 )
         finally:
             ours.stop()
