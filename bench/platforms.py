@@ -153,11 +153,8 @@ def feishu_and_wecom(directory: Path, *, clients: int, requests: int) -> dict[st
             SystemClock(),
         )
         wecom = WecomAdapter(bot, bot.settings.platforms.wecom)
-        server = BackgroundServer(
-            build_http_app(
-                bot, feishu=FeishuAdapter(bot, bot.settings.platforms.feishu), wecom=wecom
-            )
-        )
+        feishu = FeishuAdapter(bot, bot.settings.platforms.feishu)
+        server = BackgroundServer(build_http_app(bot, feishu=feishu, wecom=wecom))
         port = server.start()
         feishu_requests = [
             sealed(message_event("/topic list", event_id=f"bench-{n}")) for n in range(total + 40)
@@ -187,6 +184,8 @@ def feishu_and_wecom(directory: Path, *, clients: int, requests: int) -> dict[st
             )  # fmt: skip
         finally:
             server.stop()
+            for adapter in (feishu, wecom):  # answer the backlog while the fakes still listen
+                adapter.workers.shutdown(wait=True)
             bot.engine.dispose()
     return results
 
