@@ -4,12 +4,13 @@ Translate and transport only: a slash command becomes a neutral `Command` for
 `OpsBot.handle_once`, the `Reply` becomes Block Kit. Bolt checks every request's
 signature (and its 5-minute window) before anything runs.
 
-The app runs with `process_before_response=True`, Bolt's fastest setup: the command is
-handled right in the thread that received it and its reply *is* the acknowledgement, so
-the person sees the answer in one round trip. Slack's 3-second limit is kept by whoever
-waits for that answer (`answer_in_time`, or the HTTP server's event loop): at
-`answer_within` seconds it sends "working on it" instead, and the reply follows through
-the command's `response_url` when it is ready (a locked database, a slow server).
+The app runs with `process_before_response=True`, Bolt's fastest setup: Bolt and the
+command run together on one of the adapter's command threads (`workers`) and the reply
+*is* the acknowledgement, so the person sees the answer in one round trip. Slack's
+3-second limit is kept by whoever waits for that answer (`answer_in_time`, or the HTTP
+server's event loop): at `answer_within` seconds it sends "working on it" instead, and
+the reply follows through the command's `response_url` when it is ready (a locked
+database, a slow server).
 """
 
 from __future__ import annotations
