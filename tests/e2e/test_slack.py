@@ -292,12 +292,13 @@ def socket_envelope(slack: SlackRig, text: str, trigger: str) -> SocketModeReque
 
 def test_socket_mode_answers_the_envelope_and_keeps_the_deadline(slack: SlackRig) -> None:
     handler = slack.adapter.socket_mode_handler("xapp-test")
+    (listener,) = handler.client.socket_mode_request_listeners  # what the connection calls
     client = SocketModeClientRecorder()
     slack.adapter.answer_within = 0.3
 
-    handler.handle(client, socket_envelope(slack, "add 走长连接", "socket-1"))
+    listener(client, socket_envelope(slack, "add 走长连接", "socket-1"))
     with database_held_by_someone_else(slack.bot):
-        handler.handle(client, socket_envelope(slack, "add 排队中", "socket-2"))
+        listener(client, socket_envelope(slack, "add 排队中", "socket-2"))
 
     first, second = client.sent
     assert (first.envelope_id, second.envelope_id) == ("env-socket-1", "env-socket-2")
