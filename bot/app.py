@@ -24,7 +24,7 @@ from bot.router import NotACommand, Router, UnknownCommand, UnknownSubcommand
 from handlers import ALL_FAMILIES
 from handlers.help import family_help
 from storage import members as member_store
-from storage.db import create_engine_for, transaction
+from storage.db import create_engine_for, snapshot, transaction
 from storage.inbound import first_delivery
 from storage.migrate import upgrade_database
 from storage.models import Member
@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 PLATFORM_ID_KEYS = ("slack", "feishu", "wecom")
 MEMBER_ID = re.compile(r"^[\w.\-]{1,64}$")
+
+
+class WouldWrite(Exception):
+    """`answer_from_snapshot` was asked for a command that has to write: it changes
+    something, or its speaker is new and must be registered."""
 
 
 class _Rejected(Exception):
@@ -105,7 +110,25 @@ class OpsBot:
         """
         return self._handle(command, delivery_id=delivery_id)
 
-    def _handle(self, command: Command, *, delivery_id: str | None) -> Reply | None:
+    def answer_from_snapshot(self, command: Command) -> Reply:
+        """Answer a command that only reads from the last committed state, without
+        taking or waiting for any lock (see `storage.db.snapshot`); raises `WouldWrite`
+        if it cannot. Lets an adapter answer reads where waiting is not allowed."""
+        reply = self._handle(command, delivery_id=None, from_snapshot=True)
+        assert reply is not None
+        return reply
+
+    def reads_only(self, text: str) -> bool:
+        """Whether this command text only reads (text that is no command reads nothing)."""
+        try:
+            route = self.router.route(text)
+        except (NotACommand, UnknownCommand, UnknownSubcommand):
+            return True
+        return route.subcommand is None or route.subcommand.reads_only
+
+    def _handle(
+        self, command: Command, *, delivery_id: str | None, from_snapshot: bool = False
+    ) -> Reply | None:
         try:
             route = self.router.route(command.text)
         except NotACommand:
@@ -121,13 +144,15 @@ class OpsBot:
             reads_only = route.subcommand is None or route.subcommand.reads_only
             if reads_only:
                 delivery_id = None  # a retry is answered again; nothing to record
-            with transaction(self.engine) as session:
+            elif from_snapshot:
+                raise WouldWrite(command.text)
+            with (snapshot if from_snapshot else transaction)(self.engine) as session:
                 if delivery_id is not None and not self._first_delivery(
                     session, command, delivery_id
                 ):
                     log.info("%s delivery %s already handled", command.platform, delivery_id)
                     return None
-                context = self._context(session, command, team)
+                context = self._context(session, command, team, may_register=not from_snapshot)
                 if route.subcommand is None:
                     return family_help(context, route.family)
                 reply = self._run(context, route.subcommand, route.args)
@@ -139,6 +164,8 @@ class OpsBot:
                 with transaction(self.engine) as session:
                     self._first_delivery(session, command, delivery_id)
             return rejected.reply
+        except WouldWrite:
+            raise
         except Exception:
             log.exception("command failed: %.200r", command.text)
             return Reply(self.t("errors.internal"), tone=Tone.ERROR)
@@ -184,14 +211,16 @@ class OpsBot:
             router=self.router,
         )
 
-    def _context(self, session: Session, command: Command, team: TeamSettings) -> Context:
+    def _context(
+        self, session: Session, command: Command, team: TeamSettings, *, may_register: bool = True
+    ) -> Context:
         return Context(
             command=command,
             session=session,
             settings=self.settings,
             team=team,
             clock=self.clock,
-            member=self._speaker(session, command, team),
+            member=self._speaker(session, command, team, may_register=may_register),
             t=self.t,
             platforms=self.platforms,
             router=self.router,
@@ -208,7 +237,9 @@ class OpsBot:
             return name
         return command.user_id
 
-    def _speaker(self, session: Session, command: Command, team: TeamSettings) -> Member:
+    def _speaker(
+        self, session: Session, command: Command, team: TeamSettings, *, may_register: bool
+    ) -> Member:
         """The member who sent the command, registered on first use (SPEC §3).
 
         The first person in a team with no members yet becomes its admin, so a team
@@ -223,12 +254,16 @@ class OpsBot:
             )
             if member is not None:
                 return member
+            if not may_register:
+                raise WouldWrite(command.text)
             member_id = self._new_member_id(session, team, command)
             platform_ids = {command.platform: command.user_id}
         else:
             member = member_store.get_member(session, team_id=team.id, member_id=command.user_id)
             if member is not None:
                 return member
+            if not may_register:
+                raise WouldWrite(command.text)
             member_id = command.user_id
             platform_ids = {}
         first = not member_store.list_members(session, team_id=team.id)

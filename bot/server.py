@@ -3,7 +3,8 @@
 Starlette routes translate an HTTP request for the platform's own handler (for Slack,
 Bolt's two adapter functions) and run it in a worker thread, so a slow request never
 stalls the others. For Slack the event loop also keeps the 3-second deadline (see
-`bot.adapters.slack.Dispatch`).
+`bot.adapters.slack.Dispatch`), and answers reading commands itself when they can
+never wait (`SlackAdapter.answer_at_once`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from storage import outbox as outbox_store
 from storage.db import transaction
 
 if TYPE_CHECKING:
+    from slack_bolt import BoltRequest, BoltResponse
+
     from bot.adapters.slack import SlackAdapter
 
 
@@ -75,11 +78,10 @@ def build_http_app(
         from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
         async def slack_events(request: Request) -> Response:
-            dispatch = slack.dispatch(to_bolt_request(request, await request.body()))
-            # Commands run on the adapter's own threads; the event loop keeps the deadline.
-            work = asyncio.get_running_loop().run_in_executor(slack.workers, dispatch.run)
-            done, _ = await asyncio.wait((work,), timeout=slack.answer_within)
-            answer = work.result() if done else dispatch.give_up()
+            body = await request.body()
+            answer = slack.answer_at_once(to_bolt_request(request, body))
+            if answer is None:
+                answer = await _answer_on_a_thread(slack, to_bolt_request(request, body))
             metrics.requests.labels(route="/slack/events", status=str(answer.status)).inc()
             return to_starlette_response(answer)
 
@@ -108,6 +110,15 @@ def build_http_app(
 
         routes.append(Route("/wecom/callback", wecom_callback, methods=["GET", "POST"]))
     return Starlette(routes=routes)
+
+
+async def _answer_on_a_thread(slack: SlackAdapter, request: BoltRequest) -> BoltResponse:
+    """Run the request on the adapter's command threads; the event loop keeps Slack's
+    deadline (see `bot.adapters.slack.Dispatch`)."""
+    dispatch = slack.dispatch(request)
+    work = asyncio.get_running_loop().run_in_executor(slack.workers, dispatch.run)
+    done, _ = await asyncio.wait((work,), timeout=slack.answer_within)
+    return work.result() if done else dispatch.give_up()
 
 
 class BackgroundServer:

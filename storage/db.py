@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_SNAPSHOT = "opsbot_snapshot"  # execution option: a transaction that only reads
 
 
 def normalise_url(url: str) -> str:
@@ -51,7 +52,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(_SNAPSHOT, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
 
 
 def create_engine_for(url: str) -> Engine:
@@ -93,4 +95,24 @@ def transaction(engine: Engine) -> Iterator[Session]:
             yield session
         return
     with lock, Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def snapshots_never_wait(engine: Engine) -> bool:
+    """Whether `snapshot` can never be kept waiting by a writer: true of a SQLite file in
+    WAL mode, where readers see the last commit while someone writes. (PostgreSQL's
+    readers do not wait for locks either, but each query waits on the network.)"""
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Session]:
+    """A session for reading only: the database as of the last commit.
+
+    On SQLite it begins DEFERRED and takes no writer lock, so it runs beside a writer,
+    even one in another process, instead of queueing behind it. Whoever uses it must not
+    write: a write would have to wait for the writer lock after all.
+    """
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        session.connection(execution_options={_SNAPSHOT: True})
         yield session

@@ -5,12 +5,18 @@ Translate and transport only: a slash command becomes a neutral `Command` for
 signature (and its 5-minute window) before anything runs.
 
 The app runs with `process_before_response=True`, Bolt's fastest setup: Bolt and the
-command run together on one of the adapter's command threads (`workers`) and the reply
-*is* the acknowledgement, so the person sees the answer in one round trip. Slack's
-3-second limit is kept by whoever waits for that answer (`answer_in_time`, or the HTTP
-server's event loop): at `answer_within` seconds it sends "working on it" instead, and
-the reply follows through the command's `response_url` when it is ready (a locked
-database, a slow server).
+command run together and the reply *is* the acknowledgement, so the person sees the
+answer in one round trip. Where they run depends on whether the command can wait:
+
+- A command that only reads, on a SQLite file, is answered at once in the caller's
+  thread (the HTTP server's event loop): it reads a snapshot that no writer can hold up
+  (`storage.db.snapshot`), and handing it to another thread would cost more than the
+  read. A newcomer's first command has to register them, so it takes the next path.
+- Everything else runs on one of the adapter's command threads (`workers`). Slack's
+  3-second limit is kept by whoever waits for the answer (`answer_in_time`, or the
+  event loop): at `answer_within` seconds it sends "working on it" instead, and the
+  reply follows through the command's `response_url` when it is ready (a locked
+  database, a slow server).
 """
 
 from __future__ import annotations
@@ -34,13 +40,13 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
 
-from bot.app import OpsBot
+from bot.app import OpsBot, WouldWrite
 from bot.config import SlackSettings, TeamSettings
 from bot.messages import Audience, Command, Reply, Tone
 from bot.outbox import DeliveryError, OutgoingMessage
 from bot.render.slack import ACTION_PREFIX, render_messages
 from storage import members as member_store
-from storage.db import transaction
+from storage.db import snapshot, snapshots_never_wait, transaction
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,8 @@ FAMILIES = ("topic", "publish", "task", "standup", "kpi", "digest", "summary", "
 COMMAND_PATTERN = re.compile(rf"^/({'|'.join(FAMILIES)})$")
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]+))?>")
 ANSWER_WITHIN_SECONDS = 2.0
+AT_ONCE = "opsbot_at_once"  # request context: answer from a snapshot or not at all
+NEEDS_A_THREAD = "opsbot_needs_a_thread"  # request context: it turned out to write
 CHANNEL_INTERVAL_SECONDS = 1.0  # Slack allows about one message a second per channel
 RETRYABLE_ERRORS = {
     "ratelimited",
@@ -116,6 +124,7 @@ class SlackAdapter:
         self.settings = settings
         self.client = web_client(settings)
         self.answer_within = ANSWER_WITHIN_SECONDS
+        self.reads_at_once = snapshots_never_wait(bot.engine)
         self.concurrency = commands_at_once(bot.engine)
         self.workers = ThreadPoolExecutor(self.concurrency, thread_name_prefix="slack-command")
         # Posts to a response_url wait on Slack; they must not hold up the command threads.
@@ -130,6 +139,23 @@ class SlackAdapter:
         self.app.action(re.compile(f"^{ACTION_PREFIX}_"))(self._on_button)
 
     # -- answering on time ---------------------------------------------------------------
+
+    def answer_at_once(self, request: BoltRequest) -> BoltResponse | None:
+        """The answer to a slash command that only reads, from a snapshot, in the
+        caller's thread; None if the request needs a command thread (`dispatch`).
+
+        Never waits for the database, so the event loop may call it. A forged request
+        is refused here as anywhere (401). The request is spent either way: dispatch a
+        fresh one.
+        """
+        body = request.body
+        if not self.reads_at_once or "command" not in body:
+            return None
+        if not self.bot.reads_only(f"{body['command']} {body.get('text', '')}"):
+            return None
+        request.context[AT_ONCE] = True
+        answer = self.app.dispatch(request)
+        return None if request.context.get(NEEDS_A_THREAD) else answer
 
     def dispatch(self, request: BoltRequest) -> Dispatch:
         return Dispatch(self, request)
@@ -186,8 +212,11 @@ class SlackAdapter:
         headers = {}
         if envelope.retry_attempt is not None:
             headers["x-slack-retry-num"] = str(envelope.retry_attempt)
-        request = BoltRequest(mode="socket_mode", body=envelope.payload, headers=headers)
-        answer = self.answer_in_time(request)
+
+        def request() -> BoltRequest:
+            return BoltRequest(mode="socket_mode", body=envelope.payload, headers=headers)
+
+        answer = self.answer_at_once(request()) or self.answer_in_time(request())
         if answer.status != 200:
             log.warning("slack: envelope %s failed (%s)", envelope.envelope_id, answer.status)
             return
@@ -208,7 +237,7 @@ class SlackAdapter:
         """`<@U123|bob>` → `@bob` (the member with that Slack id, else the Slack name)."""
 
         def replace(match: re.Match[str]) -> str:
-            with transaction(self.bot.engine) as session:
+            with snapshot(self.bot.engine) as session:
                 member = member_store.find_member_by_platform_id(
                     session, team_id=team.id, platform="slack", platform_user_id=match.group(1)
                 )
@@ -217,13 +246,16 @@ class SlackAdapter:
         return MENTION.sub(replace, text)
 
     def _handle(self, body: dict[str, Any], user_id: str, user_name: str | None, text: str,
-                channel: str | None) -> Reply | None:  # fmt: skip
-        """Run the command once per Slack trigger (None: this trigger was handled before)."""
+                channel: str | None, *, at_once: bool = False) -> Reply | None:  # fmt: skip
+        """Run the command once per Slack trigger (None: this trigger was handled before);
+        `at_once`: from a snapshot, or raise `WouldWrite`."""
         team = self.team_for(channel)
         command = Command(
             text=self._mentions_to_members(team, text), team_id=team.id, user_id=user_id,
             platform="slack", user_name=user_name, channel_id=channel,
         )  # fmt: skip
+        if at_once:
+            return self.bot.answer_from_snapshot(command)
         trigger = body.get("trigger_id")
         if not trigger:
             return self.bot.handle(command)
@@ -239,11 +271,17 @@ class SlackAdapter:
             "response_type": "in_channel" if in_channel else "ephemeral",
         }
 
-    def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
+    def _on_command(self, ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         text = f"{body['command']} {body.get('text', '')}".strip()
-        reply = self._handle(
-            body, body["user_id"], body.get("user_name"), text, body.get("channel_id")
-        )
+        try:
+            reply = self._handle(
+                body, body["user_id"], body.get("user_name"), text, body.get("channel_id"),
+                at_once=context.get(AT_ONCE, False),
+            )  # fmt: skip
+        except WouldWrite:
+            context[NEEDS_A_THREAD] = True
+            ack()
+            return
         if reply is None:
             ack()
         else:

@@ -265,6 +265,32 @@ def test_a_command_waiting_on_a_busy_database_is_acknowledged_in_time_and_answer
     assert slack.topics() == ["慢慢来"]
 
 
+def test_a_read_is_answered_at_once_from_what_was_last_committed_while_a_writer_waits(
+    slack: SlackRig,
+) -> None:
+    slack.command("/topic", "add 已经存好的选题")
+    slack.adapter.answer_within = 0.3
+    with database_held_by_someone_else(slack.bot):
+        answer = slack.command("/topic", "list", trigger="read-while-held")
+
+    assert "已经存好的选题" in texts(answer)
+    assert answer["response_type"] == "ephemeral"
+    assert slack.fake.posted("/response/read-while-held") == []
+
+
+def test_a_newcomer_s_first_read_waits_its_turn_because_it_registers_them(
+    slack: SlackRig,
+) -> None:
+    slack.adapter.answer_within = 0.3
+    with database_held_by_someone_else(slack.bot):
+        answer = slack.command("/topic", "list", user="U77", name="zoe", trigger="newcomer")
+        assert answer["text"] == "⏳ 收到，正在处理…"
+
+    (later,) = answers_at(slack.fake, "newcomer")
+    assert later["text"] == slack.command("/topic", "list", user="U77", name="zoe")["text"]
+    assert "@zoe" in texts(slack.command("/team", "list"))
+
+
 def test_a_fast_command_is_answered_in_the_acknowledgement_itself(slack: SlackRig) -> None:
     slack.adapter.answer_within = 0.3
     answer = slack.command("/topic", "add 快", trigger="fast")
@@ -299,11 +325,15 @@ def test_socket_mode_answers_the_envelope_and_keeps_the_deadline(slack: SlackRig
     listener(client, socket_envelope(slack, "add 走长连接", "socket-1"))
     with database_held_by_someone_else(slack.bot):
         listener(client, socket_envelope(slack, "add 排队中", "socket-2"))
+        listener(client, socket_envelope(slack, "list", "socket-3"))  # reads need not wait
 
-    first, second = client.sent
-    assert (first.envelope_id, second.envelope_id) == ("env-socket-1", "env-socket-2")
+    first, second, third = client.sent
+    assert [envelope.envelope_id for envelope in client.sent] == [
+        "env-socket-1", "env-socket-2", "env-socket-3"
+    ]  # fmt: skip
     assert first.payload["text"].startswith("✅ 选题 #1 已保存")
     assert second.payload["text"] == "⏳ 收到，正在处理…"
+    assert "走长连接" in texts(third.payload)
     (later,) = answers_at(slack.fake, "socket-2")
     assert later["text"].startswith("✅ 选题 #2 已保存")
     assert slack.topics() == ["走长连接", "排队中"]
