@@ -7,6 +7,7 @@ line up with Latin ones.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 from bot.messages import Reply, Section, Tone
 
@@ -15,18 +16,17 @@ INDENT = "  "
 COLUMN_GAP = "  "
 
 
+@lru_cache(maxsize=4096)  # a list reply measures every cell, and cells recur a lot
 def display_width(text: str) -> int:
     """How many terminal columns `text` takes: wide East Asian characters take two."""
+    if text.isascii():
+        return len(text)
     width = 0
     for character in text:
         if unicodedata.combining(character):
             continue
         width += 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
     return width
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - display_width(text))
 
 
 def render_rows(rows: list[tuple[str, ...]]) -> list[str]:
@@ -36,9 +36,13 @@ def render_rows(rows: list[tuple[str, ...]]) -> list[str]:
     columns = max(len(row) for row in rows)
     cells = [list(row) + [""] * (columns - len(row)) for row in rows]
     kept = [index for index in range(columns) if any(row[index] for row in cells)]
-    widths = {index: max(display_width(row[index]) for row in cells) for index in kept}
+    measured = [[display_width(cell) for cell in row] for row in cells]
+    widths = {index: max(row[index] for row in measured) for index in kept}
     return [
-        COLUMN_GAP.join(_pad(row[index], widths[index]) for index in kept).rstrip() for row in cells
+        COLUMN_GAP.join(
+            row[index] + " " * (widths[index] - row_widths[index]) for index in kept
+        ).rstrip()
+        for row, row_widths in zip(cells, measured, strict=True)
     ]
 
 
