@@ -223,7 +223,7 @@ def main() -> int:
             figures.append(summary_scaling(directory, days, label, repeats))
         for members, tasks in ((5, 200), (50, 2000), (500, 20000)):
             figures.append(digest_scaling(directory, members, tasks, repeats))
-        from bench.platforms import feishu_and_wecom, footprint, slack_http
+        from bench.platforms import BACKLOG, feishu_and_wecom, footprint, slack_http
 
         slack = slack_http(
             directory, clients=8, requests=60 if arguments.quick else 400,
@@ -231,9 +231,10 @@ def main() -> int:
         )  # fmt: skip
         figures += _load_figures(slack, "(signed slash command)")
         for ours, floor in (
-            ("opsbot /topic list, 8 clients", "bare Bolt, 8 clients"),
+            ("opsbot /topic list (empty), 8 clients", "bare Bolt, 8 clients"),
+            (f"opsbot /topic list ({BACKLOG} topics), 8 clients", "bare Bolt, 8 clients"),
             ("opsbot /topic add, 8 clients", "bare Bolt, 8 clients"),
-            ("opsbot /topic list, 100 req/s", "bare Bolt, 100 req/s"),
+            ("opsbot /topic list (empty), 100 req/s", "bare Bolt, 100 req/s"),
         ):
             ratios.append((f"{ours} / {floor}, median", slack[ours].median / slack[floor].median))
         figures += _load_figures(
