@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -24,7 +25,7 @@ from bot.router import NotACommand, Router, UnknownCommand, UnknownSubcommand
 from handlers import ALL_FAMILIES
 from handlers.help import family_help
 from storage import members as member_store
-from storage.db import create_engine_for, snapshot, transaction
+from storage.db import WouldWait, create_engine_for, snapshot, transaction, transaction_at_once
 from storage.inbound import first_delivery
 from storage.migrate import upgrade_database
 from storage.models import Member
@@ -33,11 +34,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM_ID_KEYS = ("slack", "feishu", "wecom")
 MEMBER_ID = re.compile(r"^[\w.\-]{1,64}$")
-
-
-class WouldWrite(Exception):
-    """`answer_from_snapshot` was asked for a command that has to write: it changes
-    something, or its speaker is new and must be registered."""
 
 
 class _Rejected(Exception):
@@ -110,24 +106,19 @@ class OpsBot:
         """
         return self._handle(command, delivery_id=delivery_id)
 
-    def answer_from_snapshot(self, command: Command) -> Reply:
-        """Answer a command that only reads from the last committed state, without
-        taking or waiting for any lock (see `storage.db.snapshot`); raises `WouldWrite`
-        if it cannot. Lets an adapter answer reads where waiting is not allowed."""
-        reply = self._handle(command, delivery_id=None, from_snapshot=True)
-        assert reply is not None
-        return reply
+    def answer_at_once(self, command: Command, *, delivery_id: str | None) -> Reply | None:
+        """`handle_once` (or `handle`, without a delivery id), but only if the command
+        needs no waiting; raises `storage.db.WouldWait`, having changed nothing, if it
+        does. Lets an adapter answer where waiting is not allowed (an event loop).
 
-    def reads_only(self, text: str) -> bool:
-        """Whether this command text only reads (text that is no command reads nothing)."""
-        try:
-            route = self.router.route(text)
-        except (NotACommand, UnknownCommand, UnknownSubcommand):
-            return True
-        return route.subcommand is None or route.subcommand.reads_only
+        A read runs on a snapshot of the last commit (`storage.db.snapshot`), so no
+        writer can hold it up; a newcomer's read waits, as it must register them. A
+        write runs only if the write lock is free this instant.
+        """
+        return self._handle(command, delivery_id=delivery_id, at_once=True)
 
     def _handle(
-        self, command: Command, *, delivery_id: str | None, from_snapshot: bool = False
+        self, command: Command, *, delivery_id: str | None, at_once: bool = False
     ) -> Reply | None:
         try:
             route = self.router.route(command.text)
@@ -144,15 +135,16 @@ class OpsBot:
             reads_only = route.subcommand is None or route.subcommand.reads_only
             if reads_only:
                 delivery_id = None  # a retry is answered again; nothing to record
-            elif from_snapshot:
-                raise WouldWrite(command.text)
-            with (snapshot if from_snapshot else transaction)(self.engine) as session:
+            open_transaction = self._opener(at_once=at_once, reads_only=reads_only)
+            with open_transaction(self.engine) as session:
                 if delivery_id is not None and not self._first_delivery(
                     session, command, delivery_id
                 ):
                     log.info("%s delivery %s already handled", command.platform, delivery_id)
                     return None
-                context = self._context(session, command, team, may_register=not from_snapshot)
+                context = self._context(
+                    session, command, team, may_register=not (at_once and reads_only)
+                )
                 if route.subcommand is None:
                     return family_help(context, route.family)
                 reply = self._run(context, route.subcommand, route.args)
@@ -161,14 +153,22 @@ class OpsBot:
                 return reply
         except _Rejected as rejected:
             if delivery_id is not None:
-                with transaction(self.engine) as session:
+                with self._opener(at_once=at_once, reads_only=False)(self.engine) as session:
                     self._first_delivery(session, command, delivery_id)
             return rejected.reply
-        except WouldWrite:
+        except WouldWait:
             raise
         except Exception:
             log.exception("command failed: %.200r", command.text)
             return Reply(self.t("errors.internal"), tone=Tone.ERROR)
+
+    @staticmethod
+    def _opener(
+        *, at_once: bool, reads_only: bool
+    ) -> Callable[[Engine], AbstractContextManager[Session]]:
+        if not at_once:
+            return transaction
+        return snapshot if reads_only else transaction_at_once
 
     def _first_delivery(self, session: Session, command: Command, delivery_id: str) -> bool:
         return first_delivery(
@@ -255,7 +255,7 @@ class OpsBot:
             if member is not None:
                 return member
             if not may_register:
-                raise WouldWrite(command.text)
+                raise WouldWait(f"{command.user_id} is new and must be registered")
             member_id = self._new_member_id(session, team, command)
             platform_ids = {command.platform: command.user_id}
         else:
@@ -263,7 +263,7 @@ class OpsBot:
             if member is not None:
                 return member
             if not may_register:
-                raise WouldWrite(command.text)
+                raise WouldWait(f"{command.user_id} is new and must be registered")
             member_id = command.user_id
             platform_ids = {}
         first = not member_store.list_members(session, team_id=team.id)

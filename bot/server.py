@@ -3,8 +3,8 @@
 Starlette routes translate an HTTP request for the platform's own handler (for Slack,
 Bolt's two adapter functions) and run it in a worker thread, so a slow request never
 stalls the others. For Slack the event loop also keeps the 3-second deadline (see
-`bot.adapters.slack.Dispatch`), and answers reading commands itself when they can
-never wait (`SlackAdapter.answer_at_once`).
+`bot.adapters.slack.Dispatch`), and runs a command itself when it needs no waiting
+(`SlackAdapter.answer_at_once`).
 """
 
 from __future__ import annotations

@@ -14,10 +14,17 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _SNAPSHOT = "opsbot_snapshot"  # execution option: a transaction that only reads
+_NO_WAIT = "opsbot_no_wait"  # execution option: take the write lock now or fail
+
+
+class WouldWait(Exception):
+    """The work cannot be done without waiting: the database's write lock is taken, or
+    a read turned out to have to write. Nothing was changed."""
 
 
 def normalise_url(url: str) -> str:
@@ -52,8 +59,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        reading = connection.get_execution_options().get(_SNAPSHOT, False)
-        connection.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if options.get(_SNAPSHOT, False):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        elif options.get(_NO_WAIT, False):
+            connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine_for(url: str) -> Engine:
@@ -98,11 +114,36 @@ def transaction(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def snapshots_never_wait(engine: Engine) -> bool:
-    """Whether `snapshot` can never be kept waiting by a writer: true of a SQLite file in
-    WAL mode, where readers see the last commit while someone writes. (PostgreSQL's
-    readers do not wait for locks either, but each query waits on the network.)"""
+def works_at_once(engine: Engine) -> bool:
+    """Whether `snapshot` and `transaction_at_once` can do their work without waiting:
+    true of a SQLite file in WAL mode, where readers see the last commit while someone
+    writes and the write lock is taken or refused on the spot. (On PostgreSQL every
+    query waits on the network.)"""
     return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+
+@contextmanager
+def transaction_at_once(engine: Engine) -> Iterator[Session]:
+    """A `transaction` that takes SQLite's write lock now or raises `WouldWait`.
+
+    The lock is taken before the session is handed out (BEGIN IMMEDIATE with no busy
+    timeout), and once held nothing in a WAL database waits for anyone: so the whole
+    transaction either runs without waiting or never starts.
+    """
+    lock = _writer_lock(engine)
+    if lock is None or not lock.acquire(blocking=False):
+        raise WouldWait("another command of this process is writing")
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            try:
+                session.connection(execution_options={_NO_WAIT: True})
+            except OperationalError as error:
+                if "locked" not in str(error.orig) and "busy" not in str(error.orig):
+                    raise
+                raise WouldWait("another process is writing") from error
+            yield session
+    finally:
+        lock.release()
 
 
 @contextmanager

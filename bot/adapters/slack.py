@@ -8,15 +8,16 @@ The app runs with `process_before_response=True`, Bolt's fastest setup: Bolt and
 command run together and the reply *is* the acknowledgement, so the person sees the
 answer in one round trip. Where they run depends on whether the command can wait:
 
-- A command that only reads, on a SQLite file, is answered at once in the caller's
-  thread (the HTTP server's event loop): it reads a snapshot that no writer can hold up
-  (`storage.db.snapshot`), and handing it to another thread would cost more than the
-  read. A newcomer's first command has to register them, so it takes the next path.
-- Everything else runs on one of the adapter's command threads (`workers`). Slack's
-  3-second limit is kept by whoever waits for the answer (`answer_in_time`, or the
-  event loop): at `answer_within` seconds it sends "working on it" instead, and the
-  reply follows through the command's `response_url` when it is ready (a locked
-  database, a slow server).
+- On a SQLite file, a slash command is first tried at once in the caller's thread (the
+  HTTP server's event loop), which works whenever it needs no waiting
+  (`OpsBot.answer_at_once`): a read from a snapshot no writer can hold up, a write
+  when the write lock is free this instant. Handing a command to another thread costs
+  more than running it.
+- Otherwise (a writer holds the database, a newcomer to register, PostgreSQL, a
+  button) it runs on one of the adapter's command threads (`workers`). Slack's 3-second
+  limit is kept by whoever waits for the answer (`answer_in_time`, or the event loop):
+  at `answer_within` seconds it sends "working on it" instead, and the reply follows
+  through the command's `response_url` when it is ready.
 """
 
 from __future__ import annotations
@@ -40,13 +41,13 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
 
-from bot.app import OpsBot, WouldWrite
+from bot.app import OpsBot
 from bot.config import SlackSettings, TeamSettings
 from bot.messages import Audience, Command, Reply, Tone
 from bot.outbox import DeliveryError, OutgoingMessage
 from bot.render.slack import ACTION_PREFIX, render_messages
 from storage import members as member_store
-from storage.db import snapshot, snapshots_never_wait, transaction
+from storage.db import WouldWait, snapshot, transaction, works_at_once
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ FAMILIES = ("topic", "publish", "task", "standup", "kpi", "digest", "summary", "
 COMMAND_PATTERN = re.compile(rf"^/({'|'.join(FAMILIES)})$")
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]+))?>")
 ANSWER_WITHIN_SECONDS = 2.0
-AT_ONCE = "opsbot_at_once"  # request context: answer from a snapshot or not at all
-NEEDS_A_THREAD = "opsbot_needs_a_thread"  # request context: it turned out to write
+AT_ONCE = "opsbot_at_once"  # request context: answer without waiting or not at all
+NEEDS_A_THREAD = "opsbot_needs_a_thread"  # request context: it would have had to wait
 CHANNEL_INTERVAL_SECONDS = 1.0  # Slack allows about one message a second per channel
 RETRYABLE_ERRORS = {
     "ratelimited",
@@ -124,7 +125,7 @@ class SlackAdapter:
         self.settings = settings
         self.client = web_client(settings)
         self.answer_within = ANSWER_WITHIN_SECONDS
-        self.reads_at_once = snapshots_never_wait(bot.engine)
+        self.commands_at_once = works_at_once(bot.engine)
         self.concurrency = commands_at_once(bot.engine)
         self.workers = ThreadPoolExecutor(self.concurrency, thread_name_prefix="slack-command")
         # Posts to a response_url wait on Slack; they must not hold up the command threads.
@@ -141,17 +142,14 @@ class SlackAdapter:
     # -- answering on time ---------------------------------------------------------------
 
     def answer_at_once(self, request: BoltRequest) -> BoltResponse | None:
-        """The answer to a slash command that only reads, from a snapshot, in the
-        caller's thread; None if the request needs a command thread (`dispatch`).
+        """The answer to a slash command that needs no waiting, computed in the caller's
+        thread; None if the request needs a command thread (`dispatch`).
 
         Never waits for the database, so the event loop may call it. A forged request
         is refused here as anywhere (401). The request is spent either way: dispatch a
         fresh one.
         """
-        body = request.body
-        if not self.reads_at_once or "command" not in body:
-            return None
-        if not self.bot.reads_only(f"{body['command']} {body.get('text', '')}"):
+        if not self.commands_at_once or "command" not in request.body:
             return None
         request.context[AT_ONCE] = True
         answer = self.app.dispatch(request)
@@ -248,15 +246,15 @@ class SlackAdapter:
     def _handle(self, body: dict[str, Any], user_id: str, user_name: str | None, text: str,
                 channel: str | None, *, at_once: bool = False) -> Reply | None:  # fmt: skip
         """Run the command once per Slack trigger (None: this trigger was handled before);
-        `at_once`: from a snapshot, or raise `WouldWrite`."""
+        `at_once`: without waiting, or raise `WouldWait`."""
         team = self.team_for(channel)
         command = Command(
             text=self._mentions_to_members(team, text), team_id=team.id, user_id=user_id,
             platform="slack", user_name=user_name, channel_id=channel,
         )  # fmt: skip
-        if at_once:
-            return self.bot.answer_from_snapshot(command)
         trigger = body.get("trigger_id")
+        if at_once:
+            return self.bot.answer_at_once(command, delivery_id=str(trigger) if trigger else None)
         if not trigger:
             return self.bot.handle(command)
         return self.bot.handle_once(command, delivery_id=str(trigger))
@@ -278,7 +276,7 @@ class SlackAdapter:
                 body, body["user_id"], body.get("user_name"), text, body.get("channel_id"),
                 at_once=context.get(AT_ONCE, False),
             )  # fmt: skip
-        except WouldWrite:
+        except WouldWait:
             context[NEEDS_A_THREAD] = True
             ack()
             return
