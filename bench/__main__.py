@@ -227,7 +227,7 @@ def main() -> int:
 
         slack = slack_http(
             directory, clients=8, requests=60 if arguments.quick else 400,
-            rate=100, seconds=3 if arguments.quick else 20,
+            rate=100, seconds=3 if arguments.quick else 20, rounds=1 if arguments.quick else 3,
         )  # fmt: skip
         figures += _load_figures(slack, "(signed slash command)")
         for ours, floor in (

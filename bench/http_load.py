@@ -30,6 +30,14 @@ class LoadResult:
             ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
         )
 
+    def pooled(self, other: LoadResult) -> LoadResult:
+        """Two runs of the same load as one (their requests and their time added up)."""
+        return LoadResult(
+            self.latencies_ms + other.latencies_ms,
+            self.seconds + other.seconds,
+            self.errors + other.errors,
+        )
+
     @property
     def throughput(self) -> float:
         return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
