@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -289,6 +290,21 @@ def test_a_newcomer_s_first_read_waits_its_turn_because_it_registers_them(
     (later,) = answers_at(slack.fake, "newcomer")
     assert later["text"] == slack.command("/topic", "list", user="U77", name="zoe")["text"]
     assert "@zoe" in texts(slack.command("/team", "list"))
+
+
+def test_commands_that_need_no_waiting_do_not_queue_behind_a_slow_one(slack: SlackRig) -> None:
+    slack.adapter.answer_within = 0.3
+    release = threading.Event()
+    slow = slack.adapter.workers.submit(release.wait, 10)  # the command thread is busy
+    try:
+        added = slack.command("/topic", "add 不用排队")
+        listed = slack.command("/topic", "list")
+    finally:
+        release.set()
+        slow.result()
+
+    assert added["text"].startswith("✅ 选题 #1 已保存")
+    assert "不用排队" in texts(listed)
 
 
 def test_a_fast_command_is_answered_in_the_acknowledgement_itself(slack: SlackRig) -> None:
