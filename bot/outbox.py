@@ -10,9 +10,10 @@ while an earlier one is still being retried, so a channel's messages keep their 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine
 
@@ -23,6 +24,7 @@ from storage.db import transaction
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(seconds=30)
@@ -30,9 +32,18 @@ MAX_DELAY = timedelta(hours=1)
 CLAIM_FOR = timedelta(minutes=5)
 
 
+def _nowhere(parts_sent: int) -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """What a sender gets: where it goes, what kind of post it is, and the reply."""
+    """What a sender gets: where it goes, what kind of post it is, and the reply.
+
+    A sender that splits the reply into several posts sends them through `undelivered`
+    and reports each one with `delivered`: a try that fails halfway is retried from the
+    first part the platform has not taken, so no part is posted twice.
+    """
 
     id: int
     team_id: str
@@ -40,6 +51,18 @@ class OutgoingMessage:
     kind: str
     idempotency_key: str
     reply: Reply
+    parts_sent: int = 0
+    record_parts_sent: Callable[[int], None] = _nowhere
+
+    def undelivered(self, parts: Iterable[T]) -> Iterator[tuple[int, T]]:
+        """(number, part) for each part from the first one not yet delivered; 1-based."""
+        for number, part in enumerate(parts, start=1):
+            if number > self.parts_sent:
+                yield number, part
+
+    def delivered(self, number: int) -> None:
+        """Parts 1…`number` have been taken by the platform (recorded at once)."""
+        self.record_parts_sent(number)
 
 
 class DeliveryError(Exception):
@@ -71,8 +94,16 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
 
 
-def _message(item: OutboxItem) -> OutgoingMessage:
+def _message(engine: Engine, item: OutboxItem) -> OutgoingMessage:
     assert item.id is not None
+    item_id = item.id
+
+    def record_parts_sent(parts_sent: int) -> None:
+        with transaction(engine) as session:
+            row = session.get(OutboxItem, item_id)
+            assert row is not None
+            row.parts_sent = parts_sent
+
     return OutgoingMessage(
         item.id,
         item.team_id,
@@ -80,6 +111,8 @@ def _message(item: OutboxItem) -> OutgoingMessage:
         item.kind,
         item.idempotency_key,
         reply_from_dict(item.payload),
+        parts_sent=item.parts_sent,
+        record_parts_sent=record_parts_sent,
     )
 
 
@@ -110,7 +143,7 @@ def deliver_due(engine: Engine, senders: dict[str, Sender], clock: Clock) -> Del
         try:
             if sender is None:
                 raise DeliveryError(f"no sender for platform {item.platform!r}", retryable=False)
-            sender.send(_message(item))
+            sender.send(_message(engine, item))
         except DeliveryError as error:
             blocked.add(channel)
             _record_failure(engine, item, error, clock.now(), report)

@@ -192,6 +192,7 @@ def export_tables(
             "kind": item.kind,
             "status": item.status,
             "attempts": item.attempts,
+            "parts_sent": item.parts_sent,
             "last_error": item.last_error,
             "created_at": _instant(item.created_at, zone_for_team(item.team_id)),
             "sent_at": _instant(item.sent_at, zone_for_team(item.team_id)),

@@ -267,6 +267,9 @@ class OutboxItem(SQLModel, table=True):
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
+    # A message split into parts (Slack's block limit, WeCom's byte limit): how many of
+    # them the platform has taken, so that a retry goes on from there.
+    parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=500)

@@ -27,6 +27,7 @@ class FakeSlack:
     base: str = ""
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limit_next: int = 0  # answer this many chat.postMessage calls with 429
+    fail_posts: set[int] = field(default_factory=set)  # these chat.postMessage calls (1, 2…) fail
 
     @property
     def api_url(self) -> str:
@@ -58,8 +59,11 @@ def fake_slack() -> Iterator[FakeSlack]:
                 limited = name == "chat.postMessage" and fake.rate_limit_next > 0
                 if limited:
                     fake.rate_limit_next -= 1
+                failing = name == "chat.postMessage" and len(fake.posted()) in fake.fail_posts
             if limited:
                 self.answer({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
+            elif failing:
+                self.answer({"ok": False, "error": "internal_error"}, 200)
             elif name == "auth.test":
                 self.answer(
                     {

@@ -19,7 +19,8 @@ class FakeWecom:
     calls: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
     tokens_issued: int = 0
     expire_next: bool = False
-    robot_limited: int = 0
+    robot_limited: int = 0  # answer this many robot posts with 45009
+    robot_limited_posts: set[int] = field(default_factory=set)  # or these (1, 2…)
 
     def sent(self) -> list[dict[str, Any]]:
         return [body for path, _, body in self.calls if path == "/cgi-bin/message/send"]
@@ -52,8 +53,8 @@ def fake_wecom() -> Iterator[FakeWecom]:
                         return {"errcode": 42001, "errmsg": "access_token expired"}
                     return {"errcode": 0, "errmsg": "ok"}
                 if url.path == "/cgi-bin/webhook/send":
-                    if fake.robot_limited:
-                        fake.robot_limited -= 1
+                    if fake.robot_limited or len(fake.robot()) in fake.robot_limited_posts:
+                        fake.robot_limited = max(fake.robot_limited - 1, 0)
                         return {"errcode": 45009, "errmsg": "api freq out of limit"}
                     return {"errcode": 0, "errmsg": "ok"}
             return {"errcode": 404, "errmsg": "unknown"}

@@ -307,6 +307,7 @@ class SlackSender:
     def __init__(self, bot: OpsBot, client: WebClient) -> None:
         self.bot = bot
         self.client = client
+        self.interval = CHANNEL_INTERVAL_SECONDS
         self._last_post: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -327,7 +328,7 @@ class SlackSender:
 
     def _pace(self, channel: str) -> None:
         with self._lock:
-            wait = self._last_post.get(channel, 0.0) + CHANNEL_INTERVAL_SECONDS - time.monotonic()
+            wait = self._last_post.get(channel, 0.0) + self.interval - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             self._last_post[channel] = time.monotonic()
@@ -335,9 +336,10 @@ class SlackSender:
     def send(self, message: OutgoingMessage) -> None:
         try:
             channel = self._channel(message)
-            for blocks, text in render_messages(message.reply):
+            for number, (blocks, text) in message.undelivered(render_messages(message.reply)):
                 self._pace(channel)
                 self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+                message.delivered(number)
         except SlackApiError as error:
             code = error.response.get("error", "") if error.response is not None else ""
             if error.response is not None and error.response.status_code == 429:

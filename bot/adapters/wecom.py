@@ -184,33 +184,36 @@ class WecomClient:
                 continue
             raise WecomError(code, str(data.get("errmsg")))
 
-    def send_reply(self, touser: str, reply: Reply, task_id: str) -> None:
+    @staticmethod
+    def app_messages(touser: str, reply: Reply, task_id: str) -> list[dict[str, Any]]:
+        """The reply as app messages: a button card, or markdown split under the limit."""
         if reply.buttons:
-            self.send_app_message(
-                {
-                    "touser": touser,
-                    "msgtype": "template_card",
-                    "template_card": render_template_card(reply, task_id),
-                }
-            )
-            return
-        for chunk in split_by_bytes(render_markdown(reply), APP_MARKDOWN_BYTES):
-            self.send_app_message(
-                {"touser": touser, "msgtype": "markdown", "markdown": {"content": chunk}}
-            )
+            card = render_template_card(reply, task_id)
+            return [{"touser": touser, "msgtype": "template_card", "template_card": card}]
+        return [
+            {"touser": touser, "msgtype": "markdown", "markdown": {"content": chunk}}
+            for chunk in split_by_bytes(render_markdown(reply), APP_MARKDOWN_BYTES)
+        ]
 
-    def send_robot(self, reply: Reply) -> None:
+    def send_reply(self, touser: str, reply: Reply, task_id: str) -> None:
+        for body in self.app_messages(touser, reply, task_id):
+            self.send_app_message(body)
+
+    @staticmethod
+    def robot_messages(reply: Reply) -> list[dict[str, Any]]:
+        """The reply as group robot posts: markdown split under the robot's limit."""
+        return [
+            {"msgtype": "markdown", "markdown": {"content": chunk}}
+            for chunk in split_by_bytes(render_markdown(reply), ROBOT_MARKDOWN_BYTES)
+        ]
+
+    def send_robot_message(self, body: dict[str, Any]) -> None:
         key = self.settings.robot_webhook_key
         if not key:
             raise DeliveryError("platforms.wecom.robot_webhook_key is not set", retryable=False)
-        for chunk in split_by_bytes(render_markdown(reply), ROBOT_MARKDOWN_BYTES):
-            data = self.http.post(
-                "/cgi-bin/webhook/send",
-                params={"key": key},
-                json={"msgtype": "markdown", "markdown": {"content": chunk}},
-            ).json()
-            if int(data.get("errcode", 0)) != 0:
-                raise WecomError(int(data["errcode"]), str(data.get("errmsg")))
+        data = self.http.post("/cgi-bin/webhook/send", params={"key": key}, json=body).json()
+        if int(data.get("errcode", 0)) != 0:
+            raise WecomError(int(data["errcode"]), str(data.get("errmsg")))
 
 
 class WecomAdapter:
@@ -308,9 +311,12 @@ class WecomSender:
             if message.target == "team":
                 channel = team.channels.get("wecom", "robot")
                 if channel == "robot":
-                    self.client.send_robot(message.reply)
-                else:
-                    self.client.send_reply(channel, message.reply, message.idempotency_key[-32:])
+                    posts = self.client.robot_messages(message.reply)
+                    for number, body in message.undelivered(posts):
+                        self.client.send_robot_message(body)
+                        message.delivered(number)
+                    return
+                self._send_app(channel, message, message.idempotency_key[-32:])
                 return
             member_id = message.target.removeprefix("member:")
             with transaction(self.bot.engine) as session:
@@ -318,13 +324,20 @@ class WecomSender:
             if member is None or not member.wecom:
                 raise DeliveryError(f"member {member_id} has no WeCom userid", retryable=False)
             task_id = hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:32]
-            self.client.send_reply(member.wecom, message.reply, task_id)
+            self._send_app(member.wecom, message, task_id)
         except WecomError as error:
             if error.code in RATE_LIMITED:
                 raise DeliveryError(str(error), retry_after=RATE_LIMIT_WAIT_SECONDS) from error
             raise DeliveryError(str(error), retryable=error.code == SYSTEM_BUSY) from error
         except httpx.HTTPError as error:
             raise DeliveryError(f"wecom: {error}") from error
+
+    def _send_app(self, touser: str, message: OutgoingMessage, task_id: str) -> None:
+        for number, body in message.undelivered(
+            self.client.app_messages(touser, message.reply, task_id)
+        ):
+            self.client.send_app_message(body)
+            message.delivered(number)
 
 
 def check_wecom(settings: WecomSettings) -> tuple[bool, str]:

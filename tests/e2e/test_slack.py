@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
 import httpx
@@ -22,12 +22,14 @@ from sqlalchemy import text
 from bot.adapters.slack import SlackAdapter, SlackSender, check_slack, web_client
 from bot.app import OpsBot
 from bot.clock import FrozenClock
-from bot.messages import Reply, reply_to_dict
+from bot.messages import Reply, Section, reply_to_dict
 from bot.outbox import deliver_due
+from bot.render.slack import render_messages
 from bot.scheduler import Scheduler
 from bot.server import BackgroundServer, build_http_app
 from storage import outbox as outbox_store
 from storage.db import transaction
+from storage.export import export_tables
 from tests.conftest import make_settings
 from tests.fake_slack import (
     SIGNING_SECRET,
@@ -231,6 +233,43 @@ def test_a_429_on_post_message_is_retried_after_retry_after(slack: SlackRig) -> 
     assert report.sent == 1
     attempts = [p for p in slack.fake.posted() if p["text"] == "周报来了"]
     assert len(attempts) == 2  # the 429, then the delivery (slack-sdk waited Retry-After)
+
+
+def test_a_long_post_that_fails_halfway_resumes_without_posting_a_part_twice(
+    slack: SlackRig,
+) -> None:
+    long = Reply(
+        "周报来了", sections=[Section(title=f"第 {n} 节", lines=[f"内容 {n}"]) for n in range(80)]
+    )
+    parts = [text for _, text in render_messages(long)]
+    assert len(parts) >= 3  # Slack's 50-block limit splits it
+    slack.fake.fail_posts = {2}  # Slack fails the second part
+    sender = SlackSender(slack.bot, web_client(slack.bot.settings.platforms.slack))
+    sender.interval = 0  # pacing is not what this test is about
+    with transaction(slack.bot.engine) as session:
+        outbox_store.enqueue(
+            session, team_id="content", key="long", platform="slack", target="team",
+            kind="summary", payload=reply_to_dict(long), now=slack.clock.now(),
+        )  # fmt: skip
+
+    first = deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+    slack.clock.advance(timedelta(minutes=1))
+    second = deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+
+    assert (first.retried, second.sent) == (1, 1)
+    delivered = [json.dumps(post["blocks"], ensure_ascii=False) for post in slack.fake.posted()]
+    assert len(delivered) == len(parts) + 1  # every part once, plus the failed try
+    assert delivered[1] == delivered[2]  # the failed part, then its retry
+    assert len(set(delivered)) == len(parts)  # and no part posted twice
+    (row,) = bot_outbox(slack)
+    assert (row["status"], row["parts_sent"]) == ("sent", len(parts))
+
+
+def bot_outbox(slack: SlackRig) -> list[dict]:
+    with transaction(slack.bot.engine) as session:
+        return export_tables(session, zone_for_team=lambda _: slack.bot.settings.team().zone)[
+            "outbox"
+        ]
 
 
 def test_health_metrics_and_doctor(slack: SlackRig) -> None:

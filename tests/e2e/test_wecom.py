@@ -21,11 +21,13 @@ from bot.adapters.wecom import (
 )
 from bot.app import OpsBot
 from bot.clock import FrozenClock
-from bot.messages import Command
+from bot.messages import Command, Reply, Section, reply_to_dict
 from bot.outbox import deliver_due
 from bot.render.wecom import split_by_bytes
 from bot.scheduler import Scheduler
 from bot.server import BackgroundServer, build_http_app
+from storage import outbox as outbox_store
+from storage.db import transaction
 from tests.conftest import make_settings
 from tests.fake_wecom import FakeWecom, fake_wecom
 
@@ -208,6 +210,29 @@ def test_the_robot_rate_limit_then_delivery_and_token_refresh(wecom: WecomRig) -
     assert wecom.fake.tokens_issued == 2
     prompted = sorted({m["touser"] for m in wecom.fake.sent()})
     assert prompted == ["alice", "bob", "carol"]
+
+
+def test_a_long_robot_post_limited_halfway_resumes_without_repeating_a_part(
+    wecom: WecomRig,
+) -> None:
+    rows = [(f"#{n}", f"第 {n} 行 · 冬至节气海报 · 小红书 · 评分 4.33") for n in range(300)]
+    long = Reply("周报来了", sections=[Section(rows=rows)])
+    sender = WecomSender(wecom.bot, WecomClient(wecom.bot.settings.platforms.wecom, wecom.clock))
+    parts = [body["markdown"]["content"] for body in sender.client.robot_messages(long)]
+    assert len(parts) >= 3  # over the robot's 4096 bytes
+    wecom.fake.robot_limited_posts = {2}
+    with transaction(wecom.bot.engine) as session:
+        outbox_store.enqueue(
+            session, team_id="content", key="long", platform="wecom", target="team",
+            kind="summary", payload=reply_to_dict(long), now=wecom.clock.now(),
+        )  # fmt: skip
+
+    assert deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock).retried == 1
+    wecom.clock.advance(timedelta(seconds=60))
+    assert deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock).sent == 1
+
+    posted = [post["markdown"]["content"] for post in wecom.fake.robot()]
+    assert posted == [parts[0], parts[1], *parts[1:]]  # the limited part again, no other
 
 
 def test_long_markdown_is_split_under_the_byte_limit() -> None:
