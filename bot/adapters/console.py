@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -19,6 +21,43 @@ from bot.render.text import render_text
 
 SPEAKER_PREFIX = re.compile(r"^[@＠]([\w.\-]{1,64})\s+(.*)$", re.DOTALL)
 QUIT_WORDS = {"/quit", "/exit", "/退出"}
+CLEAR_LINE = "\r\x1b[K"
+
+
+class Prompt:
+    """The prompt the person is typing at, so that a post the scheduler prints from its
+    thread lands above the line being typed instead of in the middle of it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._showing: str | None = None
+
+    def read(self, read_line: Callable[[str], str], prompt: str) -> str:
+        with self._lock:
+            self._showing = prompt
+        try:
+            return read_line(prompt)
+        finally:
+            with self._lock:
+                self._showing = None
+
+    def write_above(self, out: TextIO, text: str) -> None:
+        """Write `text` (whole lines); on a terminal at the prompt, clear the line first
+        and show the prompt again, with what had been typed, below it."""
+        with self._lock:
+            if self._showing is None or not out.isatty():
+                out.write(text)
+            else:
+                out.write(f"{CLEAR_LINE}{text}{self._showing}{_typed_so_far()}")
+            out.flush()
+
+
+def _typed_so_far() -> str:
+    readline = sys.modules.get("readline")  # loaded by `run_interactive` where it exists
+    return readline.get_line_buffer() if readline is not None else ""
+
+
+PROMPT = Prompt()  # one terminal per process
 
 
 class ConsoleAdapter:
@@ -57,7 +96,7 @@ class ConsoleAdapter:
         )
         while True:
             try:
-                line = read_line(f"{self.speaker}> ")
+                line = PROMPT.read(read_line, f"{self.speaker}> ")
             except (EOFError, KeyboardInterrupt):
                 out.write("\n")
                 return
@@ -80,5 +119,6 @@ class ConsoleSender:
             heading = f"📣 {self.team_names.get(message.team_id, message.team_id)}"
         else:
             heading = f"✉️ @{message.target.removeprefix('member:')}"
-        self.out.write(f"── {heading} · {message.kind} ──\n{render_text(message.reply)}\n")
-        self.out.flush()
+        PROMPT.write_above(
+            self.out, f"── {heading} · {message.kind} ──\n{render_text(message.reply)}\n"
+        )
