@@ -141,7 +141,7 @@ def transaction_at_once(engine: Engine) -> Iterator[Session]:
             try:
                 session.connection(execution_options={_NO_WAIT: True})
             except sqlite3.OperationalError as error:  # from the driver, in `_on_begin`
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # extended codes too
                     raise
                 raise WouldWait("another process is writing") from error
             yield session
