@@ -134,7 +134,9 @@ def transaction_at_once(engine: Engine) -> Iterator[Session]:
     transaction either runs without waiting or never starts.
     """
     lock = _writer_lock(engine)
-    if lock is None or not lock.acquire(blocking=False):
+    if lock is None:
+        raise WouldWait(f"{engine.dialect.name} cannot promise to take its locks at once")
+    if not lock.acquire(blocking=False):
         raise WouldWait("another command of this process is writing")
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
