@@ -14,7 +14,7 @@ import pytest
 from bot.messages import Command, Reply
 from bot.render.text import render_text
 from storage.db import WouldWait, transaction
-from tests.conftest import BotDriver
+from tests.conftest import BotDriver, BotFactory
 
 
 def at_once(
@@ -100,3 +100,19 @@ def test_what_would_wait_for_a_writer_is_refused_and_changes_nothing(
     assert bot.export() == before
     assert at_once(bot, "/topic add 新选题", delivery="d2") is not None  # now it can
     assert "@zoe" in bot.send("@zoe /team list")  # and the usual path registers her
+
+
+def test_on_postgresql_reads_run_at_once_but_writes_refuse(
+    make_bot: BotFactory, postgres_url: str
+) -> None:
+    """The Slack adapter never tries at once on PostgreSQL (every query waits on the
+    network); asked anyway, a write refuses rather than promise not to wait."""
+    driver = make_bot(url=postgres_url)
+    driver.send("/topic add 冬季护肤指南 p:wechat t:5 v:4 c:4")
+
+    with pytest.raises(WouldWait):
+        at_once(driver, "/topic add 第二个")
+    listed = at_once(driver, "/topic list")
+
+    assert listed is not None and "冬季护肤指南" in render_text(listed)
+    assert [topic["title"] for topic in driver.export()["topics"]] == ["冬季护肤指南"]
