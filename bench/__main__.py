@@ -20,11 +20,11 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.app import OpsBot
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.messages import Command
-from bot.metrics import METRIC_KEYS
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.messages import Command
+from bot.runtime.app import OpsBot
+from bot.vocab.metrics import METRIC_KEYS
 from handlers.summary import gather_summary_input
 from handlers.weekly_summary import build_weekly_summary
 from storage.db import transaction

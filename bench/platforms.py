@@ -23,14 +23,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.http_load import LoadResult, run_load
-from bot.adapters.feishu import FeishuAdapter
-from bot.adapters.slack import SlackAdapter
-from bot.adapters.wecom import WecomAdapter
-from bot.app import OpsBot
-from bot.clock import SystemClock
-from bot.config import Settings
-from bot.messages import Command
-from bot.server import BackgroundServer, build_http_app
+from bot.chat.feishu.adapter import FeishuAdapter
+from bot.chat.slack.adapter import SlackAdapter
+from bot.chat.wecom.adapter import WecomAdapter
+from bot.core.clock import SystemClock
+from bot.core.config import Settings
+from bot.core.messages import Command
+from bot.runtime.app import OpsBot
+from bot.runtime.server import BackgroundServer, build_http_app
 
 SIGNING_SECRET = "bench-signing-secret"
 BACKLOG = 15  # open topics in the list of the second reading run: a team's usual backlog

@@ -4,7 +4,7 @@ A handler parses its words, reads or writes through `storage`, and returns a neu
 `Reply`. Handlers know nothing of Slack, Feishu or WeCom.
 """
 
-from bot.commands import CommandFamily
+from bot.core.commands import CommandFamily
 from handlers import digest, help, kpi, publish, standup, summary, tasks, team, topics
 
 ALL_FAMILIES: tuple[CommandFamily, ...] = (

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, time
 
-from bot.config import WorkdaySettings
+from bot.core.config import WorkdaySettings
 from storage.models import Task
 
 MINUTES_PER_DAY = 24 * 60

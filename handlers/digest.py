@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.commands import CommandError, CommandFamily, Context
-from bot.messages import Audience, Reply, Section
-from bot.when import local_midnight, parse_date
+from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.messages import Audience, Reply, Section
+from bot.vocab.when import local_midnight, parse_date
 from handlers.day_plan import plan_day
 from handlers.publish import post_row, quoted_title
 from handlers.standup import is_away

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands import CommandError, CommandFamily, Context
-from bot.messages import Reply, Section
+from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.messages import Reply, Section
 
 family = CommandFamily("help", aliases=("帮助",))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from bot.arguments import parse_platform
-from bot.commands import CommandError, CommandFamily, Context
-from bot.messages import Reply, Section, Tone
-from bot.metrics import METRIC_KEYS, is_cumulative, metric_name, parse_value, resolve_metric
-from bot.numbers import format_number, format_percent, ratio
-from bot.when import parse_date, week_bounds
+from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.messages import Reply, Section, Tone
+from bot.vocab.arguments import parse_platform
+from bot.vocab.metrics import METRIC_KEYS, is_cumulative, metric_name, parse_value, resolve_metric
+from bot.vocab.numbers import format_number, format_percent, ratio
+from bot.vocab.when import parse_date, week_bounds
 from handlers.records import load_record
 from storage import kpis as kpi_store
 from storage.kpis import Upsert

@@ -23,10 +23,10 @@ from datetime import date, datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.content_platforms import PlatformCatalogue
-from bot.i18n import Translator
-from bot.messages import Reply, Section, Tone
-from bot.metrics import (
+from bot.core.i18n import Translator
+from bot.core.messages import Reply, Section, Tone
+from bot.vocab.content_platforms import PlatformCatalogue
+from bot.vocab.metrics import (
     DATE_HEADERS,
     DERIVED_HEADERS,
     PLATFORM_HEADERS,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from bot.arguments import parse_id, parse_mention, parse_platform, split_option
-from bot.commands import CommandError, CommandFamily, Context
-from bot.messages import Audience, Button, Reply, Section, Tone
-from bot.when import local_midnight, parse_date, parse_when, split_trailing_when, week_bounds
+from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.messages import Audience, Button, Reply, Section, Tone
+from bot.vocab.arguments import parse_id, parse_mention, parse_platform, split_option
+from bot.vocab.when import local_midnight, parse_date, parse_when, split_trailing_when, week_bounds
 from handlers.records import load_record
 from handlers.team import resolve_member
 from storage import members as member_store

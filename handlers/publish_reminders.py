@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.content_platforms import PlatformCatalogue
-from bot.i18n import Translator
-from bot.messages import Button, Reply, Tone
+from bot.core.i18n import Translator
+from bot.core.messages import Button, Reply, Tone
+from bot.vocab.content_platforms import PlatformCatalogue
 from storage.models import Member, Post
 
 UNCONFIRMED = ("planned", "author_confirmed")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.commands import CommandError, CommandFamily, Context
-from bot.messages import Reply, Section, Tone
+from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.messages import Reply, Section, Tone
 from handlers.tasks import task_from_words
 from storage import members as member_store
 from storage import standups as standup_store

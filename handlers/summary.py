@@ -7,14 +7,14 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.commands import CommandError, CommandFamily, Context
-from bot.config import TeamSettings
-from bot.content_platforms import PlatformCatalogue
-from bot.i18n import Translator
-from bot.messages import Audience, Reply, Section
-from bot.metrics import metric_name
-from bot.numbers import format_change, format_number, format_percent, format_signed
-from bot.when import local_midnight, week_bounds
+from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.config import TeamSettings
+from bot.core.i18n import Translator
+from bot.core.messages import Audience, Reply, Section
+from bot.vocab.content_platforms import PlatformCatalogue
+from bot.vocab.metrics import metric_name
+from bot.vocab.numbers import format_change, format_number, format_percent, format_signed
+from bot.vocab.when import local_midnight, week_bounds
 from handlers.weekly_summary import (
     HEADLINE_METRICS,
     Figure,

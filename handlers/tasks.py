@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.arguments import parse_id, parse_mention
-from bot.commands import CommandError, CommandFamily, Context
-from bot.durations import format_minutes, is_estimate, parse_estimate
-from bot.messages import Reply, Section, Tone
-from bot.when import looks_like_date, parse_date
+from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.messages import Reply, Section, Tone
+from bot.vocab.arguments import parse_id, parse_mention
+from bot.vocab.durations import format_minutes, is_estimate, parse_estimate
+from bot.vocab.when import looks_like_date, parse_date
 from handlers.day_plan import DayPlan, plan_day
 from handlers.records import load_record
 from handlers.team import resolve_member

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bot.arguments import parse_mention
-from bot.commands import CommandError, CommandFamily, Context
-from bot.messages import Reply, Section, Tone
-from bot.when import parse_date
+from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.messages import Reply, Section, Tone
+from bot.vocab.arguments import parse_mention
+from bot.vocab.when import parse_date
 from storage import members as member_store
 from storage.models import Member
 

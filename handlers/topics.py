@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from bot.arguments import TopicOptions, parse_platform, parse_topic_options, split_option
-from bot.commands import CommandError, CommandFamily, Context
-from bot.config import ScoringWeights
-from bot.messages import Audience, Button, Reply, Section, Tone
-from bot.when import parse_when
+from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.config import ScoringWeights
+from bot.core.messages import Audience, Button, Reply, Section, Tone
+from bot.vocab.arguments import TopicOptions, parse_platform, parse_topic_options, split_option
+from bot.vocab.when import parse_when
 from handlers.publish import plan_post, planned_reply, take_reviewer
 from handlers.records import load_record
 from storage import topics as topic_store

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.metrics import METRIC_KEYS, is_cumulative
+from bot.vocab.metrics import METRIC_KEYS, is_cumulative
 from handlers.standup import is_away
 from storage.models import KpiDaily, Member, Post, Standup, Target, Task, Topic
 

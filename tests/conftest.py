@@ -18,11 +18,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.adapters.console import ConsoleAdapter
-from bot.app import OpsBot
-from bot.clock import FrozenClock
-from bot.config import Settings
-from bot.messages import Command, Reply
+from bot.chat.console.adapter import ConsoleAdapter
+from bot.core.clock import FrozenClock
+from bot.core.config import Settings
+from bot.core.messages import Command, Reply
+from bot.runtime.app import OpsBot
 from storage.db import normalise_url, transaction
 from storage.export import export_tables
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from bot.outbox import DeliveryError, OutgoingMessage
+from bot.runtime.delivery import DeliveryError, OutgoingMessage
 
 Responder = Callable[[dict[str, Any]], tuple[int, dict[str, str]]]
 

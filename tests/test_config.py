@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings, parse_settings
+from bot.core.config import ConfigError, load_settings, parse_settings
 
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import io
 
-from bot.adapters.console import CLEAR_LINE, ConsoleAdapter, ConsoleSender
-from bot.messages import Reply
-from bot.outbox import OutgoingMessage
+from bot.chat.console.adapter import CLEAR_LINE, ConsoleAdapter, ConsoleSender
+from bot.core.messages import Reply
+from bot.runtime.delivery import OutgoingMessage
 from tests.conftest import BotDriver
 
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import ConfigError, TeamSettings, parse_settings
-from bot.cron import CronError, fire_times, parse_cron, translate_day_of_week
-from bot.workdays import is_workday
+from bot.core.config import ConfigError, TeamSettings, parse_settings
+from bot.vocab.cron import CronError, fire_times, parse_cron, translate_day_of_week
+from bot.vocab.workdays import is_workday
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import OpsBot
-from bot.clock import FrozenClock
-from bot.commands import CommandFamily, Context
-from bot.messages import Reply, Tone
-from bot.router import Router
+from bot.core.clock import FrozenClock
+from bot.core.commands import CommandFamily, Context
+from bot.core.messages import Reply, Tone
+from bot.core.router import Router
+from bot.runtime.app import OpsBot
 from handlers import ALL_FAMILIES
 from handlers.topics import add_topic
 from tests.conftest import DEFAULT_NOW, BotDriver, BotFactory, make_settings

@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from bot.i18n import CATALOGUES
+from bot.core.i18n import CATALOGUES
 from handlers import ALL_FAMILIES
 
 

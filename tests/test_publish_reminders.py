@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.content_platforms import PlatformCatalogue
-from bot.i18n import Translator
+from bot.core.i18n import Translator
+from bot.vocab.content_platforms import PlatformCatalogue
 from handlers.publish_reminders import PublishReminder, reminders_due, render_publish_reminder
 from storage.models import Member, Post
 

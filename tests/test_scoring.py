@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ScoringWeights
+from bot.core.config import ScoringWeights
 from handlers.topics import score_topic
 
 EQUAL = ScoringWeights()

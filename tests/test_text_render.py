@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.messages import Reply, Section, Tone
-from bot.render.text import display_width, render_text
+from bot.core.messages import Reply, Section, Tone
+from bot.core.render.text import display_width, render_text
 
 
 def test_display_width_counts_wide_characters_twice() -> None:

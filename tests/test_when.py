@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.commands import CommandError
-from bot.when import parse_date, parse_when, split_trailing_when, week_bounds
+from bot.core.commands import CommandError
+from bot.vocab.when import parse_date, parse_when, split_trailing_when, week_bounds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")

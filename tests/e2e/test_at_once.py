@@ -11,8 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from bot.messages import Command, Reply
-from bot.render.text import render_text
+from bot.core.messages import Command, Reply
+from bot.core.render.text import render_text
 from storage.db import WouldWait, transaction
 from tests.conftest import BotDriver, BotFactory
 

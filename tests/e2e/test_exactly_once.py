@@ -9,8 +9,8 @@ from contextlib import redirect_stdout
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import OpsBot
-from bot.clock import FrozenClock
+from bot.core.clock import FrozenClock
+from bot.runtime.app import OpsBot
 from tests.conftest import make_settings
 
 PROCESSES = 4
@@ -18,7 +18,7 @@ MONDAY_0930 = datetime.fromisoformat("2026-11-23T09:30:00+08:00")
 
 
 def _tick_in_process(url: str, barrier: multiprocessing.synchronize.Barrier, output: str) -> None:
-    from bot.cli import _tick_and_deliver
+    from bot.runtime.cli import _tick_and_deliver
 
     bot = OpsBot.open(make_settings(url), FrozenClock(MONDAY_0930))
     buffer = io.StringIO()

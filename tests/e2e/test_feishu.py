@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from bot.adapters.feishu import FeishuAdapter, FeishuClient, FeishuSender, check_feishu, decrypt
-from bot.app import OpsBot
-from bot.clock import FrozenClock
-from bot.messages import Command
-from bot.outbox import deliver_due
-from bot.scheduler import Scheduler
-from bot.server import BackgroundServer, build_http_app
+from bot.chat.feishu.adapter import FeishuAdapter, FeishuClient, FeishuSender, check_feishu, decrypt
+from bot.core.clock import FrozenClock
+from bot.core.messages import Command
+from bot.runtime.app import OpsBot
+from bot.runtime.delivery import deliver_due
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.server import BackgroundServer, build_http_app
 from tests.conftest import make_settings
 from tests.fake_feishu import (
     ENCRYPT_KEY,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from bot.messages import Reply, reply_to_dict
-from bot.outbox import MAX_ATTEMPTS, deliver_due
+from bot.core.messages import Reply, reply_to_dict
+from bot.runtime.delivery import MAX_ATTEMPTS, deliver_due
 from storage import outbox as outbox_store
 from storage.db import transaction
 from tests.conftest import BotDriver

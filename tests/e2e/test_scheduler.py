@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.outbox import OutgoingMessage, deliver_due
-from bot.render.text import render_text
-from bot.scheduler import Scheduler
+from bot.core.render.text import render_text
+from bot.runtime.delivery import OutgoingMessage, deliver_due
+from bot.runtime.scheduler import Scheduler
 from tests.conftest import BotDriver, BotFactory
 
 

@@ -19,14 +19,14 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from sqlalchemy import text
 
-from bot.adapters.slack import SlackAdapter, SlackSender, check_slack, web_client
-from bot.app import OpsBot
-from bot.clock import FrozenClock
-from bot.messages import Reply, Section, reply_to_dict
-from bot.outbox import deliver_due
-from bot.render.slack import render_messages
-from bot.scheduler import Scheduler
-from bot.server import BackgroundServer, build_http_app
+from bot.chat.slack.adapter import SlackAdapter, SlackSender, check_slack, web_client
+from bot.chat.slack.render import render_messages
+from bot.core.clock import FrozenClock
+from bot.core.messages import Command, Reply, Section, reply_to_dict
+from bot.runtime.app import OpsBot
+from bot.runtime.delivery import deliver_due
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.server import BackgroundServer, build_http_app
 from storage import outbox as outbox_store
 from storage.db import transaction
 from storage.export import export_tables
@@ -71,9 +71,7 @@ class SlackRig:
         return response.json()
 
     def topics(self) -> list[str]:
-        reply = self.bot.handle(
-            __import__("bot.messages").messages.Command("/topic list all", "content", "alice")
-        )
+        reply = self.bot.handle(Command("/topic list all", "content", "alice"))
         return [row[2] for section in reply.sections for row in section.rows]
 
 
@@ -399,7 +397,7 @@ def test_the_manifest_registers_every_command_with_escaped_mentions() -> None:
 
     import yaml
 
-    from bot.adapters.slack import FAMILIES
+    from bot.chat.slack.adapter import FAMILIES
 
     manifest = yaml.safe_load(
         (Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml").read_text()

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from bot.adapters.wecom import (
+from bot.chat.wecom.adapter import (
     CallbackRejected,
     WecomAdapter,
     WecomClient,
@@ -19,13 +19,13 @@ from bot.adapters.wecom import (
     WecomSender,
     check_wecom,
 )
-from bot.app import OpsBot
-from bot.clock import FrozenClock
-from bot.messages import Command, Reply, Section, reply_to_dict
-from bot.outbox import deliver_due
-from bot.render.wecom import split_by_bytes
-from bot.scheduler import Scheduler
-from bot.server import BackgroundServer, build_http_app
+from bot.chat.wecom.render import split_by_bytes
+from bot.core.clock import FrozenClock
+from bot.core.messages import Command, Reply, Section, reply_to_dict
+from bot.runtime.app import OpsBot
+from bot.runtime.delivery import deliver_due
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.server import BackgroundServer, build_http_app
 from storage import outbox as outbox_store
 from storage.db import transaction
 from tests.conftest import make_settings

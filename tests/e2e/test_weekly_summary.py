@@ -197,7 +197,7 @@ def test_this_week_so_far(week_47: BotDriver) -> None:
 
 
 def test_eight_weeks_of_main_metrics_as_a_chart(week_47: BotDriver, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from bot.reports import summary_chart_png
+    from bot.runtime.reports import summary_chart_png
     from handlers.weekly_summary import weekly_series
     from storage import kpis as kpi_store
 

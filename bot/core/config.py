@@ -1,0 +1,341 @@
+"""Typed settings, loaded from `config.yaml`.
+
+The YAML file is validated into pydantic models so that every later part can trust its
+settings; a mistake is reported once, at start, naming the key and what was expected.
+`${VAR}` (or `${VAR:-default}`) in any string value is replaced from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+Locale = Literal["zh-CN", "en"]
+Role = Literal["admin", "editor", "member"]
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_IDENTIFIER = r"^[\w.\-]{1,64}$"  # Unicode letters allowed: many members are 小王
+
+
+class ConfigError(Exception):
+    """A configuration mistake, worded for the person who edits the file."""
+
+
+class _Strict(BaseModel):
+    # Unknown keys are refused so that a typo ("timzone") is reported, not ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}; expected an IANA name like Asia/Shanghai"
+        ) from None
+    return name
+
+
+class ScoringWeights(_Strict):
+    """Weights of the topic score, a weighted mean of timeliness, value and conversion."""
+
+    timeliness: float = Field(1, ge=0)
+    value: float = Field(1, ge=0)
+    conversion: float = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> ScoringWeights:
+        if self.timeliness + self.value + self.conversion <= 0:
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
+class StorageSettings(_Strict):
+    url: str = "sqlite:///./opsbot.db"
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class SlackSettings(_Strict):
+    bot_token: str
+    signing_secret: str
+    app_token: str | None = None
+    mode: Literal["socket", "http"] = "socket"
+    api_url: str = "https://slack.com/api/"
+
+
+class FeishuSettings(_Strict):
+    app_id: str
+    app_secret: str
+    verification_token: str | None = None
+    encrypt_key: str | None = None
+    mode: Literal["websocket", "http"] = "http"
+    base_url: str = "https://open.feishu.cn"
+
+
+class WecomSettings(_Strict):
+    corp_id: str
+    agent_id: str | int
+    secret: str
+    token: str
+    encoding_aes_key: str
+    robot_webhook_key: str | None = None
+    base_url: str = "https://qyapi.weixin.qq.com"
+
+
+class PlatformSettings(_Strict):
+    """Chat platforms; a platform that is absent is off."""
+
+    slack: SlackSettings | None = None
+    feishu: FeishuSettings | None = None
+    wecom: WecomSettings | None = None
+
+    def enabled(self) -> list[str]:
+        return [name for name in ("slack", "feishu", "wecom") if getattr(self, name) is not None]
+
+
+class MemberSettings(_Strict):
+    id: str = Field(pattern=_IDENTIFIER)
+    name: str | None = Field(None, min_length=1, max_length=100)
+    role: Role = "member"
+    slack: str | None = None
+    feishu: str | None = None
+    wecom: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class ScheduleSettings(_Strict):
+    digest: str = "0 9 * * 1-5"
+    standup_prompt: str = "30 9 * * 1-5"
+    standup_reminder: str = "0 11 * * 1-5"
+    weekly_summary: str = "30 9 * * 1"
+    publish_reminder_minutes: int = Field(120, ge=0)
+    hot_topic_hours: float = Field(4, gt=0, le=24 * 14)
+    misfire_grace_minutes: int = Field(60, ge=0)
+
+    @field_validator("digest", "standup_prompt", "standup_reminder", "weekly_summary")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from bot.vocab.cron import parse_cron  # APScheduler is only needed once a schedule is read
+
+        parse_cron(value, ZoneInfo("UTC"))
+        return value
+
+
+class WorkdaySettings(_Strict):
+    """The working day that task timelines are laid out in."""
+
+    start: time = time(9, 30)
+    lunch_start: time = time(12, 0)
+    lunch_end: time = time(13, 30)
+    planned_hours_limit: float = Field(8, gt=0, le=24)
+
+    @field_validator("start", "lunch_start", "lunch_end", mode="before")
+    @classmethod
+    def _sexagesimal(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted 12:00 as the base-60 number 720.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return time(value // 60, value % 60)
+        return value
+
+    @model_validator(mode="after")
+    def _lunch_in_order(self) -> WorkdaySettings:
+        if self.lunch_end < self.lunch_start:
+            raise ValueError("lunch_end must not be before lunch_start")
+        return self
+
+
+class TeamSettings(_Strict):
+    id: str = Field(pattern=_IDENTIFIER)
+    name: str | None = None
+    timezone: str | None = None
+    channels: dict[str, str] = Field(default_factory=dict)
+    platforms: list[str] = Field(default_factory=list)
+    members: list[MemberSettings] = Field(default_factory=list)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    workday: WorkdaySettings = Field(default_factory=WorkdaySettings)
+    calendar: Literal["CN", "none"] | None = None
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timezone(value)
+
+    @field_validator("members")
+    @classmethod
+    def _unique_members(cls, members: list[MemberSettings]) -> list[MemberSettings]:
+        seen: set[str] = set()
+        for member in members:
+            if member.id.lower() in seen:
+                raise ValueError(f"member id {member.id!r} appears twice")
+            seen.add(member.id.lower())
+        return members
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+    @property
+    def zone(self) -> ZoneInfo:
+        # Settings fills `timezone` in for every team, so it is never None here.
+        return ZoneInfo(self.timezone or "UTC")
+
+
+class Settings(_Strict):
+    locale: Locale = "zh-CN"
+    timezone: str = "Asia/Shanghai"
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    scoring: ScoringWeights = Field(default_factory=ScoringWeights)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    platforms: PlatformSettings = Field(default_factory=PlatformSettings)
+    teams: list[TeamSettings] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        return _check_timezone(value)
+
+    @field_validator("teams")
+    @classmethod
+    def _unique_teams(cls, teams: list[TeamSettings]) -> list[TeamSettings]:
+        ids = [team.id for team in teams]
+        for team_id in ids:
+            if ids.count(team_id) > 1:
+                raise ValueError(f"team id {team_id!r} appears twice")
+        return teams
+
+    @model_validator(mode="after")
+    def _fill_team_defaults(self) -> Settings:
+        """Teams inherit the global timezone and a calendar that suits the locale."""
+        default_name = "团队" if self.locale == "zh-CN" else "Team"
+        teams = self.teams or [TeamSettings(id="team", name=default_name)]
+        filled = []
+        for team in teams:
+            filled.append(
+                team.model_copy(
+                    update={
+                        "timezone": team.timezone or self.timezone,
+                        "calendar": team.calendar or ("CN" if self.locale == "zh-CN" else "none"),
+                    }
+                )
+            )
+        object.__setattr__(self, "teams", filled)
+        return self
+
+    def team(self, team_id: str | None = None) -> TeamSettings:
+        """The team with this id, or the first team when no id is given."""
+        if team_id is None:
+            return self.teams[0]
+        for team in self.teams:
+            if team.id == team_id:
+                return team
+        known = ", ".join(team.id for team in self.teams)
+        raise ConfigError(f"no team {team_id!r} in the config (teams: {known})")
+
+
+def substitute_environment(value: Any, environ: Mapping[str, str], path: str = "") -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in every string of a parsed YAML document."""
+    if isinstance(value, dict):
+        return {
+            key: substitute_environment(item, environ, f"{path}.{key}" if path else str(key))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            substitute_environment(item, environ, f"{path}.{index}")
+            for index, item in enumerate(value)
+        ]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: environment variable {name} is not set")
+
+    return _ENV_REFERENCE.sub(replace, value)
+
+
+def _describe_validation_error(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{key}: {message}")
+    return "; ".join(lines)
+
+
+def parse_settings(
+    text: str, *, source: str = "config.yaml", environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Validate the YAML text of a config file into settings, or raise ConfigError."""
+    environ = os.environ if environ is None else environ
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{source}{where}: not valid YAML ({problem})") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level")
+    try:
+        document = substitute_environment(document, environ)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    if environ.get("OPSBOT_DATABASE_URL"):
+        document.setdefault("storage", {})
+        if isinstance(document["storage"], dict):
+            document["storage"]["url"] = environ["OPSBOT_DATABASE_URL"]
+    try:
+        return Settings.model_validate(document)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_describe_validation_error(error)}") from None
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load settings from `path`, else `$OPSBOT_CONFIG`, else `./config.yaml`.
+
+    A path the user named must exist; without one and without `./config.yaml` the
+    defaults apply, so the console works in an empty folder.
+    """
+    environ = os.environ if environ is None else environ
+    named = path or (Path(environ["OPSBOT_CONFIG"]) if environ.get("OPSBOT_CONFIG") else None)
+    chosen = named or DEFAULT_CONFIG_PATH
+    if not chosen.exists():
+        if named is not None:
+            raise ConfigError(f"config file not found: {chosen}")
+        return parse_settings("", source="(defaults)", environ=environ)
+    try:
+        text = chosen.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{chosen}: cannot be read ({error})") from None
+    return parse_settings(text, source=str(chosen), environ=environ)
