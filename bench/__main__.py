@@ -22,8 +22,8 @@ from sqlalchemy import insert
 
 from bot.core.clock import FrozenClock
 from bot.core.config import Settings
-from bot.core.messages import Command
 from bot.runtime.app import OpsBot
+from bot.runtime.settings import settings_from
 from bot.vocab.metrics import METRIC_KEYS
 from handlers.summary import gather_summary_input
 from handlers.weekly_summary import build_weekly_summary
@@ -62,7 +62,7 @@ def _figure(name: str, unit: str, samples: list[float], note: str = "") -> Figur
 def _settings(url: str) -> Settings:
     members = [{"id": "alice", "role": "admin"}, {"id": "bob", "role": "editor"}]
     team = {"id": "bench", "name": "Bench", "platforms": ["kuaishou"], "members": members}
-    return Settings.model_validate({"storage": {"url": url}, "teams": [team]})
+    return settings_from({"storage": {"url": url}, "teams": [team]})
 
 
 COMMAND_MIX = (
@@ -88,7 +88,7 @@ def command_core(url: str, label: str, commands: int, repeats: int) -> Figure:
             speaker = "alice"
             if text.startswith("@bob "):
                 speaker, text = "bob", text[5:]
-            bot.handle(Command(text=text, team_id="bench", user_id=speaker))
+            bot.say(text, team_id="bench", speaker=speaker)
 
     samples = [commands / seconds for seconds in _timed(run, repeats)]
     bot.engine.dispose()

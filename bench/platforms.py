@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -23,14 +24,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.http_load import LoadResult, run_load
-from bot.chat.feishu.adapter import FeishuAdapter
-from bot.chat.slack.adapter import SlackAdapter
-from bot.chat.wecom.adapter import WecomAdapter
 from bot.core.clock import SystemClock
 from bot.core.config import Settings
-from bot.core.messages import Command
 from bot.runtime.app import OpsBot
 from bot.runtime.server import BackgroundServer, build_http_app
+from bot.runtime.settings import settings_from
+from bot.runtime.wiring import connect_chat_platforms
 
 SIGNING_SECRET = "bench-signing-secret"
 BACKLOG = 15  # open topics in the list of the second reading run: a team's usual backlog
@@ -41,9 +40,7 @@ def _settings(url: str, platforms: dict, channels: dict) -> Settings:
         {"id": "alice", "role": "admin", "slack": "U01", "feishu": "ou_alice", "wecom": "alice"}
     ]
     team = {"id": "bench", "name": "Bench", "members": members, "channels": channels}
-    return Settings.model_validate(
-        {"storage": {"url": url}, "platforms": platforms, "teams": [team]}
-    )
+    return settings_from({"storage": {"url": url}, "platforms": platforms, "teams": [team]})
 
 
 def bare_bolt_app(api_url: str) -> Starlette:
@@ -85,9 +82,7 @@ def slack_http(
             _settings(f"sqlite:///{directory / 'slack.db'}", platforms, {"slack": "C1"}),
             SystemClock(),
         )
-        ours = BackgroundServer(
-            build_http_app(bot, slack=SlackAdapter(bot, bot.settings.platforms.slack))
-        )
+        ours = BackgroundServer(build_http_app(bot, connect_chat_platforms(bot).routes()))
         bare = BackgroundServer(bare_bolt_app(fake.api_url))
         ports = {"opsbot": ours.start(), "bare Bolt": bare.start()}
 
@@ -104,8 +99,10 @@ def slack_http(
 
         def fill_backlog() -> None:
             for n in range(BACKLOG):
-                bot.handle(
-                    Command(f"/topic add 选题 {n} #标签 p:wechat t:4 v:3 c:3", "bench", "alice")
+                bot.say(
+                    f"/topic add 选题 {n} #标签 p:wechat t:4 v:3 c:3",
+                    team_id="bench",
+                    speaker="alice",
                 )
 
         # The comparisons with bare Bolt alternate in rounds, pooled per label, so that
@@ -172,9 +169,10 @@ def feishu_and_wecom(directory: Path, *, clients: int, requests: int) -> dict[st
             _settings(f"sqlite:///{directory / 'cn.db'}", platforms, {"feishu": "oc_1"}),
             SystemClock(),
         )
-        wecom = WecomAdapter(bot, bot.settings.platforms.wecom)
-        feishu = FeishuAdapter(bot, bot.settings.platforms.feishu)
-        server = BackgroundServer(build_http_app(bot, feishu=feishu, wecom=wecom))
+        events = ThreadPoolExecutor(8, thread_name_prefix="chat-event")
+        connected = connect_chat_platforms(bot, events)
+        wecom = connected.connections["wecom"].adapter  # type: ignore[attr-defined]
+        server = BackgroundServer(build_http_app(bot, connected.routes()))
         port = server.start()
         feishu_requests = [
             sealed(message_event("/topic list", event_id=f"bench-{n}")) for n in range(total + 40)
@@ -204,8 +202,7 @@ def feishu_and_wecom(directory: Path, *, clients: int, requests: int) -> dict[st
             )  # fmt: skip
         finally:
             server.stop()
-            for adapter in (feishu, wecom):  # answer the backlog while the fakes still listen
-                adapter.workers.shutdown(wait=True)
+            events.shutdown(wait=True)  # answer the backlog while the fakes still listen
             bot.engine.dispose()
     return results
 

@@ -1,11 +1,24 @@
-"""Command handlers, one module per command family.
+"""The features: one module per command family, with the scheduled jobs it declares.
 
 A handler parses its words, reads or writes through `storage`, and returns a neutral
-`Reply`. Handlers know nothing of Slack, Feishu or WeCom.
+`Reply`. Handlers know nothing of Slack, Feishu or WeCom. These two lists are the one
+place features are registered: the router takes the families, the scheduler the jobs.
 """
 
 from bot.core.commands import CommandFamily
-from handlers import digest, help, kpi, publish, standup, summary, tasks, team, topics
+from bot.core.jobs import Job
+from handlers import (
+    digest,
+    help,
+    kpi,
+    publish,
+    publish_reminders,
+    standup,
+    summary,
+    tasks,
+    team,
+    topics,
+)
 
 ALL_FAMILIES: tuple[CommandFamily, ...] = (
     topics.family,
@@ -17,4 +30,13 @@ ALL_FAMILIES: tuple[CommandFamily, ...] = (
     summary.family,
     team.family,
     help.family,
+)
+
+ALL_JOBS: tuple[Job, ...] = (
+    digest.DIGEST,
+    standup.STANDUP_PROMPT,
+    standup.STANDUP_REMINDER,
+    summary.WEEKLY_SUMMARY,
+    publish_reminders.PUBLISH_REMINDER,
+    topics.HOT_TOPIC_ALERT,
 )

@@ -1,7 +1,7 @@
 """`/digest` (`/日报`): the morning digest — today's posts, what needs attention, everyone's
 tasks, the stand-up, the best topics waiting, and yesterday's published posts.
 
-`gather_digest` reads the data; `build_digest` words it. The scheduler posts the same
+`gather_digest` reads the data; `build_digest` words it. The `DIGEST` job posts the same
 reply to the team's channel each workday morning.
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.commands import CommandFamily, Context
+from bot.core.errors import CommandError
+from bot.core.jobs import TEAM, CronJob, Outgoing
 from bot.core.messages import Audience, Reply, Section
 from bot.vocab.when import local_midnight, parse_date
 from handlers.day_plan import plan_day
@@ -163,7 +165,8 @@ def build_digest(ctx: Context, data: DigestInput) -> Reply:
         )
     if data.published_yesterday:
         published = "；".join(
-            f"{quoted_title(ctx, post.title)}{ctx.platforms.name(post.platform, ctx.locale)}"
+            quoted_title(ctx, post.title)
+            + ctx.content_platforms.name(post.platform, ctx.locale)
             + (f" {post.url}" if post.url else "")
             for post in data.published_yesterday
         )
@@ -189,3 +192,10 @@ def show_digest(ctx: Context, args: list[str]) -> Reply:
         raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
     day = parse_date(args, today=ctx.today()) if args else ctx.today()
     return digest_reply(ctx, day)
+
+
+DIGEST = CronJob(
+    "digest",
+    cron=lambda team: team.schedule.digest,
+    build=lambda ctx, day: [Outgoing(TEAM, digest_reply(ctx, day))],
+)

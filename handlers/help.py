@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.commands import CommandFamily, Context
+from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section
 
 family = CommandFamily("help", aliases=("帮助",))

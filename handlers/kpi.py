@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.commands import CommandFamily, Context
+from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section, Tone
 from bot.vocab.arguments import parse_platform
 from bot.vocab.metrics import METRIC_KEYS, is_cumulative, metric_name, parse_value, resolve_metric
@@ -64,7 +65,7 @@ def _replaced_line(ctx: Context, replaced: dict[str, tuple[float, float]]) -> li
 def log_metrics(ctx: Context, args: list[str]) -> Reply:
     if not args:
         raise CommandError("kpi.error.missing_platform")
-    platform = parse_platform(args[0], ctx.platforms)
+    platform = parse_platform(args[0], ctx.content_platforms)
     rest = args[1:]
     day = ctx.today()
     if rest and "=" not in rest[0] and "＝" not in rest[0]:
@@ -83,7 +84,7 @@ def log_metrics(ctx: Context, args: list[str]) -> Reply:
             replaced[metric] = (previous, value)
     title = ctx.t(
         "kpi.logged",
-        platform=ctx.platforms.name(platform, ctx.locale),
+        platform=ctx.content_platforms.name(platform, ctx.locale),
         date=day.strftime("%m-%d"),
         values=_pairs_text(ctx, values),
     )
@@ -125,7 +126,7 @@ def set_targets(ctx: Context, args: list[str]) -> Reply:
         raise CommandError(
             "kpi.error.missing_platform" if not args else "kpi.error.bad_month", value="–"
         )
-    platform = parse_platform(args[0], ctx.platforms)
+    platform = parse_platform(args[0], ctx.content_platforms)
     month = parse_month(args[1])
     values = parse_pairs(ctx, args[2:])
     if ctx.member.role != "admin":
@@ -138,7 +139,7 @@ def set_targets(ctx: Context, args: list[str]) -> Reply:
     return Reply(
         ctx.t(
             "kpi.target_set",
-            platform=ctx.platforms.name(platform, ctx.locale),
+            platform=ctx.content_platforms.name(platform, ctx.locale),
             month=month,
             values=_pairs_text(ctx, values),
         ),
@@ -168,7 +169,7 @@ def show_metrics(ctx: Context, args: list[str]) -> Reply:
         elif word.casefold() in WEEK_WORDS:
             monthly = False
         else:
-            platform = parse_platform(word, ctx.platforms)
+            platform = parse_platform(word, ctx.content_platforms)
     today = ctx.today()
     start: date = today.replace(day=1) if monthly else week_bounds(today)[0]
     rows = kpi_store.daily_values(
@@ -185,7 +186,7 @@ def show_metrics(ctx: Context, args: list[str]) -> Reply:
     title = ctx.t(key, start=start.strftime("%m-%d"), end=today.strftime("%m-%d"))
     wanted = sorted(
         set(totals) | {p for p, _ in targets if platform in (None, p)},
-        key=ctx.platforms.keys.index if False else str,
+        key=ctx.content_platforms.keys.index if False else str,
     )
     if not wanted:
         return Reply(title, sections=[Section(lines=[ctx.t("kpi.nothing")])])
@@ -202,7 +203,7 @@ def show_metrics(ctx: Context, args: list[str]) -> Reply:
                 progress = format_percent(ratio(values.get(metric, 0.0), goal), digits=0)
                 cells.append(f"/ {format_number(goal)} ({progress})")
             rows_out.append(tuple(cells))
-        sections.append(Section(title=ctx.platforms.name(name, ctx.locale), rows=rows_out))
+        sections.append(Section(title=ctx.content_platforms.name(name, ctx.locale), rows=rows_out))
     return Reply(title, sections=sections)
 
 

@@ -113,7 +113,7 @@ def _parse_rows(
     kind: str,
     *,
     default_platform: str | None,
-    platforms: PlatformCatalogue,
+    content_platforms: PlatformCatalogue,
     today: date,
     report: ImportReport,
 ) -> list[_Line]:
@@ -150,7 +150,7 @@ def _parse_rows(
                 raise _Rejected("import.reject.future", value=day.isoformat())
             platform = default_platform
             if platform_column is not None and cell(row, platform_column):
-                platform = platforms.resolve(cell(row, platform_column))
+                platform = content_platforms.resolve(cell(row, platform_column))
                 if platform is None:
                     raise _Rejected("import.reject.platform", value=cell(row, platform_column)[:30])
             assert platform is not None
@@ -185,7 +185,7 @@ def import_kpi_csv(
     data: bytes,
     *,
     team_id: str,
-    platforms: PlatformCatalogue,
+    content_platforms: PlatformCatalogue,
     default_platform: str | None,
     today: date,
     now: datetime,
@@ -216,7 +216,8 @@ def import_kpi_csv(
     report = ImportReport(shape=kind)
     lines = _parse_rows(
         all_rows[header_at + 1 :], header, kind,
-        default_platform=default_platform, platforms=platforms, today=today, report=report,
+        default_platform=default_platform, content_platforms=content_platforms, today=today,
+        report=report,
     )  # fmt: skip
     for index, line in enumerate(lines, start=1):
         if progress is not None:

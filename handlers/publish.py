@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.commands import CommandFamily, Context
+from bot.core.errors import CommandError
 from bot.core.messages import Audience, Button, Reply, Section, Tone
 from bot.vocab.arguments import parse_id, parse_mention, parse_platform, split_option
 from bot.vocab.when import local_midnight, parse_date, parse_when, split_trailing_when, week_bounds
@@ -58,7 +59,7 @@ def post_row(ctx: Context, post: Post, names: dict[str, str]) -> tuple[str, ...]
     return (
         f"#{post.id}",
         ctx.local(post.planned_at).strftime("%H:%M"),
-        ctx.platforms.name(post.platform, ctx.locale),
+        ctx.content_platforms.name(post.platform, ctx.locale),
         quoted_title(ctx, post.title),
         f"{names.get(post.owner, post.owner)} → {reviewer}",
         post_state(ctx, post),
@@ -128,7 +129,7 @@ def planned_reply(ctx: Context, post: Post) -> Reply:
             id=post.id,
             title=quoted_title(ctx, post.title),
             when=ctx.local(post.planned_at).strftime("%m-%d %H:%M"),
-            platform=ctx.platforms.name(post.platform, ctx.locale),
+            platform=ctx.content_platforms.name(post.platform, ctx.locale),
             reviewer=reviewer,
         ),
         tone=Tone.SUCCESS,
@@ -168,7 +169,7 @@ def add_post(ctx: Context, args: list[str]) -> Reply:
     for word in words:
         option = split_option(word)
         if option is not None and option[0] == "p":
-            platform = parse_platform(option[1], ctx.platforms)
+            platform = parse_platform(option[1], ctx.content_platforms)
         else:
             title_words.append(word)
     if platform is None:
@@ -286,7 +287,7 @@ def confirm_post(ctx: Context, args: list[str]) -> Reply:
             name=me.name,
             title=title,
             when=ctx.local(post.planned_at).strftime("%m-%d %H:%M"),
-            platform=ctx.platforms.name(post.platform, ctx.locale),
+            platform=ctx.content_platforms.name(post.platform, ctx.locale),
         ),
         tone=Tone.SUCCESS,
         audience=Audience.CHANNEL,
@@ -320,7 +321,7 @@ def mark_published(ctx: Context, args: list[str]) -> Reply:
         ctx.t(
             "publish.published",
             title=quoted_title(ctx, post.title),
-            platform=ctx.platforms.name(post.platform, ctx.locale),
+            platform=ctx.content_platforms.name(post.platform, ctx.locale),
             when=ctx.local(now).strftime("%m-%d %H:%M"),
         ),
         tone=Tone.SUCCESS,

@@ -1,8 +1,9 @@
 """Publish reminders (SPEC §4): who to nudge before a post that is not yet confirmed.
 
 `reminders_due` is a pure function of the posts, the members and the time, so the
-scheduler can call it on every tick and tests can drive it with the clock. The scheduler
-keeps its own ledger so that each (post, recipient) is reminded once.
+scheduler can call it on every tick and tests can drive it with the clock. The
+`PUBLISH_REMINDER` job gives each (post, recipient) its own ledger period, so each is
+reminded once.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.commands import Context
 from bot.core.i18n import Translator
+from bot.core.jobs import EventJob, Occurrence, Outgoing, member_target
 from bot.core.messages import Button, Reply, Tone
 from bot.vocab.content_platforms import PlatformCatalogue
+from storage import members as member_store
+from storage import posts as post_store
 from storage.models import Member, Post
 
 UNCONFIRMED = ("planned", "author_confirmed")
@@ -65,7 +70,7 @@ def render_publish_reminder(
     post: Post,
     *,
     t: Translator,
-    platforms: PlatformCatalogue,
+    content_platforms: PlatformCatalogue,
     zone: ZoneInfo,
     names: dict[str, str],
 ) -> Reply:
@@ -74,7 +79,7 @@ def render_publish_reminder(
         f"reminder.publish.{reminder.reason}",
         title=t("publish.quoted_title", title=post.title),
         time=post.planned_at.astimezone(zone).strftime("%H:%M"),
-        platform=platforms.name(post.platform, t.locale),
+        platform=content_platforms.name(post.platform, t.locale),
         owner=names.get(post.owner, post.owner),
         id=post.id,
     )
@@ -82,3 +87,31 @@ def render_publish_reminder(
     if reminder.reason != "reviewer_waiting":
         buttons.append(Button(t("button.confirm"), f"/publish confirm {post.id}", "primary"))
     return Reply(text, tone=Tone.WARNING, buttons=buttons)
+
+
+def _reminders(ctx: Context) -> list[Occurrence]:
+    now = ctx.now()
+    lead = timedelta(minutes=ctx.team.schedule.publish_reminder_minutes)
+    posts = post_store.posts_between(
+        ctx.session, team_id=ctx.team.id, start=now, end=now + lead + timedelta(seconds=1)
+    )
+    members = member_store.list_members(ctx.session, team_id=ctx.team.id)
+    by_id = {post.id: post for post in posts}
+    names = {m.id: m.name for m in members}
+
+    def occurrence(reminder: PublishReminder) -> Occurrence:
+        post = by_id[reminder.post_id]
+
+        def build(ctx: Context) -> list[Outgoing]:
+            reply = render_publish_reminder(
+                reminder, post, t=ctx.t, content_platforms=ctx.content_platforms,
+                zone=ctx.team.zone, names=names,
+            )  # fmt: skip
+            return [Outgoing(member_target(reminder.recipient), reply)]
+
+        return Occurrence(reminder.period, build)
+
+    return [occurrence(reminder) for reminder in reminders_due(posts, members, now=now, lead=lead)]
+
+
+PUBLISH_REMINDER = EventJob("publish_reminder", due=_reminders)

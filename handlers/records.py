@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from bot.core.commands import CommandError, Context
+from bot.core.commands import Context
+from bot.core.errors import CommandError
 from bot.vocab.arguments import parse_id
 from storage.team_rows import get_in_team
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.commands import CommandFamily, Context
+from bot.core.errors import CommandError
+from bot.core.jobs import CronJob, Outgoing, member_target
 from bot.core.messages import Reply, Section, Tone
 from handlers.tasks import task_from_words
 from storage import members as member_store
@@ -184,3 +186,32 @@ def standup(ctx: Context, args: list[str]) -> Reply:
     if saved:
         lines.append(ctx.t("standup.tasks_added", ids=" ".join(f"#{task.id}" for task in saved)))
     return Reply(title, tone=Tone.SUCCESS, sections=[Section(lines=lines)])
+
+
+def _standup_prompts(ctx: Context, day: date) -> list[Outgoing]:
+    members = member_store.list_members(ctx.session, team_id=ctx.team.id)
+    names = {m.id: m.name for m in members}
+    recipients = standup_prompt_recipients(members, now=ctx.now(), zone=ctx.team.zone)
+    return [
+        Outgoing(member_target(m), Reply(ctx.t("scheduler.standup_prompt", name=names[m])))
+        for m in recipients
+    ]
+
+
+def _standup_reminders(ctx: Context, day: date) -> list[Outgoing]:
+    members = member_store.list_members(ctx.session, team_id=ctx.team.id)
+    names = {m.id: m.name for m in members}
+    answers = standup_store.standups_for_day(ctx.session, team_id=ctx.team.id, day=day)
+    missing = standup_missing(members, answers, now=ctx.now(), zone=ctx.team.zone)
+    return [
+        Outgoing(member_target(m), Reply(ctx.t("scheduler.standup_reminder", name=names[m])))
+        for m in missing
+    ]
+
+
+STANDUP_PROMPT = CronJob(
+    "standup_prompt", cron=lambda team: team.schedule.standup_prompt, build=_standup_prompts
+)
+STANDUP_REMINDER = CronJob(
+    "standup_reminder", cron=lambda team: team.schedule.standup_reminder, build=_standup_reminders
+)

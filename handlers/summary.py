@@ -7,15 +7,19 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.commands import CommandFamily, Context
 from bot.core.config import TeamSettings
+from bot.core.errors import CommandError
 from bot.core.i18n import Translator
+from bot.core.jobs import TEAM, CronJob, Outgoing
 from bot.core.messages import Audience, Reply, Section
+from bot.core.render.chart import render_summary_chart
 from bot.vocab.content_platforms import PlatformCatalogue
 from bot.vocab.metrics import metric_name
 from bot.vocab.numbers import format_change, format_number, format_percent, format_signed
 from bot.vocab.when import local_midnight, week_bounds
 from handlers.weekly_summary import (
+    CHART_METRICS,
     HEADLINE_METRICS,
     Figure,
     Note,
@@ -23,6 +27,7 @@ from handlers.weekly_summary import (
     SummaryInput,
     WeeklySummary,
     build_weekly_summary,
+    weekly_series,
 )
 from storage import kpis as kpi_store
 from storage import members as member_store
@@ -104,8 +109,9 @@ def gather_summary_input(
 class SummaryWords:
     """The wording helpers of one rendering: a translator and the platform names."""
 
-    def __init__(self, t: Translator, platforms: PlatformCatalogue) -> None:
-        self.t, self.platforms = t, platforms
+    def __init__(self, t: Translator, content_platforms: PlatformCatalogue) -> None:
+        self.t, self.content_platforms = t, content_platforms
+        self.t = t
 
     def metric(self, key: str) -> str:
         if key == "net_followers":
@@ -113,7 +119,7 @@ class SummaryWords:
         return metric_name(key, self.t.locale)
 
     def platform(self, key: str) -> str:
-        return self.platforms.name(key, self.t.locale)
+        return self.content_platforms.name(key, self.t.locale)
 
     def month(self, number: int) -> str:
         return self.t(f"month.{number}")
@@ -206,10 +212,10 @@ def _week_range(words: SummaryWords, summary: WeeklySummary) -> str:
 
 
 def render_weekly_summary(
-    summary: WeeklySummary, *, t: Translator, platforms: PlatformCatalogue
+    summary: WeeklySummary, *, t: Translator, content_platforms: PlatformCatalogue
 ) -> Reply:
     """The summary worded for people: one section per platform, then the team's week."""
-    words = SummaryWords(t, platforms)
+    words = SummaryWords(t, content_platforms)
     _, week = summary.iso_week
     title = t("summary.title", team=summary.team_name, week=week, range=_week_range(words, summary))
     sections = [_platform_section(words, figures) for figures in summary.platforms]
@@ -278,11 +284,13 @@ def weekly_summary_reply(
     week_start: date,
     now: datetime,
     t: Translator,
-    platforms: PlatformCatalogue,
+    content_platforms: PlatformCatalogue,
 ) -> Reply:
     """One team's summary of one week: for /summary, the CLI and the scheduler."""
     data = gather_summary_input(session, team=team, week_start=week_start, now=now)
-    return render_weekly_summary(build_weekly_summary(data), t=t, platforms=platforms)
+    return render_weekly_summary(
+        build_weekly_summary(data), t=t, content_platforms=content_platforms
+    )
 
 
 @family.default_handler(reads_only=True)
@@ -302,5 +310,63 @@ def show_summary(ctx: Context, args: list[str]) -> Reply:
         week_start=week_start,
         now=ctx.now(),
         t=ctx.t,
-        platforms=ctx.platforms,
+        content_platforms=ctx.content_platforms,
+    )
+
+
+def _summary_of_last_week(ctx: Context, day: date) -> list[Outgoing]:
+    reply = weekly_summary_reply(
+        ctx.session, team=ctx.team, week_start=previous_week_start(day), now=ctx.now(),
+        t=ctx.t, content_platforms=ctx.content_platforms,
+    )  # fmt: skip
+    return [Outgoing(TEAM, reply)]
+
+
+def week_period(day: date) -> str:
+    """The ledger period of the summary posted on `day`: the ISO week it covers."""
+    year, week, _ = previous_week_start(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+WEEKLY_SUMMARY = CronJob(
+    "weekly_summary",
+    cron=lambda team: team.schedule.weekly_summary,
+    build=_summary_of_last_week,
+    period=lambda scheduled, fire: week_period(scheduled),
+    next_workday=True,  # a summary skipped for a holiday Monday is still wanted
+)
+
+
+def summary_chart_png(
+    session: Session,
+    *,
+    team: TeamSettings,
+    week_start: date,
+    t: Translator,
+    content_platforms: PlatformCatalogue,
+    weeks: int = 8,
+) -> bytes:
+    """The chart of the main metrics per platform over the `weeks` weeks up to this one."""
+    first = week_start - timedelta(days=7 * (weeks - 1))
+    rows = kpi_store.daily_values(
+        session, team_id=team.id, start=first, end=week_start + timedelta(days=6)
+    )
+    series = weekly_series(rows, last_week_start=week_start, weeks=weeks)
+    words, english = (
+        SummaryWords(t, content_platforms),
+        SummaryWords(Translator("en"), content_platforms),
+    )
+    labels = {key: words.platform(key) for key in series} | {
+        m: words.metric(m) for m in CHART_METRICS
+    }
+    fallback = {key: english.platform(key) for key in series} | {
+        m: english.metric(m) for m in CHART_METRICS
+    }
+    fallback["__title__"] = english.t("summary.chart_title", team=team.id, weeks=weeks)
+    return render_summary_chart(
+        series,
+        last_week_start=week_start,
+        title=t("summary.chart_title", team=team.display_name, weeks=weeks),
+        labels=labels,
+        fallback_labels=fallback,
     )

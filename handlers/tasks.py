@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.commands import CommandFamily, Context
+from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section, Tone
 from bot.vocab.arguments import parse_id, parse_mention
 from bot.vocab.durations import format_minutes, is_estimate, parse_estimate

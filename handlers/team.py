@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.commands import CommandFamily, Context
+from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section, Tone
 from bot.vocab.arguments import parse_mention
 from bot.vocab.when import parse_date

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from bot.core.commands import CommandError, CommandFamily, Context
+from bot.core.commands import CommandFamily, Context
 from bot.core.config import ScoringWeights
+from bot.core.errors import CommandError
+from bot.core.jobs import TEAM, EventJob, Occurrence, Outgoing
 from bot.core.messages import Audience, Button, Reply, Section, Tone
 from bot.vocab.arguments import TopicOptions, parse_platform, parse_topic_options, split_option
 from bot.vocab.when import parse_when
@@ -24,6 +26,7 @@ HIGH_PRIORITY_FROM = Fraction(4)
 MID_PRIORITY_FROM = Fraction(5, 2)
 PRIORITY_ORDER = {"high": 0, "mid": 1, "low": 2}
 LIST_LIMIT = 30
+HOT_ALERT_LEAD = timedelta(hours=1)
 OPEN_STATUSES = ("idea",)
 CLOSED_STATUSES = ("published", "dropped")
 
@@ -108,7 +111,7 @@ def _priority(ctx: Context, topic: Topic) -> str:
 
 
 def _create(ctx: Context, words: list[str], *, hot: bool) -> Topic:
-    options = parse_topic_options(words, ctx.platforms)
+    options = parse_topic_options(words, ctx.content_platforms)
     title = _title_from(ctx, options)
     now = ctx.now()
     ratings = {"timeliness": DEFAULT_RATING, "value": DEFAULT_RATING, "conversion": DEFAULT_RATING}
@@ -193,7 +196,7 @@ _FILTER_WORDS = {
 
 def _parse_list_filter(ctx: Context, words: list[str]) -> ListFilter:
     chosen = ListFilter()
-    options = parse_topic_options(words, ctx.platforms)
+    options = parse_topic_options(words, ctx.content_platforms)
     if options.ratings:
         raise CommandError("topic.error.bad_filter", value=" ".join(words)[:40])
     for word in options.words:
@@ -238,7 +241,7 @@ def topic_row(
         f"{_priority(ctx, topic)} {topic.score:.2f}",
         topic.title,
         " ".join(f"#{tag}" for tag in topic.tags),
-        ctx.platforms.name(topic.platform, ctx.locale),
+        ctx.content_platforms.name(topic.platform, ctx.locale),
         " ".join(notes),
     )
 
@@ -287,7 +290,7 @@ def vote_topic(ctx: Context, args: list[str]) -> Reply:
 @family.subcommand("score", "评分")
 def rescore_topic(ctx: Context, args: list[str]) -> Reply:
     topic = _load(ctx, args[0] if args else None)
-    options = parse_topic_options(args[1:], ctx.platforms)
+    options = parse_topic_options(args[1:], ctx.content_platforms)
     if options.words or options.tags or options.platform:
         raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
     if not options.ratings:
@@ -313,7 +316,7 @@ def rescore_topic(ctx: Context, args: list[str]) -> Reply:
 @family.subcommand("edit", "修改")
 def edit_topic(ctx: Context, args: list[str]) -> Reply:
     topic = _load(ctx, args[0] if args else None)
-    options = parse_topic_options(args[1:], ctx.platforms)
+    options = parse_topic_options(args[1:], ctx.content_platforms)
     if not (options.words or options.tags or options.platform or options.ratings):
         raise CommandError("topic.error.nothing_to_change")
     _require_editable(ctx, topic)
@@ -357,7 +360,7 @@ def schedule_topic(ctx: Context, args: list[str]) -> Reply:
         raise CommandError("publish.error.missing_platform")
     platform_word = args[1]
     option = split_option(platform_word)
-    platform = parse_platform(option[1] if option else platform_word, ctx.platforms)
+    platform = parse_platform(option[1] if option else platform_word, ctx.content_platforms)
     when_words, reviewer = take_reviewer(ctx, args[2:])
     planned_at = parse_when(when_words, now=ctx.now(), zone=ctx.team.zone)
     _require_open(ctx, topic)
@@ -370,3 +373,29 @@ def schedule_topic(ctx: Context, args: list[str]) -> Reply:
         topic=topic,
     )
     return planned_reply(ctx, post)
+
+
+def _hot_topics_due(ctx: Context) -> list[Occurrence]:
+    """Hot topics whose deadline is within the hour and that are still not scheduled."""
+    now = ctx.now()
+    topics = [
+        topic
+        for topic in topic_store.list_topics(ctx.session, team_id=ctx.team.id, statuses=("idea",))
+        if topic.hot and topic.deadline is not None and now < topic.deadline <= now + HOT_ALERT_LEAD
+    ]
+
+    def occurrence(topic: Topic) -> Occurrence:
+        def build(ctx: Context) -> list[Outgoing]:
+            assert topic.deadline is not None
+            text = ctx.t(
+                "scheduler.hot_alert", id=topic.id, title=topic.title,
+                deadline=ctx.local(topic.deadline).strftime("%H:%M"),
+            )  # fmt: skip
+            return [Outgoing(TEAM, Reply(text))]
+
+        return Occurrence(f"topic-{topic.id}", build)
+
+    return [occurrence(topic) for topic in topics]
+
+
+HOT_TOPIC_ALERT = EventJob("hot_topic_alert", due=_hot_topics_due)

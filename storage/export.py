@@ -6,12 +6,14 @@ spreadsheet shows the times the team saw.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from storage import identities
 from storage.models import (
     JobRun,
     KpiDaily,
@@ -27,10 +29,10 @@ from storage.models import (
 )
 from storage.topics import vote_counts
 
-# Every table of SPEC §8, in order; those not built yet export as empty lists so that
-# consumers can rely on the keys.
+# Every table of SPEC §8 and §9, in order; those not built yet export as empty lists so
+# that consumers can rely on the keys.
 EXPORT_TABLES = (
-    "members", "topics", "votes", "posts", "tasks", "standups",
+    "members", "identities", "topics", "votes", "posts", "tasks", "standups",
     "kpi_daily", "post_metrics", "targets", "job_runs", "outbox",
 )  # fmt: skip
 
@@ -42,34 +44,63 @@ def _instant(value: datetime | None, zone: tzinfo) -> str | None:
     return None if value is None else value.astimezone(zone).isoformat()
 
 
-def export_tables(
-    session: Session, *, zone_for_team: ZoneForTeam = lambda _: UTC
-) -> dict[str, list[Row]]:
-    members = session.exec(
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True)
+class _Export:
+    """What every table's rows need: the session, each team's zone, the chat platforms."""
+
+    session: Session
+    zone: ZoneForTeam
+    chat_platforms: tuple[str, ...]
+
+
+def _members(export: _Export) -> list[Row]:
+    """Members, with a column per chat platform for their id there (SPEC §8)."""
+    linked: dict[tuple[str, str], dict[str, str]] = {}
+    for identity in identities.all_identities(export.session):
+        linked.setdefault((identity.team_id, identity.member_id), {})[identity.platform] = (
+            identity.external_id
+        )
+    members = export.session.exec(
         select(Member).order_by(col(Member.team_id), col(Member.created_at), col(Member.id))
     )
-    topics = list(session.exec(select(Topic).order_by(col(Topic.id))))
-    votes = session.exec(select(Vote).order_by(col(Vote.topic_id), col(Vote.voted_at)))
-    counts = vote_counts(session, topic_ids=[topic.id for topic in topics if topic.id])
-    team_of_topic = {topic.id: topic.team_id for topic in topics}
-
-    tables: dict[str, list[Row]] = {name: [] for name in EXPORT_TABLES}
-    tables["members"] = [
+    return [
         {
             "team": member.team_id,
             "id": member.id,
             "name": member.name,
             "role": member.role,
-            "slack": member.slack,
-            "feishu": member.feishu,
-            "wecom": member.wecom,
-            "away_from": member.away_from.isoformat() if member.away_from else None,
-            "away_to": member.away_to.isoformat() if member.away_to else None,
-            "created_at": _instant(member.created_at, zone_for_team(member.team_id)),
+            **{
+                platform: linked.get((member.team_id, member.id), {}).get(platform)
+                for platform in export.chat_platforms
+            },
+            "away_from": _day(member.away_from),
+            "away_to": _day(member.away_to),
+            "created_at": _instant(member.created_at, export.zone(member.team_id)),
         }
         for member in members
     ]
-    tables["topics"] = [
+
+
+def _identities(export: _Export) -> list[Row]:
+    return [
+        {
+            "team": identity.team_id,
+            "member": identity.member_id,
+            "platform": identity.platform,
+            "external_id": identity.external_id,
+        }
+        for identity in identities.all_identities(export.session)
+    ]
+
+
+def _topics(export: _Export) -> list[Row]:
+    topics = list(export.session.exec(select(Topic).order_by(col(Topic.id))))
+    counts = vote_counts(export.session, topic_ids=[topic.id for topic in topics if topic.id])
+    return [
         {
             "team": topic.team_id,
             "id": topic.id,
@@ -84,28 +115,40 @@ def export_tables(
             "status": topic.status,
             "votes": counts.get(topic.id or 0, 0),
             "hot": topic.hot,
-            "deadline": _instant(topic.deadline, zone_for_team(topic.team_id)),
+            "deadline": _instant(topic.deadline, export.zone(topic.team_id)),
             "created_by": topic.created_by,
-            "created_at": _instant(topic.created_at, zone_for_team(topic.team_id)),
-            "updated_at": _instant(topic.updated_at, zone_for_team(topic.team_id)),
+            "created_at": _instant(topic.created_at, export.zone(topic.team_id)),
+            "updated_at": _instant(topic.updated_at, export.zone(topic.team_id)),
             "drop_reason": topic.drop_reason,
         }
         for topic in topics
     ]
-    tables["votes"] = [
+
+
+def _votes(export: _Export) -> list[Row]:
+    statement = (
+        select(Vote, Topic.team_id)
+        .join(Topic, col(Topic.id) == col(Vote.topic_id))
+        .order_by(col(Vote.topic_id), col(Vote.voted_at))
+    )
+    return [
         {
             "topic_id": vote.topic_id,
             "member": vote.member_id,
-            "voted_at": _instant(
-                vote.voted_at, zone_for_team(team_of_topic.get(vote.topic_id, ""))
-            ),
+            "voted_at": _instant(vote.voted_at, export.zone(team_id)),
         }
-        for vote in votes
+        for vote, team_id in export.session.exec(statement)
     ]
-    posts = session.exec(select(Post).order_by(col(Post.id)))
-    tables["posts"] = [_post_row(post, zone_for_team(post.team_id)) for post in posts]
-    tasks = session.exec(select(Task).order_by(col(Task.id)))
-    tables["tasks"] = [
+
+
+def _posts(export: _Export) -> list[Row]:
+    posts = export.session.exec(select(Post).order_by(col(Post.id)))
+    return [_post_row(post, export.zone(post.team_id)) for post in posts]
+
+
+def _tasks(export: _Export) -> list[Row]:
+    tasks = export.session.exec(select(Task).order_by(col(Task.id)))
+    return [
         {
             "team": task.team_id,
             "id": task.id,
@@ -116,13 +159,18 @@ def export_tables(
             "day": task.day.isoformat(),
             "status": task.status,
             "created_by": task.created_by,
-            "created_at": _instant(task.created_at, zone_for_team(task.team_id)),
-            "done_at": _instant(task.done_at, zone_for_team(task.team_id)),
+            "created_at": _instant(task.created_at, export.zone(task.team_id)),
+            "done_at": _instant(task.done_at, export.zone(task.team_id)),
         }
         for task in tasks
     ]
-    standups = session.exec(select(Standup).order_by(col(Standup.day), col(Standup.answered_at)))
-    tables["standups"] = [
+
+
+def _standups(export: _Export) -> list[Row]:
+    standups = export.session.exec(
+        select(Standup).order_by(col(Standup.day), col(Standup.answered_at))
+    )
+    return [
         {
             "team": standup.team_id,
             "member": standup.member,
@@ -130,16 +178,19 @@ def export_tables(
             "yesterday": standup.yesterday,
             "today": standup.today,
             "blockers": standup.blockers,
-            "answered_at": _instant(standup.answered_at, zone_for_team(standup.team_id)),
+            "answered_at": _instant(standup.answered_at, export.zone(standup.team_id)),
         }
         for standup in standups
     ]
-    kpis = session.exec(
+
+
+def _kpi_daily(export: _Export) -> list[Row]:
+    kpis = export.session.exec(
         select(KpiDaily).order_by(
             col(KpiDaily.team_id), col(KpiDaily.day), col(KpiDaily.platform), col(KpiDaily.metric)
         )
     )
-    tables["kpi_daily"] = [
+    return [
         {
             "team": k.team_id,
             "platform": k.platform,
@@ -149,18 +200,22 @@ def export_tables(
         }
         for k in kpis
     ]
-    metrics = session.exec(
+
+
+def _post_metrics(export: _Export) -> list[Row]:
+    metrics = export.session.exec(
         select(PostMetric).order_by(col(PostMetric.post_id), col(PostMetric.metric))
     )
-    tables["post_metrics"] = [
-        {"post_id": m.post_id, "metric": m.metric, "value": m.value} for m in metrics
-    ]
-    targets = session.exec(
+    return [{"post_id": m.post_id, "metric": m.metric, "value": m.value} for m in metrics]
+
+
+def _targets(export: _Export) -> list[Row]:
+    targets = export.session.exec(
         select(Target).order_by(
             col(Target.team_id), col(Target.month), col(Target.platform), col(Target.metric)
         )
     )
-    tables["targets"] = [
+    return [
         {
             "team": g.team_id,
             "platform": g.platform,
@@ -170,19 +225,25 @@ def export_tables(
         }
         for g in targets
     ]
-    runs = session.exec(select(JobRun).order_by(col(JobRun.id)))
-    tables["job_runs"] = [
+
+
+def _job_runs(export: _Export) -> list[Row]:
+    runs = export.session.exec(select(JobRun).order_by(col(JobRun.id)))
+    return [
         {
             "team": run.team_id,
             "job": run.job,
             "period": run.period,
             "status": run.status,
-            "ran_at": _instant(run.ran_at, zone_for_team(run.team_id)),
+            "ran_at": _instant(run.ran_at, export.zone(run.team_id)),
         }
         for run in runs
     ]
-    items = session.exec(select(OutboxItem).order_by(col(OutboxItem.id)))
-    tables["outbox"] = [
+
+
+def _outbox(export: _Export) -> list[Row]:
+    items = export.session.exec(select(OutboxItem).order_by(col(OutboxItem.id)))
+    return [
         {
             "team": item.team_id,
             "id": item.id,
@@ -194,12 +255,39 @@ def export_tables(
             "attempts": item.attempts,
             "parts_sent": item.parts_sent,
             "last_error": item.last_error,
-            "created_at": _instant(item.created_at, zone_for_team(item.team_id)),
-            "sent_at": _instant(item.sent_at, zone_for_team(item.team_id)),
+            "created_at": _instant(item.created_at, export.zone(item.team_id)),
+            "sent_at": _instant(item.sent_at, export.zone(item.team_id)),
         }
         for item in items
     ]
-    return tables
+
+
+_TABLES: dict[str, Callable[[_Export], list[Row]]] = {
+    "members": _members,
+    "identities": _identities,
+    "topics": _topics,
+    "votes": _votes,
+    "posts": _posts,
+    "tasks": _tasks,
+    "standups": _standups,
+    "kpi_daily": _kpi_daily,
+    "post_metrics": _post_metrics,
+    "targets": _targets,
+    "job_runs": _job_runs,
+    "outbox": _outbox,
+}
+
+
+def export_tables(
+    session: Session,
+    *,
+    zone_for_team: ZoneForTeam = lambda _: UTC,
+    chat_platforms: Iterable[str] = (),
+) -> dict[str, list[Row]]:
+    """Every table as plain rows. `chat_platforms` names the per-platform id columns of
+    the member rows (SPEC §8); the `identities` table has them all in any case."""
+    export = _Export(session, zone_for_team, tuple(chat_platforms))
+    return {name: _TABLES[name](export) for name in EXPORT_TABLES}
 
 
 def _post_row(post: Post, zone: tzinfo) -> Row:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from storage import identities
 from storage.models import Member
-
-PLATFORM_ID_COLUMNS = ("slack", "feishu", "wecom")
 
 
 def get_member(session: Session, *, team_id: str, member_id: str) -> Member | None:
@@ -35,27 +34,6 @@ def find_member(session: Session, *, team_id: str, handle: str) -> Member | None
     return session.exec(statement).first()
 
 
-def find_member_by_platform_id(
-    session: Session, *, team_id: str, platform: str, platform_user_id: str
-) -> Member | None:
-    """The member with this Slack / Feishu / WeCom user id (every platform command asks)."""
-    if platform not in PLATFORM_ID_COLUMNS:
-        raise ValueError(f"no member column for platform {platform!r}")
-    parameters = {"team_id": team_id, "platform_user_id": platform_user_id}
-    return session.exec(_BY_PLATFORM_ID[platform], params=parameters).first()
-
-
-# Built once: on the path of every command, where building a statement costs more than
-# running it on SQLite.
-_BY_PLATFORM_ID = {
-    platform: select(Member).where(
-        Member.team_id == bindparam("team_id"),
-        getattr(Member, platform) == bindparam("platform_user_id"),
-    )
-    for platform in PLATFORM_ID_COLUMNS
-}
-
-
 def list_members(session: Session, *, team_id: str) -> list[Member]:
     statement = (
         select(Member)
@@ -78,18 +56,17 @@ def add_member(
     name: str,
     role: str,
     now: datetime,
-    platform_ids: dict[str, str | None] | None = None,
+    identities_by_platform: dict[str, str] | None = None,
 ) -> Member:
-    member = Member(
-        team_id=team_id,
-        id=member_id,
-        name=name,
-        role=role,
-        created_at=now,
-        **(platform_ids or {}),
-    )
+    """A new member, with their ids on chat platforms (`{"slack": "U01"}`)."""
+    member = Member(team_id=team_id, id=member_id, name=name, role=role, created_at=now)
     session.add(member)
     session.flush()
+    for platform, external_id in (identities_by_platform or {}).items():
+        identities.link(
+            session, team_id=team_id, member_id=member_id, platform=platform,
+            external_id=external_id, now=now,
+        )  # fmt: skip
     return member
 
 
@@ -97,15 +74,16 @@ def sync_configured_members(
     session: Session,
     *,
     team_id: str,
-    configured: Iterable[tuple[str, str, str, dict[str, str | None]]],
+    configured: Iterable[tuple[str, str, str, dict[str, str]]],
     now: datetime,
 ) -> None:
     """Add the members listed in config that the database does not have yet.
 
     Config seeds the team; roles changed later in chat (`/team role`) are kept, while
-    platform ids follow the config so a corrected Slack id takes effect on restart.
+    chat platform ids follow the config so a corrected Slack id takes effect on restart.
     """
-    for member_id, name, role, platform_ids in configured:
+    linked = identities.identities_of_team(session, team_id=team_id)
+    for member_id, name, role, identities_by_platform in configured:
         member = get_member(session, team_id=team_id, member_id=member_id)
         if member is None:
             add_member(
@@ -115,9 +93,12 @@ def sync_configured_members(
                 name=name,
                 role=role,
                 now=now,
-                platform_ids=platform_ids,
+                identities_by_platform=identities_by_platform,
             )
             continue
-        for column, value in platform_ids.items():
-            if value is not None:
-                setattr(member, column, value)
+        for platform, external_id in identities_by_platform.items():
+            if linked.get(member.id, {}).get(platform) != external_id:
+                identities.link(
+                    session, team_id=team_id, member_id=member.id, platform=platform,
+                    external_id=external_id, now=now,
+                )  # fmt: skip

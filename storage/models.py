@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Column, Field, SQLModel, String
 
 from storage.types import UTCDateTime
@@ -25,7 +34,11 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 
 class Member(SQLModel, table=True):
-    """A person in a team. `id` is the team-local handle used in commands (`@bob`)."""
+    """A person in a team. `id` is the team-local handle used in commands (`@bob`).
+
+    Who they are on each chat platform is in `identities`, so that the members table
+    knows no chat platform by name.
+    """
 
     __tablename__ = "members"
     __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="ck_members_role"),)
@@ -34,11 +47,31 @@ class Member(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=100)
     role: str = Field(default="member", max_length=16)
-    slack: str | None = Field(default=None, max_length=64)
-    feishu: str | None = Field(default=None, max_length=64)
-    wecom: str | None = Field(default=None, max_length=64)
     away_from: date | None = None
     away_to: date | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Identity(SQLModel, table=True):
+    """A member's id on one chat platform (their Slack user id, Feishu open_id …).
+
+    The primary key makes an id on a platform name at most one member per team — two
+    simultaneous first commands of a newcomer cannot register them twice — and the
+    unique key gives a member at most one id per platform.
+    """
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["team_id", "member_id"], ["members.team_id", "members.id"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("team_id", "member_id", "platform", name="uq_identities_member_platform"),
+    )
+
+    team_id: str = Field(primary_key=True, max_length=64)
+    platform: str = Field(primary_key=True, max_length=16)
+    external_id: str = Field(primary_key=True, max_length=128)
+    member_id: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -18,11 +18,13 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.chat import CHAT_PLATFORM_NAMES
 from bot.chat.console.adapter import ConsoleAdapter
 from bot.core.clock import FrozenClock
 from bot.core.config import Settings
-from bot.core.messages import Command, Reply
+from bot.core.messages import Reply
 from bot.runtime.app import OpsBot
+from bot.runtime.settings import settings_from
 from storage.db import normalise_url, transaction
 from storage.export import export_tables
 
@@ -83,7 +85,7 @@ def make_settings(url: str, **overrides: Any) -> Settings:
     }
     team.update(overrides.pop("team", {}))
     document = {"locale": "zh-CN", "storage": {"url": url}, "teams": [team], **overrides}
-    return Settings.model_validate(document)
+    return settings_from(document)
 
 
 class BotDriver:
@@ -92,7 +94,10 @@ class BotDriver:
     def __init__(self, bot: OpsBot, clock: FrozenClock, speaker: str = "alice") -> None:
         self.bot = bot
         self.clock = clock
-        self.console = ConsoleAdapter(bot, team_id=bot.settings.team().id, speaker=speaker)
+        team = bot.settings.team()
+        self.console = ConsoleAdapter(
+            bot, bot.t, team_id=team.id, team_name=team.display_name, speaker=speaker
+        )
 
     def send(self, line: str) -> str:
         """Send one console line (`@bob /topic vote 1` speaks as bob); the rendered reply."""
@@ -101,13 +106,14 @@ class BotDriver:
         return reply
 
     def reply(self, text: str, *, speaker: str = "alice") -> Reply:
-        command = Command(text=text, team_id=self.bot.settings.team().id, user_id=speaker)
-        return self.bot.handle(command)
+        return self.bot.say(text, speaker=speaker)
 
     def export(self) -> dict[str, list[dict[str, Any]]]:
         zone = self.bot.settings.team().zone
         with transaction(self.bot.engine) as session:
-            return export_tables(session, zone_for_team=lambda _: zone)
+            return export_tables(
+                session, zone_for_team=lambda _: zone, chat_platforms=CHAT_PLATFORM_NAMES
+            )
 
     def topic(self, topic_id: int) -> dict[str, Any]:
         return next(row for row in self.export()["topics"] if row["id"] == topic_id)

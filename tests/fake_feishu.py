@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.chat.feishu.adapter import encrypt, signature
+from bot.chat.feishu.crypto import encrypt, signature
 from tests.fakes import JsonHandler, serve
 
 ENCRYPT_KEY = "test-encrypt-key"

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from bot.runtime.delivery import DeliveryError, OutgoingMessage
+from bot.core.outbound import DeliveryError, OutgoingMessage
 
 Responder = Callable[[dict[str, Any]], tuple[int, dict[str, str]]]
 

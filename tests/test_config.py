@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.config import ConfigError, load_settings, parse_settings
+from bot.core.config import ConfigError
+from bot.runtime.settings import configured_platforms, load_settings, parse_settings
 
 SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 
@@ -15,7 +16,7 @@ def test_the_shipped_config_is_valid_and_runs_the_console() -> None:
     settings = load_settings(SHIPPED_CONFIG, environ={})
 
     assert settings.locale == "zh-CN"
-    assert settings.platforms.enabled() == []
+    assert configured_platforms(settings) == []
     team = settings.team()
     assert (team.id, team.display_name, team.timezone, team.calendar) == (
         "content", "内容组", "Asia/Shanghai", "CN",
@@ -42,10 +43,10 @@ platforms:
 """
     settings = parse_settings(text, environ={"SLACK_BOT_TOKEN": "xoxb-1"})
 
-    assert settings.platforms.slack is not None
-    assert settings.platforms.slack.bot_token == "xoxb-1"
-    assert settings.platforms.slack.signing_secret == "fallback"
-    assert settings.platforms.enabled() == ["slack"]
+    (slack,) = configured_platforms(settings)
+    assert slack.name == "slack"
+    assert slack.settings.bot_token == "xoxb-1"
+    assert slack.settings.signing_secret == "fallback"
 
 
 def test_a_missing_environment_variable_names_the_variable_and_the_key() -> None:

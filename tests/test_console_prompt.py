@@ -7,7 +7,7 @@ import io
 
 from bot.chat.console.adapter import CLEAR_LINE, ConsoleAdapter, ConsoleSender
 from bot.core.messages import Reply
-from bot.runtime.delivery import OutgoingMessage
+from bot.core.outbound import OutgoingMessage
 from tests.conftest import BotDriver
 
 
@@ -17,7 +17,7 @@ class Terminal(io.StringIO):
 
 
 def morning_post() -> OutgoingMessage:
-    return OutgoingMessage(1, "content", "team", "digest", "k", Reply("☀️ 早安"))
+    return OutgoingMessage(1, "content", "team", "content", "digest", "k", Reply("☀️ 早安"))
 
 
 def test_a_post_printed_at_the_prompt_lands_above_it_and_the_prompt_comes_back(
@@ -32,7 +32,10 @@ def test_a_post_printed_at_the_prompt_lands_above_it_and_the_prompt_comes_back(
         sender.send(morning_post())  # the scheduler's thread, while alice types
         return next(answers)
 
-    ConsoleAdapter(bot.bot, team_id="content", speaker="alice").run_interactive(screen, read_line)
+    console = ConsoleAdapter(
+        bot.bot, bot.bot.t, team_id="content", team_name="内容组", speaker="alice"
+    )
+    console.run_interactive(screen, read_line)
 
     shown = screen.getvalue().split("\n", 1)[1]  # after the banner
     assert shown == f"alice> {CLEAR_LINE}── 📣 内容组 · digest ──\n☀️ 早安\nalice> "

@@ -9,7 +9,6 @@ import pytest
 
 from bot.core.config import ConfigError, TeamSettings, parse_settings
 from bot.vocab.cron import CronError, fire_times, parse_cron, translate_day_of_week
-from bot.vocab.workdays import is_workday
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -60,18 +59,18 @@ def _team(**fields: object) -> TeamSettings:
 
 def test_chinese_calendar_holidays_and_make_up_workdays() -> None:
     cn = _team(calendar="CN")
-    assert is_workday(cn, date(2026, 2, 14))  # Saturday, a make-up workday (调休)
-    assert not is_workday(cn, date(2026, 2, 16))  # Monday, Spring Festival
-    assert not is_workday(cn, date(2026, 10, 1))  # National Day
-    assert is_workday(cn, date(2026, 11, 23))
+    assert cn.is_workday(date(2026, 2, 14))  # Saturday, a make-up workday (调休)
+    assert not cn.is_workday(date(2026, 2, 16))  # Monday, Spring Festival
+    assert not cn.is_workday(date(2026, 10, 1))  # National Day
+    assert cn.is_workday(date(2026, 11, 23))
     plain = _team(calendar="none")
-    assert not is_workday(plain, date(2026, 2, 14))
-    assert is_workday(plain, date(2026, 2, 16))
+    assert not plain.is_workday(date(2026, 2, 14))
+    assert plain.is_workday(date(2026, 2, 16))
 
 
 def test_configured_holidays_and_years_the_library_does_not_know() -> None:
     team = _team(calendar="CN", holidays=["2026-11-23"])
-    assert not is_workday(team, date(2026, 11, 23))
+    assert not team.is_workday(date(2026, 11, 23))
     far = _team(calendar="CN")
-    assert is_workday(far, date(2099, 1, 5))  # a Monday: weekdays are the fallback
-    assert not is_workday(far, date(2099, 1, 4))
+    assert far.is_workday(date(2099, 1, 5))  # a Monday: weekdays are the fallback
+    assert not far.is_workday(date(2099, 1, 4))

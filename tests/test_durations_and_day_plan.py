@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from bot.core.commands import CommandError
 from bot.core.config import WorkdaySettings
 from bot.vocab.durations import format_minutes, parse_estimate
+from bot.vocab.errors import InputError as CommandError
 from handlers.day_plan import plan_day
 from storage.models import Task
 

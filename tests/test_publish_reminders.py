@@ -77,7 +77,7 @@ def test_without_a_named_reviewer_every_other_editor_and_admin_is_asked() -> Non
 def test_the_reminder_message_names_the_post_and_what_is_missing() -> None:
     post = _post(7, "planned")
     reply = render_publish_reminder(
-        PublishReminder(7, "bob", "author"), post, t=Translator("zh-CN"), platforms=PlatformCatalogue(),
+        PublishReminder(7, "bob", "author"), post, t=Translator("zh-CN"), content_platforms=PlatformCatalogue(),
         zone=SHANGHAI, names={"bob": "Bob"},
     )  # fmt: skip
     assert (
@@ -87,7 +87,7 @@ def test_the_reminder_message_names_the_post_and_what_is_missing() -> None:
     assert [button.command for button in reply.buttons] == ["/publish confirm 7"]
 
     reply = render_publish_reminder(
-        PublishReminder(7, "carol", "reviewer_waiting"), post, t=Translator("en"), platforms=PlatformCatalogue(),
+        PublishReminder(7, "carol", "reviewer_waiting"), post, t=Translator("en"), content_platforms=PlatformCatalogue(),
         zone=SHANGHAI, names={"bob": "Bob"},
     )  # fmt: skip
     assert reply.title == (

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
+from storage import identities
 from storage import members as member_store
 from storage import posts as post_store
 from storage import tasks as task_store
@@ -131,9 +132,11 @@ def test_configured_members_are_seeded_once_and_chat_roles_survive(engine: Engin
         members = {m.id: m for m in member_store.list_members(session, team_id="content")}
         assert set(members) == {"alice", "bob"}
         assert members["bob"].role == "editor"
-        assert members["alice"].slack == "U99"
-        found = member_store.find_member_by_platform_id(
-            session, team_id="content", platform="slack", platform_user_id="U99"
+        assert identities.identities_of_team(session, team_id="content") == {
+            "alice": {"slack": "U99"}
+        }
+        found = identities.member_by_identity(
+            session, team_id="content", platform="slack", external_id="U99"
         )
         assert found is not None and found.id == "alice"
         assert member_store.find_member(session, team_id="content", handle="BOB") is not None

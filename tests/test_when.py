@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.commands import CommandError
+from bot.vocab.errors import InputError as CommandError
 from bot.vocab.when import parse_date, parse_when, split_trailing_when, week_bounds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

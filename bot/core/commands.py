@@ -1,17 +1,17 @@
 """How handlers declare commands, and what they receive when one runs.
 
 A handler module creates a `CommandFamily` and tags its functions with
-`@family.subcommand("add", "新增")`; `bot.app` registers every family in one place.
+`@family.subcommand("add", "新增")`; `handlers/__init__.py` lists every family in one place.
 Usage lines, help texts and examples live in the i18n catalogues under
 `<family>.<subcommand>.usage|help|example`, so both languages stay complete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -21,23 +21,28 @@ from bot.core.i18n import Translator
 from bot.core.messages import Command, Reply
 from bot.vocab.content_platforms import PlatformCatalogue
 
-if TYPE_CHECKING:
-    from bot.core.router import Router
-    from storage.models import Member
 
+class Speaker(Protocol):
+    """The member who speaks, as handlers see them (storage's `Member` is one).
 
-class CommandError(Exception):
-    """A command that cannot be carried out; the reply says why and nothing is stored.
-
-    `message_key` names a catalogue entry; `show_usage` adds the sub-command's usage line,
-    which helps with malformed input but is noise for a refusal such as "no permission".
+    A protocol, so that the core never imports storage; handlers may change the fields.
     """
 
-    def __init__(self, message_key: str, *, show_usage: bool = True, **params: object) -> None:
-        super().__init__(message_key)
-        self.message_key = message_key
-        self.params = params
-        self.show_usage = show_usage
+    team_id: str
+    id: str
+    name: str
+    role: str
+    away_from: date | None
+    away_to: date | None
+
+
+class CommandIndex(Protocol):
+    """The registered families, for `/help` (the router is one)."""
+
+    @property
+    def families(self) -> Sequence[CommandFamily]: ...
+
+    def family(self, word: str) -> CommandFamily | None: ...
 
 
 @dataclass
@@ -49,10 +54,10 @@ class Context:
     settings: Settings
     team: TeamSettings
     clock: Clock
-    member: Member
+    member: Speaker
     t: Translator
-    platforms: PlatformCatalogue
-    router: Router
+    content_platforms: PlatformCatalogue
+    router: CommandIndex
 
     @property
     def locale(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.vocab.workdays import is_workday
+
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 Locale = Literal["zh-CN", "en"]
 Role = Literal["admin", "editor", "member"]
@@ -39,7 +41,7 @@ class ConfigError(Exception):
 
 class _Strict(BaseModel):
     # Unknown keys are refused so that a typo ("timzone") is reported, not ignored.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 def _check_timezone(name: str) -> str:
@@ -75,51 +77,35 @@ class ServerSettings(_Strict):
     port: int = Field(8080, ge=0, le=65535)
 
 
-class SlackSettings(_Strict):
-    bot_token: str
-    signing_secret: str
-    app_token: str | None = None
-    mode: Literal["socket", "http"] = "socket"
-    api_url: str = "https://slack.com/api/"
-
-
-class FeishuSettings(_Strict):
-    app_id: str
-    app_secret: str
-    verification_token: str | None = None
-    encrypt_key: str | None = None
-    mode: Literal["websocket", "http"] = "http"
-    base_url: str = "https://open.feishu.cn"
-
-
-class WecomSettings(_Strict):
-    corp_id: str
-    agent_id: str | int
-    secret: str
-    token: str
-    encoding_aes_key: str
-    robot_webhook_key: str | None = None
-    base_url: str = "https://qyapi.weixin.qq.com"
-
-
-class PlatformSettings(_Strict):
-    """Chat platforms; a platform that is absent is off."""
-
-    slack: SlackSettings | None = None
-    feishu: FeishuSettings | None = None
-    wecom: WecomSettings | None = None
-
-    def enabled(self) -> list[str]:
-        return [name for name in ("slack", "feishu", "wecom") if getattr(self, name) is not None]
-
-
 class MemberSettings(_Strict):
+    """A member listed in the config, with their id on each chat platform.
+
+    In YAML the ids stand beside the member's own keys (`{id: alice, slack: U01}`); they
+    are gathered into `identities`, and the runtime checks each key names a chat
+    platform (so a typo is still reported).
+    """
+
     id: str = Field(pattern=_IDENTIFIER)
     name: str | None = Field(None, min_length=1, max_length=100)
     role: Role = "member"
-    slack: str | None = None
-    feishu: str | None = None
-    wecom: str | None = None
+    identities: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_identities(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        own = {"id", "name", "role", "identities"}
+        gathered = dict(value.get("identities") or {})
+        for key, item in value.items():
+            if key not in own and isinstance(item, str) and item:
+                gathered[key] = item
+        rest = {
+            key: item
+            for key, item in value.items()
+            if key in own or not (isinstance(item, str) or item is None)
+        }
+        return {**rest, "identities": gathered}
 
     @property
     def display_name(self) -> str:
@@ -168,11 +154,14 @@ class WorkdaySettings(_Strict):
 
 
 class TeamSettings(_Strict):
+    """One team. `channels` maps a chat platform to where the team's posts go there;
+    `content_platforms` (YAML `platforms`) are what the team publishes on."""
+
     id: str = Field(pattern=_IDENTIFIER)
     name: str | None = None
     timezone: str | None = None
     channels: dict[str, str] = Field(default_factory=dict)
-    platforms: list[str] = Field(default_factory=list)
+    content_platforms: list[str] = Field(default_factory=list, alias="platforms")
     members: list[MemberSettings] = Field(default_factory=list)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     workday: WorkdaySettings = Field(default_factory=WorkdaySettings)
@@ -203,6 +192,10 @@ class TeamSettings(_Strict):
         # Settings fills `timezone` in for every team, so it is never None here.
         return ZoneInfo(self.timezone or "UTC")
 
+    def is_workday(self, day: date) -> bool:
+        """Whether the team works on `day`: its calendar, minus its own holidays."""
+        return is_workday(day, calendar=self.calendar, holidays=self.holidays)
+
 
 class Settings(_Strict):
     locale: Locale = "zh-CN"
@@ -210,7 +203,9 @@ class Settings(_Strict):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     scoring: ScoringWeights = Field(default_factory=ScoringWeights)
     server: ServerSettings = Field(default_factory=ServerSettings)
-    platforms: PlatformSettings = Field(default_factory=PlatformSettings)
+    # YAML `platforms`: each chat platform's own section, checked by its plug-in (the
+    # runtime validates it against the plug-in's settings model; the core knows none).
+    chat_platforms: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="platforms")
     teams: list[TeamSettings] = Field(default_factory=list)
 
     @field_validator("timezone")
@@ -282,10 +277,11 @@ def substitute_environment(value: Any, environ: Mapping[str, str], path: str = "
     return _ENV_REFERENCE.sub(replace, value)
 
 
-def _describe_validation_error(error: ValidationError) -> str:
+def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """Pydantic's errors as `key.path: what was expected`, for the person editing the file."""
     lines = []
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        key = prefix + ".".join(str(part) for part in problem["loc"]) or "(top level)"
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key"
@@ -293,10 +289,21 @@ def _describe_validation_error(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
+SettingsCheck = Callable[[Settings], None]
+
+
 def parse_settings(
-    text: str, *, source: str = "config.yaml", environ: Mapping[str, str] | None = None
+    text: str,
+    *,
+    source: str = "config.yaml",
+    environ: Mapping[str, str] | None = None,
+    check: SettingsCheck | None = None,
 ) -> Settings:
-    """Validate the YAML text of a config file into settings, or raise ConfigError."""
+    """Validate the YAML text of a config file into settings, or raise ConfigError.
+
+    `check` validates what the core does not know (the runtime checks each chat
+    platform's section with its plug-in); its ConfigError is reported like ours.
+    """
     environ = os.environ if environ is None else environ
     try:
         document = yaml.safe_load(text) or {}
@@ -316,12 +323,21 @@ def parse_settings(
         if isinstance(document["storage"], dict):
             document["storage"]["url"] = environ["OPSBOT_DATABASE_URL"]
     try:
-        return Settings.model_validate(document)
+        settings = Settings.model_validate(document)
+        if check is not None:
+            check(settings)
     except ValidationError as error:
-        raise ConfigError(f"{source}: {_describe_validation_error(error)}") from None
+        raise ConfigError(f"{source}: {describe_validation_error(error)}") from None
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    return settings
 
 
-def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    check: SettingsCheck | None = None,
+) -> Settings:
     """Load settings from `path`, else `$OPSBOT_CONFIG`, else `./config.yaml`.
 
     A path the user named must exist; without one and without `./config.yaml` the
@@ -333,9 +349,9 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     if not chosen.exists():
         if named is not None:
             raise ConfigError(f"config file not found: {chosen}")
-        return parse_settings("", source="(defaults)", environ=environ)
+        return parse_settings("", source="(defaults)", environ=environ, check=check)
     try:
         text = chosen.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{chosen}: cannot be read ({error})") from None
-    return parse_settings(text, source=str(chosen), environ=environ)
+    return parse_settings(text, source=str(chosen), environ=environ, check=check)

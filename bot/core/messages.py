@@ -1,27 +1,49 @@
 """The neutral command and reply model.
 
-Adapters turn a platform event into a `Command` and turn a `Reply` into Block Kit, a
-Feishu card, WeCom markdown or console text. Handlers see only these types, which is
-what lets every command behave the same on every platform.
+Chat plug-ins turn a platform event into a `Command` and turn a `Reply` into Block Kit,
+a Feishu card, WeCom markdown or console text. Handlers see only these types, which is
+what lets every command behave the same on every chat platform.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
 
 @dataclass(frozen=True)
+class Mention:
+    """A person named in a command, as the chat platform knows them.
+
+    The plug-in leaves `placeholder` in the text where the mention stood; the dispatcher
+    replaces it with the member's `@handle` (looked up by `external_id`), or with
+    `@display_name` when nobody in the team has that id.
+    """
+
+    placeholder: str
+    external_id: str
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
 class Command:
-    """One message to the bot: who said what, where."""
+    """One message to the bot: who said what, where.
+
+    `user_id` is the speaker's id on the chat platform the command came from (on the
+    console, the member's handle). `team_id` is None when the plug-in cannot tell: the
+    dispatcher then finds the team from the channel. `describe_user` may look the
+    speaker's name up on the platform; it is called only for a newcomer.
+    """
 
     text: str
-    team_id: str
+    team_id: str | None
     user_id: str
-    platform: str = "console"
     user_name: str | None = None
     channel_id: str | None = None
+    mentions: tuple[Mention, ...] = ()
+    describe_user: Callable[[], str | None] | None = field(default=None, compare=False)
 
 
 class Tone(StrEnum):

@@ -18,26 +18,32 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import __version__
-from bot.chat.console.adapter import ConsoleAdapter, ConsoleSender
+from bot.chat import CHAT_PLATFORM_NAMES
+from bot.chat.console.adapter import ConsoleAdapter
 from bot.core.clock import SystemClock, clock_from_environment
-from bot.core.commands import CommandError
-from bot.core.config import ConfigError, Settings, TeamSettings, load_settings
-from bot.core.messages import Reply, reply_to_dict
+from bot.core.config import ConfigError, Settings, TeamSettings
+from bot.core.jobs import TEAM, Outgoing
+from bot.core.messages import Reply
 from bot.core.render.chart import ChartsUnavailable
 from bot.core.render.text import render_text
 from bot.runtime.app import OpsBot
-from bot.runtime.delivery import Sender, deliver_due
 from bot.runtime.demo import DEMO_COMMANDS_ABOUT, DemoError, load_demo
 from bot.runtime.doctor import run_checks
 from bot.runtime.export import write_csv, write_csv_directory, write_json
 from bot.runtime.progress import Progress
-from bot.runtime.reports import summary_chart_png
-from bot.runtime.scheduler import CONSOLE, Scheduler, delivery_platforms
+from bot.runtime.scheduler import Scheduler, post
+from bot.runtime.settings import configured_platforms, load_settings
+from bot.runtime.wiring import ChatPlatforms, connect_chat_platforms, deliver_outbox
+from bot.vocab.errors import InputError
 from bot.vocab.when import parse_date
 from handlers.digest import digest_reply
 from handlers.kpi_import import ImportError_, import_kpi_csv, render_import_report
-from handlers.summary import parse_iso_week, previous_week_start, weekly_summary_reply
-from storage import outbox as outbox_store
+from handlers.summary import (
+    parse_iso_week,
+    previous_week_start,
+    summary_chart_png,
+    weekly_summary_reply,
+)
 from storage.db import create_engine_for, transaction
 from storage.export import export_tables
 from storage.migrate import current_revision, upgrade_database
@@ -143,59 +149,36 @@ def _open_bot(settings: Settings) -> OpsBot:
     return OpsBot.open(settings, clock)
 
 
-def _console(settings: Settings, speaker: str | None, team_id: str | None) -> int:
-    team = _team(settings, team_id)
-    bot = _open_bot(settings)
-    adapter = ConsoleAdapter(bot, team_id=team.id, speaker=speaker or _default_speaker(team))
+def _console_adapter(bot: OpsBot, team: TeamSettings, speaker: str | None) -> ConsoleAdapter:
+    return ConsoleAdapter(
+        bot, bot.t, team_id=team.id, team_name=team.display_name,
+        speaker=speaker or _default_speaker(team),
+    )  # fmt: skip
+
+
+def _chat_in_console(adapter: ConsoleAdapter) -> None:
     if sys.stdin.isatty():
         adapter.run_interactive(sys.stdout)
     else:
         adapter.run_script(sys.stdin, sys.stdout)
+
+
+def _console(settings: Settings, speaker: str | None, team_id: str | None) -> int:
+    team = _team(settings, team_id)
+    bot = _open_bot(settings)
+    _chat_in_console(_console_adapter(bot, team, speaker))
     return EXIT_OK
 
 
-SUPPORTED_PLATFORMS = ("slack", "feishu", "wecom")
-
-
-def _require_supported_platforms(settings: Settings) -> None:
-    for name in settings.platforms.enabled():
-        if name not in SUPPORTED_PLATFORMS:
-            raise UsageError(
-                f"platforms.{name}: this version of opsbot has no {name} adapter yet; "
-                "remove the section to run without it"
-            )
-
-
-def _senders(bot: OpsBot) -> dict[str, Sender]:
-    names = {team.id: team.display_name for team in bot.settings.teams}
-    senders: dict[str, Sender] = {CONSOLE: ConsoleSender(sys.stdout, team_names=names)}
-    slack = bot.settings.platforms.slack
-    if slack is not None:
-        from bot.chat.slack.adapter import SlackSender, web_client
-
-        senders["slack"] = SlackSender(bot, web_client(slack))
-    feishu = bot.settings.platforms.feishu
-    if feishu is not None:
-        from bot.chat.feishu.adapter import FeishuClient, FeishuSender
-
-        senders["feishu"] = FeishuSender(bot, FeishuClient(feishu, bot.clock))
-    wecom = bot.settings.platforms.wecom
-    if wecom is not None:
-        from bot.chat.wecom.adapter import WecomClient, WecomSender
-
-        senders["wecom"] = WecomSender(bot, WecomClient(wecom, bot.clock))
-    return senders
-
-
-def _tick_and_deliver(bot: OpsBot) -> None:
+def _tick_and_deliver(bot: OpsBot, platforms: ChatPlatforms) -> None:
     Scheduler(bot).tick()
-    deliver_due(bot.engine, _senders(bot), bot.clock)
+    deliver_outbox(bot, platforms)
 
 
-def _start_scheduler(bot: OpsBot) -> BackgroundScheduler:
+def _start_scheduler(bot: OpsBot, platforms: ChatPlatforms) -> BackgroundScheduler:
     background = BackgroundScheduler(timezone="UTC")
     background.add_job(  # APScheduler itself runs on real time; tick reads the bot's clock
-        _tick_and_deliver, IntervalTrigger(seconds=30), args=[bot], id="tick",
+        _tick_and_deliver, IntervalTrigger(seconds=30), args=[bot, platforms], id="tick",
         next_run_time=SystemClock().now(), max_instances=1, coalesce=True,
     )  # fmt: skip
     background.start()
@@ -205,107 +188,63 @@ def _start_scheduler(bot: OpsBot) -> BackgroundScheduler:
 def _run(settings: Settings) -> int:
     """Start what the config asks for, with the scheduler posting in the background.
 
-    With no chat platform: the console. Otherwise each configured adapter, and the HTTP
+    With no chat platform: the console. Otherwise each configured plug-in, and the HTTP
     server for their callbacks, `/healthz` and `/metrics`.
     """
-    _require_supported_platforms(settings)
     bot = _open_bot(settings)
-    background = _start_scheduler(bot)
+    platforms = connect_chat_platforms(bot)
+    background = _start_scheduler(bot, platforms)
     try:
-        if not settings.platforms.enabled():
-            team = settings.team()
-            adapter = ConsoleAdapter(bot, team_id=team.id, speaker=_default_speaker(team))
-            if sys.stdin.isatty():
-                adapter.run_interactive(sys.stdout)
-            else:
-                adapter.run_script(sys.stdin, sys.stdout)
+        if not configured_platforms(settings):
+            _chat_in_console(_console_adapter(bot, settings.team(), None))
             return EXIT_OK
-        _serve_platforms(bot, settings)
+        _serve(bot, platforms)
     finally:
         background.shutdown(wait=True)
     return EXIT_OK
 
 
-def _serve_platforms(bot: OpsBot, settings: Settings) -> None:
-    import threading
-
+def _serve(bot: OpsBot, platforms: ChatPlatforms) -> None:
     import uvicorn
 
     from bot.runtime.server import build_http_app
 
-    closers = []
-    slack_http = feishu_http = None
-    slack = settings.platforms.slack
-    if slack is not None:
-        from bot.chat.slack.adapter import SlackAdapter
-
-        adapter = SlackAdapter(bot, slack)
-        if slack.mode == "socket":
-            if not slack.app_token:
-                raise UsageError("platforms.slack.app_token: Socket Mode needs an app-level token")
-            socket_mode = adapter.socket_mode_handler(slack.app_token)
-            socket_mode.connect()
-            closers.append(socket_mode.close)
-            log.info("slack: connected in Socket Mode")
-        else:
-            slack_http = adapter
-    if settings.platforms.feishu is not None:
-        from bot.chat.feishu.adapter import FeishuAdapter
-
-        feishu = FeishuAdapter(bot, settings.platforms.feishu)
-        if settings.platforms.feishu.mode == "websocket":
-            threading.Thread(target=feishu.start_websocket, name="feishu-ws", daemon=True).start()
-            log.info("feishu: long connection started")
-        else:
-            feishu_http = feishu
-    wecom = None
-    if settings.platforms.wecom is not None:
-        from bot.chat.wecom.adapter import WecomAdapter
-
-        wecom = WecomAdapter(bot, settings.platforms.wecom)
-    http_app = build_http_app(bot, slack=slack_http, feishu=feishu_http, wecom=wecom)
+    platforms.start()
     try:
         uvicorn.run(
-            http_app, host=settings.server.host, port=settings.server.port, log_level="warning"
-        )
+            build_http_app(bot, platforms.routes()), host=bot.settings.server.host,
+            port=bot.settings.server.port, log_level="warning",
+        )  # fmt: skip
     finally:
-        for close in closers:
-            close()
+        platforms.stop()
 
 
 def _tick(settings: Settings) -> int:
-    _require_supported_platforms(settings)
     bot = _open_bot(settings)
-    _tick_and_deliver(bot)
+    _tick_and_deliver(bot, connect_chat_platforms(bot))
     return EXIT_OK
 
 
-def _post_now(bot: OpsBot, team: TeamSettings, kind: str, reply: Reply) -> None:
-    """Put a reply asked for on the command line into the outbox and deliver it."""
+def _post_now(bot: OpsBot, team: TeamSettings, job: str, reply: Reply) -> None:
+    """Post a reply asked for on the command line, as the scheduler posts its runs."""
     now = bot.clock.now()
     with transaction(bot.engine) as session:
-        for platform in delivery_platforms(bot, team):
-            key = f"{team.id}:{kind}:manual:{now.isoformat()}:{platform}"
-            outbox_store.enqueue(
-                session, team_id=team.id, key=key, platform=platform, target="team", kind=kind,
-                payload=reply_to_dict(reply), now=now,
-            )  # fmt: skip
-    deliver_due(bot.engine, _senders(bot), bot.clock)
+        period = f"manual:{now.isoformat()}"
+        post(session, bot, team, job=job, period=period, outgoing=[Outgoing(TEAM, reply)], now=now)
+    deliver_outbox(bot)
 
 
-def _digest(settings: Settings, team_id: str | None, day_text: str | None, post: bool) -> int:
+def _digest(settings: Settings, team_id: str | None, day_text: str | None, to_post: bool) -> int:
     team = _team(settings, team_id)
-    if post:
-        _require_supported_platforms(settings)
     bot = _open_bot(settings)
     today = bot.clock.now().astimezone(team.zone).date()
     try:
         day = parse_date([day_text], today=today) if day_text else today
-    except CommandError as error:
+    except InputError as error:
         raise UsageError(f"--date: {bot.t(error.message_key, **error.params)}") from None
     with transaction(bot.engine) as session:
         reply = digest_reply(bot.system_context(session, team), day)
-    if post:
+    if to_post:
         _post_now(bot, team, "digest", reply)
     else:
         print(render_text(reply))
@@ -338,7 +277,11 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
     default_zone = settings.team().zone
     progress = Progress("exporting", 2)
     with transaction(bot.engine) as session:
-        tables = export_tables(session, zone_for_team=lambda team: zones.get(team, default_zone))
+        tables = export_tables(
+            session,
+            zone_for_team=lambda team: zones.get(team, default_zone),
+            chat_platforms=CHAT_PLATFORM_NAMES,
+        )
     progress.update(1)
     if output_format == "csv" and out is not None:
         for path in write_csv_directory(tables, out):
@@ -355,30 +298,33 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
 
 
 def _summary(
-    settings: Settings, team_id: str | None, week: str | None, chart: Path | None, post: bool
+    settings: Settings, team_id: str | None, week: str | None, chart: Path | None, to_post: bool
 ) -> int:
     team = _team(settings, team_id)
     bot = _open_bot(settings)
     today = bot.clock.now().astimezone(team.zone).date()
     try:
         week_start = parse_iso_week(week, today=today) if week else previous_week_start(today)
-    except CommandError as error:
+    except InputError as error:
         raise UsageError(bot.t(error.message_key, **error.params)) from None
     with transaction(bot.engine) as session:
         reply = weekly_summary_reply(
             session, team=team, week_start=week_start, now=bot.clock.now(), t=bot.t,
-            platforms=bot.platforms,
+            content_platforms=bot.content_platforms,
         )  # fmt: skip
         png = None
         if chart is not None:
             try:
                 png = summary_chart_png(
-                    session, team=team, week_start=week_start, t=bot.t, platforms=bot.platforms
+                    session,
+                    team=team,
+                    week_start=week_start,
+                    t=bot.t,
+                    content_platforms=bot.content_platforms,
                 )
             except ChartsUnavailable as error:
                 raise UsageError(f"--chart: {error}") from None
-    if post:
-        _require_supported_platforms(settings)
+    if to_post:
         _post_now(bot, team, "weekly_summary", reply)
     else:
         print(render_text(reply))
@@ -393,7 +339,7 @@ def _kpi_import(settings: Settings, path: Path, platform: str | None, team_id: s
     bot = _open_bot(settings)
     default_platform = None
     if platform is not None:
-        default_platform = bot.platforms.resolve(platform)
+        default_platform = bot.content_platforms.resolve(platform)
         if default_platform is None:
             raise UsageError(f"--platform: unknown platform {platform!r}")
     try:
@@ -411,7 +357,7 @@ def _kpi_import(settings: Settings, path: Path, platform: str | None, team_id: s
     try:
         with transaction(bot.engine) as session:
             report = import_kpi_csv(
-                session, data, team_id=team.id, platforms=bot.platforms,
+                session, data, team_id=team.id, content_platforms=bot.content_platforms,
                 default_platform=default_platform, today=now.astimezone(team.zone).date(), now=now,
                 progress=show,
             )  # fmt: skip

@@ -1,6 +1,9 @@
 """Delivering the outbox: each message once, in order per channel, with retries.
 
-A sender raises `DeliveryError` when a platform refuses or is down; the item is retried
+Each item's address (the team's channel on that platform, or the member's id there) is
+resolved here, from the config and the identities table, so a chat plug-in's sender gets
+it ready-made and never touches storage. A sender raises `DeliveryError` when a platform
+refuses or is down; the item is retried
 with exponential backoff (or after the platform's `Retry-After`), and after the last try
 it is marked failed, which `opsbot doctor` shows. Items are claimed before sending, so
 several deliverers never send the same item at once; a later item of a channel waits
@@ -10,21 +13,24 @@ while an earlier one is still being retried, so a channel's messages keep their 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
+from bot.chat import BY_NAME, CONSOLE
 from bot.core.clock import Clock
-from bot.core.messages import Reply, reply_from_dict
+from bot.core.config import ConfigError, Settings
+from bot.core.messages import reply_from_dict
+from bot.core.outbound import DeliveryError, OutgoingMessage, Sender
+from storage import identities
 from storage import outbox as outbox_store
-from storage.db import transaction
+from storage.db import snapshot, transaction
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(seconds=30)
@@ -32,52 +38,51 @@ MAX_DELAY = timedelta(hours=1)
 CLAIM_FOR = timedelta(minutes=5)
 
 
-def _nowhere(parts_sent: int) -> None:
-    pass
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """What a sender gets: where it goes, what kind of post it is, and the reply.
-
-    A sender that splits the reply into several posts sends them through `undelivered`
-    and reports each one with `delivered`: a try that fails halfway is retried from the
-    first part the platform has not taken, so no part is posted twice.
-    """
-
-    id: int
-    team_id: str
-    target: str  # "team" or "member:<id>"
-    kind: str
-    idempotency_key: str
-    reply: Reply
-    parts_sent: int = 0
-    record_parts_sent: Callable[[int], None] = _nowhere
-
-    def undelivered(self, parts: Iterable[T]) -> Iterator[tuple[int, T]]:
-        """(number, part) for each part from the first one not yet delivered; 1-based."""
-        for number, part in enumerate(parts, start=1):
-            if number > self.parts_sent:
-                yield number, part
-
-    def delivered(self, number: int) -> None:
-        """Parts 1…`number` have been taken by the platform (recorded at once)."""
-        self.record_parts_sent(number)
-
-
-class DeliveryError(Exception):
-    def __init__(
-        self, message: str, *, retryable: bool = True, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
-class Sender(Protocol):
-    def send(self, message: OutgoingMessage) -> None:
-        """Deliver one message or raise DeliveryError."""
+class Addresses(Protocol):
+    def address(self, session: Session, item: OutboxItem) -> str:
+        """Where on its platform the item goes; raises DeliveryError if nowhere."""
         ...
+
+
+class AsTargeted:
+    """Addresses as the outbox targets them (`team`, `member:<id>`): for senders that
+    take no platform address, such as a test's webhook."""
+
+    def address(self, session: Session, item: OutboxItem) -> str:
+        return item.target
+
+
+class TeamAddresses:
+    """The team's channel from the config (or the plug-in's default), a member's id on
+    the platform from the identities table."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def address(self, session: Session, item: OutboxItem) -> str:
+        try:
+            team = self.settings.team(item.team_id)
+        except ConfigError as error:
+            raise DeliveryError(str(error), retryable=False) from None
+        platform = BY_NAME.get(item.platform)
+        if platform is None:
+            raise DeliveryError(f"no chat platform {item.platform!r}", retryable=False)
+        if item.target == "team":
+            channel = team.channels.get(item.platform) or platform.default_channel(team)
+            if not channel:
+                raise DeliveryError(
+                    f"teams.{team.id}.channels.{item.platform} is not set", retryable=False
+                )
+            return channel
+        member_id = item.target.removeprefix("member:")
+        if item.platform == CONSOLE:
+            return member_id
+        external = identities.external_id(
+            session, team_id=team.id, member_id=member_id, platform=item.platform
+        )
+        if external is None:
+            raise DeliveryError(f"member {member_id} has no {item.platform} id", retryable=False)
+        return external
 
 
 @dataclass
@@ -94,7 +99,7 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
 
 
-def _message(engine: Engine, item: OutboxItem) -> OutgoingMessage:
+def _message(engine: Engine, item: OutboxItem, address: str) -> OutgoingMessage:
     assert item.id is not None
     item_id = item.id
 
@@ -108,6 +113,7 @@ def _message(engine: Engine, item: OutboxItem) -> OutgoingMessage:
         item.id,
         item.team_id,
         item.target,
+        address,
         item.kind,
         item.idempotency_key,
         reply_from_dict(item.payload),
@@ -116,8 +122,14 @@ def _message(engine: Engine, item: OutboxItem) -> OutgoingMessage:
     )
 
 
-def deliver_due(engine: Engine, senders: dict[str, Sender], clock: Clock) -> DeliveryReport:
+def deliver_due(
+    engine: Engine,
+    senders: dict[str, Sender],
+    clock: Clock,
+    addresses: Addresses | None = None,
+) -> DeliveryReport:
     """Send every outbox item that is due, oldest first."""
+    addresses = addresses or AsTargeted()
     report = DeliveryReport()
     with transaction(engine) as session:
         items = outbox_store.open_items(session)
@@ -143,7 +155,9 @@ def deliver_due(engine: Engine, senders: dict[str, Sender], clock: Clock) -> Del
         try:
             if sender is None:
                 raise DeliveryError(f"no sender for platform {item.platform!r}", retryable=False)
-            sender.send(_message(engine, item))
+            with snapshot(engine) as session:
+                address = addresses.address(session, item)
+            sender.send(_message(engine, item, address))
         except DeliveryError as error:
             blocked.add(channel)
             _record_failure(engine, item, error, clock.now(), report)

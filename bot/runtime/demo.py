@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from bot.core.clock import FrozenClock
-from bot.core.messages import Command
 from bot.runtime.app import OpsBot
 from bot.runtime.progress import Progress
 
@@ -57,7 +56,7 @@ DEMO_COMMANDS_ABOUT = 320  # for the progress bar; the exact count depends on th
 def load_demo(bot: OpsBot, *, team_id: str | None = None, progress: Progress | None = None) -> int:
     """Load the sample data into an empty team; returns how many commands it replayed."""
     team = bot.settings.team(team_id)
-    export_probe = bot.handle(Command(text="/topic list all", team_id=team.id, user_id="alice"))
+    export_probe = bot.say("/topic list all", team_id=team.id, speaker="alice")
     if "#1" in export_probe.title or any(section.rows for section in export_probe.sections):
         raise DemoError(f"team {team.id} already has topics; the demo loads into an empty team")
     real_clock = bot.clock
@@ -68,7 +67,7 @@ def load_demo(bot: OpsBot, *, team_id: str | None = None, progress: Progress | N
 
     def say(text: str, speaker: str = "alice") -> None:
         nonlocal count
-        reply = bot.handle(Command(text=text, team_id=team.id, user_id=speaker))
+        reply = bot.say(text, team_id=team.id, speaker=speaker)
         if reply.is_error:
             raise DemoError(f"{text!r}: {reply.title}")
         count += 1
@@ -140,7 +139,7 @@ def load_demo(bot: OpsBot, *, team_id: str | None = None, progress: Progress | N
 
 
 def _known(bot: OpsBot, team_id: str, member_id: str) -> bool:
-    listing = bot.handle(Command(text="/team list", team_id=team_id, user_id="alice"))
+    listing = bot.say("/team list", team_id=team_id, speaker="alice")
     return any(
         row and row[0] == f"@{member_id}" for section in listing.sections for row in section.rows
     )

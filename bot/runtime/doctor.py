@@ -1,22 +1,18 @@
-"""`opsbot doctor`: checks config, database, outbox and platforms, in plain words."""
+"""`opsbot doctor`: checks config, database, outbox and each chat platform, in plain words.
+
+Each chat plug-in checks its own credentials (`ChatPlatform.check`)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.chat.base import Check
 from bot.core.config import Settings
+from bot.runtime.settings import configured_platforms
 from storage import outbox as outbox_store
 from storage.db import create_engine_for, normalise_url, transaction
 from storage.migrate import current_revision, head_revision
-
-
-@dataclass(frozen=True)
-class Check:
-    ok: bool
-    text: str
 
 
 def _safe_url(url: str) -> str:
@@ -56,28 +52,10 @@ def run_checks(settings: Settings, source: str) -> list[Check]:
     except SQLAlchemyError as error:
         reason = str(error).splitlines()[0][:200]
         checks.append(Check(False, f"database {url}: cannot connect ({reason})"))
-    enabled = settings.platforms.enabled()
-    if not enabled:
+    configured = configured_platforms(settings)
+    if not configured:
         checks.append(
             Check(True, "platforms: none configured; the bot runs and posts in the console")
         )
-    checks.extend(_platform_check(settings, name) for name in enabled)
+    checks.extend(entry.platform.check(entry.settings) for entry in configured)
     return checks
-
-
-def _platform_check(settings: Settings, name: str) -> Check:
-    """Ask each configured platform whether our credentials work."""
-    platforms = settings.platforms
-    if name == "slack" and platforms.slack is not None:
-        from bot.chat.slack.adapter import check_slack
-
-        return Check(*check_slack(platforms.slack))
-    if name == "feishu" and platforms.feishu is not None:
-        from bot.chat.feishu.adapter import check_feishu
-
-        return Check(*check_feishu(platforms.feishu))
-    if name == "wecom" and platforms.wecom is not None:
-        from bot.chat.wecom.adapter import check_wecom
-
-        return Check(*check_wecom(platforms.wecom))
-    return Check(False, f"platforms.{name}: unknown platform")

@@ -1,18 +1,14 @@
-"""The HTTP server: platform callbacks, `/healthz` and `/metrics` (Prometheus text).
+"""The HTTP server: the chat plug-ins' callbacks, `/healthz` and `/metrics` (Prometheus).
 
-Starlette routes translate an HTTP request for the platform's own handler (for Slack,
-Bolt's two adapter functions) and run it in a worker thread, so a slow request never
-stalls the others. For Slack the event loop also keeps the 3-second deadline (see
-`bot.slack.adapter.Dispatch`), and runs a command itself when it needs no waiting
-(`SlackAdapter.answer_at_once`).
+Each plug-in brings its routes (`ChatConnection.routes`), which translate an HTTP request
+for the platform's own handler; the server only serves and counts them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import uvicorn
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -20,17 +16,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.chat.base import HttpRoute
 from bot.runtime.app import OpsBot
 from storage import outbox as outbox_store
-from storage.db import transaction
-
-if TYPE_CHECKING:
-    from slack_bolt import BoltRequest, BoltResponse
-
-    from bot.chat.slack.adapter import SlackAdapter
+from storage.db import snapshot
 
 
 class ServerMetrics:
@@ -50,20 +42,15 @@ class ServerMetrics:
         self.started.set_to_current_time()
 
     def render(self) -> bytes:
-        with transaction(self.bot.engine) as session:
+        with snapshot(self.bot.engine) as session:  # /metrics only reads
             counts = outbox_store.counts(session)
         for status in ("pending", "sending", "sent", "failed"):
             self.outbox.labels(status=status).set(counts.get(status, 0))
         return generate_latest(self.registry)
 
 
-def build_http_app(
-    bot: OpsBot,
-    *,
-    slack: SlackAdapter | None = None,
-    feishu: object | None = None,
-    wecom: object | None = None,
-) -> Starlette:
+def build_http_app(bot: OpsBot, routes: Iterable[HttpRoute] = ()) -> Starlette:
+    """`/healthz`, `/metrics` and the chat plug-ins' callback routes, each counted."""
     metrics = ServerMetrics(bot)
 
     async def healthz(request: Request) -> Response:
@@ -73,52 +60,21 @@ def build_http_app(
         body = await run_in_threadpool(metrics.render)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    routes = [Route("/healthz", healthz), Route("/metrics", prometheus)]
-    if slack is not None:
-        from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+    def counted(route: HttpRoute) -> Route:
+        async def endpoint(request: Request) -> Response:
+            response = await route.endpoint(request)
+            metrics.requests.labels(route=route.path, status=str(response.status_code)).inc()
+            return response
 
-        async def slack_events(request: Request) -> Response:
-            body = await request.body()
-            answer = slack.answer_at_once(to_bolt_request(request, body))
-            if answer is None:
-                answer = await _answer_on_a_thread(slack, to_bolt_request(request, body))
-            metrics.requests.labels(route="/slack/events", status=str(answer.status)).inc()
-            return to_starlette_response(answer)
+        return Route(route.path, endpoint, methods=list(route.methods))
 
-        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    if feishu is not None:
-
-        async def feishu_events(request: Request) -> Response:
-            body = await request.body()
-            headers = {key.lower(): value for key, value in request.headers.items()}
-            status, answer = await run_in_threadpool(feishu.handle_http, headers, body)  # type: ignore[attr-defined]
-            metrics.requests.labels(route="/feishu/events", status=str(status)).inc()
-            return JSONResponse(answer, status_code=status)
-
-        routes.append(Route("/feishu/events", feishu_events, methods=["POST"]))
-    if wecom is not None:
-
-        async def wecom_callback(request: Request) -> Response:
-            params = dict(request.query_params)
-            if request.method == "GET":
-                status, text = await run_in_threadpool(wecom.verify_url, params)  # type: ignore[attr-defined]
-            else:
-                body = await request.body()
-                status, text = await run_in_threadpool(wecom.handle_callback, params, body)  # type: ignore[attr-defined]
-            metrics.requests.labels(route="/wecom/callback", status=str(status)).inc()
-            return PlainTextResponse(text, status_code=status)
-
-        routes.append(Route("/wecom/callback", wecom_callback, methods=["GET", "POST"]))
-    return Starlette(routes=routes)
-
-
-async def _answer_on_a_thread(slack: SlackAdapter, request: BoltRequest) -> BoltResponse:
-    """Run the request on the adapter's command threads; the event loop keeps Slack's
-    deadline (see `bot.slack.adapter.Dispatch`)."""
-    dispatch = slack.dispatch(request)
-    work = asyncio.get_running_loop().run_in_executor(slack.workers, dispatch.run)
-    done, _ = await asyncio.wait((work,), timeout=slack.answer_within)
-    return work.result() if done else dispatch.give_up()
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/metrics", prometheus),
+            *(counted(route) for route in routes),
+        ]
+    )
 
 
 class BackgroundServer:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.core.commands import CommandError
 from bot.vocab.content_platforms import PlatformCatalogue
+from bot.vocab.errors import InputError
 
 RATING_OPTIONS = {"t": "timeliness", "v": "value", "c": "conversion"}
 MAX_TAG_LENGTH = 30
@@ -29,14 +29,14 @@ def split_option(word: str) -> tuple[str, str] | None:
 
 def parse_rating(option: str, value: str) -> int:
     if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 5:
-        raise CommandError("errors.bad_rating", option=option, value=value[:20])
+        raise InputError("errors.bad_rating", option=option, value=value[:20])
     return int(value)
 
 
 def parse_platform(value: str, platforms: PlatformCatalogue) -> str:
     key = platforms.resolve(value)
     if key is None:
-        raise CommandError(
+        raise InputError(
             "errors.unknown_platform", value=value[:40], known=", ".join(platforms.keys)
         )
     return key
@@ -45,10 +45,10 @@ def parse_platform(value: str, platforms: PlatformCatalogue) -> str:
 def parse_id(word: str | None) -> int:
     """A record id as users type it: `12` or `#12`."""
     if word is None:
-        raise CommandError("errors.missing_id")
+        raise InputError("errors.missing_id")
     digits = word.removeprefix("#")
     if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) <= MAX_ID:
-        raise CommandError("errors.bad_id", value=word[:20])
+        raise InputError("errors.bad_id", value=word[:20])
     return int(digits)
 
 
@@ -86,11 +86,11 @@ def parse_topic_options(words: list[str], platforms: PlatformCatalogue) -> Topic
         elif word.startswith(("#", "＃")):
             tag = word[1:]
             if not tag or len(tag) > MAX_TAG_LENGTH:
-                raise CommandError("errors.bad_tag", max=MAX_TAG_LENGTH)
+                raise InputError("errors.bad_tag", max=MAX_TAG_LENGTH)
             if tag not in options.tags:
                 options.tags.append(tag)
         else:
             options.words.append(word)
     if len(options.tags) > MAX_TAGS:
-        raise CommandError("errors.too_many_tags", max=MAX_TAGS)
+        raise InputError("errors.too_many_tags", max=MAX_TAGS)
     return options

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.commands import CommandError
+from bot.vocab.errors import InputError
 
 MAX_MINUTES = 16 * 60
 _UNITS = {
@@ -34,7 +34,7 @@ def parse_estimate(word: str) -> int:
     else:
         if position == len(body) and 0 < minutes <= MAX_MINUTES and minutes == int(minutes):
             return int(minutes)
-    raise CommandError("errors.bad_estimate", value=word[:20], max_hours=MAX_MINUTES // 60)
+    raise InputError("errors.bad_estimate", value=word[:20], max_hours=MAX_MINUTES // 60)
 
 
 def format_minutes(minutes: int, *, hours_word: str = "h", minutes_word: str = "m") -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.commands import CommandError
+from bot.vocab.errors import InputError
 
 RELATIVE_DAYS = {
     "today": 0, "今天": 0, "今日": 0,
@@ -70,7 +70,7 @@ def _nearest_year(month: int, day_of_month: int, today: date, original: str) -> 
         except ValueError:
             continue
     if not candidates:
-        raise CommandError("when.error.bad_date", value=original)
+        raise InputError("when.error.bad_date", value=original)
     return min(candidates, key=lambda candidate: abs((candidate - today).days))
 
 
@@ -97,7 +97,7 @@ def _parse_day(word: str, today: date) -> _Day | None:
             month, day_of_month = (int(part) for part in match.groups())
             return _Day(_nearest_year(month, day_of_month, today, word))
     except ValueError:
-        raise CommandError("when.error.bad_date", value=word[:20]) from None
+        raise InputError("when.error.bad_date", value=word[:20]) from None
     return None
 
 
@@ -110,7 +110,7 @@ def _parse_time(word: str) -> time | None:
     else:
         return None
     if hour > 23 or minute > 59:
-        raise CommandError("when.error.bad_time", value=word[:20])
+        raise InputError("when.error.bad_time", value=word[:20])
     return time(hour, minute)
 
 
@@ -131,19 +131,19 @@ def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
     shown = f"{day.strftime('%m-%d')} {at.strftime('%H:%M')}"
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
-        raise CommandError("when.error.skipped_by_dst", value=shown, zone=zone.key)
+        raise InputError("when.error.skipped_by_dst", value=shown, zone=zone.key)
     if first.utcoffset() != second.utcoffset():
-        raise CommandError("when.error.repeated_by_dst", value=shown, zone=zone.key)
+        raise InputError("when.error.repeated_by_dst", value=shown, zone=zone.key)
     return first
 
 
 def parse_date(words: list[str], *, today: date) -> date:
     """A `<date>`: exactly one day word."""
     if len(words) != 1:
-        raise CommandError("when.error.bad_date", value=" ".join(words)[:30] or "–")
+        raise InputError("when.error.bad_date", value=" ".join(words)[:30] or "–")
     parsed = _parse_day(words[0], today)
     if parsed is None:
-        raise CommandError("when.error.bad_date", value=words[0][:20])
+        raise InputError("when.error.bad_date", value=words[0][:20])
     return parsed.day
 
 
@@ -151,7 +151,7 @@ def looks_like_date(word: str, *, today: date) -> bool:
     """Whether a word is meant as a day (so a command can tell it from free text)."""
     try:
         return _parse_day(word, today) is not None
-    except CommandError:
+    except InputError:
         return True
 
 
@@ -162,7 +162,7 @@ def parse_when(words: list[str], *, now: datetime, zone: ZoneInfo) -> datetime:
     20:00 is next Monday.
     """
     if not words:
-        raise CommandError("when.error.missing_when")
+        raise InputError("when.error.missing_when")
     local_now = now.astimezone(zone)
     words = _split_glued(words)
     shown = " ".join(words)[:30] or "–"
@@ -174,14 +174,14 @@ def parse_when(words: list[str], *, now: datetime, zone: ZoneInfo) -> datetime:
                 if looks_like_date(words[0], today=local_now.date())
                 else "when.error.bad_when"
             )
-            raise CommandError(key, value=shown)
+            raise InputError(key, value=shown)
         return local_instant(local_now.date(), at, zone)
     if len(words) != 2:
-        raise CommandError("when.error.bad_when", value=shown)
+        raise InputError("when.error.bad_when", value=shown)
     day = _parse_day(words[0], local_now.date())
     at = _parse_time(words[1])
     if day is None or at is None:
-        raise CommandError("when.error.bad_when", value=shown)
+        raise InputError("when.error.bad_when", value=shown)
     instant = local_instant(day.day, at, zone)
     if day.is_weekday_name and instant < now:
         instant = local_instant(day.day + timedelta(days=7), at, zone)
@@ -200,7 +200,7 @@ def split_trailing_when(
             break
         try:
             return words[:-width], parse_when(tail, now=now, zone=zone)
-        except CommandError as error:
+        except InputError as error:
             if width == 1 or error.message_key not in ("when.error.bad_when",):
                 raise
-    raise CommandError("when.error.missing_when")
+    raise InputError("when.error.missing_when")

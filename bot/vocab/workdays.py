@@ -9,20 +9,20 @@ and a warning is logged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import date
 
 import chinese_calendar
-
-from bot.core.config import TeamSettings
 
 log = logging.getLogger(__name__)
 _warned_years: set[int] = set()
 
 
-def is_workday(team: TeamSettings, day: date) -> bool:
-    if day in team.holidays:
+def is_workday(day: date, *, calendar: str | None, holidays: Collection[date] = ()) -> bool:
+    """Whether `day` is worked under `calendar` (`CN` or `none`), minus `holidays`."""
+    if day in holidays:
         return False
-    if team.calendar == "CN":
+    if calendar == "CN":
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:

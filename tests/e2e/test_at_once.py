@@ -1,5 +1,5 @@
-"""`OpsBot.answer_at_once`: a command run only if it needs no waiting, so that an event
-loop can run it. A read comes from a snapshot; a write only takes a free write lock;
+"""A delivery that may not wait: a command run only if it needs no waiting, so that an
+event loop can run it. A read comes from a snapshot; a write only takes a free write lock;
 anything else raises `WouldWait` and changes nothing."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from bot.core.dispatch import Delivery, WouldWait
 from bot.core.messages import Command, Reply
 from bot.core.render.text import render_text
-from storage.db import WouldWait, transaction
+from storage.db import transaction
 from tests.conftest import BotDriver, BotFactory
 
 
@@ -21,7 +22,7 @@ def at_once(
     bot: BotDriver, text: str, *, user: str = "alice", delivery: str | None = None
 ) -> Reply | None:
     command = Command(text=text, team_id=bot.bot.settings.team().id, user_id=user)
-    return bot.bot.answer_at_once(command, delivery_id=delivery)
+    return bot.bot.dispatch(command, Delivery("console", event_id=delivery, may_wait=False))
 
 
 @contextmanager

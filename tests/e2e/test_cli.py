@@ -58,7 +58,7 @@ def test_piped_console_and_json_export(workdir: Path) -> None:
     assert exported.returncode == 0, exported.stderr
     data = json.loads(exported.stdout)
     assert set(data) == {
-        "members", "topics", "votes", "posts", "tasks", "standups",
+        "members", "identities", "topics", "votes", "posts", "tasks", "standups",
         "kpi_daily", "post_metrics", "targets", "job_runs", "outbox",
     }  # fmt: skip
     (topic,) = data["topics"]

@@ -19,12 +19,13 @@ MONDAY_0930 = datetime.fromisoformat("2026-11-23T09:30:00+08:00")
 
 def _tick_in_process(url: str, barrier: multiprocessing.synchronize.Barrier, output: str) -> None:
     from bot.runtime.cli import _tick_and_deliver
+    from bot.runtime.wiring import connect_chat_platforms
 
     bot = OpsBot.open(make_settings(url), FrozenClock(MONDAY_0930))
     buffer = io.StringIO()
     barrier.wait(timeout=30)
     with redirect_stdout(buffer):
-        _tick_and_deliver(bot)
+        _tick_and_deliver(bot, connect_chat_platforms(bot))
     Path(output).write_text(buffer.getvalue(), encoding="utf-8")
     bot.engine.dispose()
 

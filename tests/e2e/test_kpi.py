@@ -115,7 +115,7 @@ def test_quick_views_of_the_week_and_the_month(bot: BotDriver) -> None:
 def _import(bot: BotDriver, data: bytes, platform: str | None = "wechat"):  # type: ignore[no-untyped-def]
     with transaction(bot.bot.engine) as session:
         return import_kpi_csv(
-            session, data, team_id="content", platforms=bot.bot.platforms,
+            session, data, team_id="content", content_platforms=bot.bot.content_platforms,
             default_platform=platform, today=bot.clock.now().date(), now=bot.clock.now(),
         )  # fmt: skip
 

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot.core.outbound import OutgoingMessage
 from bot.core.render.text import render_text
-from bot.runtime.delivery import OutgoingMessage, deliver_due
+from bot.runtime.delivery import deliver_due
 from bot.runtime.scheduler import Scheduler
 from tests.conftest import BotDriver, BotFactory
 

@@ -19,18 +19,15 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from sqlalchemy import text
 
-from bot.chat.slack.adapter import SlackAdapter, SlackSender, check_slack, web_client
+from bot.chat.slack.adapter import SlackAdapter
 from bot.chat.slack.render import render_messages
-from bot.core.clock import FrozenClock
-from bot.core.messages import Command, Reply, Section, reply_to_dict
+from bot.core.messages import Reply, Section, reply_to_dict
 from bot.runtime.app import OpsBot
-from bot.runtime.delivery import deliver_due
 from bot.runtime.scheduler import Scheduler
-from bot.runtime.server import BackgroundServer, build_http_app
 from storage import outbox as outbox_store
 from storage.db import transaction
 from storage.export import export_tables
-from tests.conftest import make_settings
+from tests.chat_rig import ChatRig, chat_rig
 from tests.fake_slack import (
     SIGNING_SECRET,
     FakeSlack,
@@ -50,12 +47,12 @@ MEMBERS = [
 
 
 @dataclass
-class SlackRig:
-    bot: OpsBot
-    fake: FakeSlack
-    url: str
-    clock: FrozenClock
-    adapter: SlackAdapter
+class SlackRig(ChatRig):
+    fake: FakeSlack | None = None
+
+    @property
+    def adapter(self) -> SlackAdapter:
+        return self.connection.adapter
 
     def post(self, body: str, headers: dict[str, str] | None = None) -> httpx.Response:
         return httpx.post(
@@ -70,30 +67,16 @@ class SlackRig:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def topics(self) -> list[str]:
-        reply = self.bot.handle(Command("/topic list all", "content", "alice"))
-        return [row[2] for section in reply.sections for row in section.rows]
-
 
 @pytest.fixture
 def slack(sqlite_url: str) -> Iterator[SlackRig]:
     with fake_slack() as fake:
-        settings = make_settings(
-            sqlite_url,
-            platforms={"slack": {"bot_token": "xoxb-test", "signing_secret": SIGNING_SECRET,
-                                 "mode": "http", "api_url": fake.api_url}},
-            team={"members": MEMBERS, "channels": {"slack": "C0123"}},
-        )  # fmt: skip
-        clock = FrozenClock(MONDAY_10)
-        bot = OpsBot.open(settings, clock)
-        adapter = SlackAdapter(bot, settings.platforms.slack)
-        server = BackgroundServer(build_http_app(bot, slack=adapter))
-        port = server.start()
-        try:
-            yield SlackRig(bot, fake, f"http://127.0.0.1:{port}", clock, adapter)
-        finally:
-            server.stop()
-            bot.engine.dispose()
+        settings = {"bot_token": "xoxb-test", "signing_secret": SIGNING_SECRET, "mode": "http",
+                    "api_url": fake.api_url}  # fmt: skip
+        with chat_rig(
+            sqlite_url, "slack", settings, members=MEMBERS, channels={"slack": "C0123"}
+        ) as rig:
+            yield SlackRig.of(rig, fake)
 
 
 def texts(message: dict) -> str:
@@ -198,11 +181,10 @@ def test_a_retried_read_is_answered_again(slack: SlackRig) -> None:
 
 def test_scheduled_digest_arrives_once_and_reminders_go_by_dm(slack: SlackRig) -> None:
     slack.command("/publish", "add 冬季护肤指南 p:wechat 今天 20:00 <@U03|carol>")
-    sender = SlackSender(slack.bot, web_client(slack.bot.settings.platforms.slack))
     for when in ("2026-11-23T09:00:00+08:00", "2026-11-23T09:00:30+08:00"):
         slack.clock.set(datetime.fromisoformat(when))
         Scheduler(slack.bot).tick()
-        deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+        slack.deliver()
 
     digests = [p for p in slack.fake.posted() if p["text"].startswith("☀️")]
     assert len(digests) == 1
@@ -211,7 +193,7 @@ def test_scheduled_digest_arrives_once_and_reminders_go_by_dm(slack: SlackRig) -
 
     slack.clock.set(datetime.fromisoformat("2026-11-23T18:00:00+08:00"))
     Scheduler(slack.bot).tick()
-    deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+    slack.deliver()
     opened = [call["users"] for call in slack.fake.posted("conversations.open")]
     assert opened == ["U01", "U03"]  # the author (alice) and the named reviewer (carol)
     dms = [p["channel"] for p in slack.fake.posted() if "⏰" in p["text"]]
@@ -220,13 +202,12 @@ def test_scheduled_digest_arrives_once_and_reminders_go_by_dm(slack: SlackRig) -
 
 def test_a_429_on_post_message_is_retried_after_retry_after(slack: SlackRig) -> None:
     slack.fake.rate_limit_next = 1
-    sender = SlackSender(slack.bot, web_client(slack.bot.settings.platforms.slack))
     with transaction(slack.bot.engine) as session:
         outbox_store.enqueue(
             session, team_id="content", key="k", platform="slack", target="team", kind="test",
             payload=reply_to_dict(Reply("周报来了")), now=slack.clock.now(),
         )  # fmt: skip
-    report = deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+    report = slack.deliver()
 
     assert report.sent == 1
     attempts = [p for p in slack.fake.posted() if p["text"] == "周报来了"]
@@ -242,17 +223,16 @@ def test_a_long_post_that_fails_halfway_resumes_without_posting_a_part_twice(
     parts = [text for _, text in render_messages(long)]
     assert len(parts) >= 3  # Slack's 50-block limit splits it
     slack.fake.fail_posts = {2}  # Slack fails the second part
-    sender = SlackSender(slack.bot, web_client(slack.bot.settings.platforms.slack))
-    sender.interval = 0  # pacing is not what this test is about
+    slack.connection.sender().interval = 0  # pacing is not what this test is about
     with transaction(slack.bot.engine) as session:
         outbox_store.enqueue(
             session, team_id="content", key="long", platform="slack", target="team",
             kind="summary", payload=reply_to_dict(long), now=slack.clock.now(),
         )  # fmt: skip
 
-    first = deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+    first = slack.deliver()
     slack.clock.advance(timedelta(minutes=1))
-    second = deliver_due(slack.bot.engine, {"slack": sender}, slack.clock)
+    second = slack.deliver()
 
     assert (first.retried, second.sent) == (1, 1)
     delivered = [json.dumps(post["blocks"], ensure_ascii=False) for post in slack.fake.posted()]
@@ -276,8 +256,8 @@ def test_health_metrics_and_doctor(slack: SlackRig) -> None:
     metrics = httpx.get(f"{slack.url}/metrics").text
     assert 'opsbot_http_requests_total{route="/slack/events",status="200"}' in metrics
     assert 'opsbot_outbox_items{status="failed"} 0.0' in metrics
-    ok, text = check_slack(slack.bot.settings.platforms.slack)
-    assert ok and "Acme as opsbot" in text
+    check = slack.check()
+    assert check.ok and "Acme as opsbot" in check.text
 
 
 @contextmanager
@@ -397,13 +377,13 @@ def test_the_manifest_registers_every_command_with_escaped_mentions() -> None:
 
     import yaml
 
-    from bot.chat.slack.adapter import FAMILIES
+    from handlers import ALL_FAMILIES
 
     manifest = yaml.safe_load(
         (Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml").read_text()
     )
     commands = manifest["features"]["slash_commands"]
-    assert [c["command"] for c in commands] == [f"/{name}" for name in FAMILIES]
+    assert sorted(c["command"] for c in commands) == sorted(f"/{f.name}" for f in ALL_FAMILIES)
     assert all(c["should_escape"] for c in commands)
     assert (
         manifest["settings"]["socket_mode_enabled"]

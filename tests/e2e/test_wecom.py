@@ -11,24 +11,14 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from bot.chat.wecom.adapter import (
-    CallbackRejected,
-    WecomAdapter,
-    WecomClient,
-    WecomCrypto,
-    WecomSender,
-    check_wecom,
-)
+from bot.chat.wecom.client import WecomClient
+from bot.chat.wecom.crypto import CallbackRejected, WecomCrypto
 from bot.chat.wecom.render import split_by_bytes
-from bot.core.clock import FrozenClock
-from bot.core.messages import Command, Reply, Section, reply_to_dict
-from bot.runtime.app import OpsBot
-from bot.runtime.delivery import deliver_due
+from bot.core.messages import Reply, Section, reply_to_dict
 from bot.runtime.scheduler import Scheduler
-from bot.runtime.server import BackgroundServer, build_http_app
 from storage import outbox as outbox_store
 from storage.db import transaction
-from tests.conftest import make_settings
+from tests.chat_rig import ChatRig, chat_rig
 from tests.fake_wecom import FakeWecom, fake_wecom
 
 # Tencent's published WXBizMsgCrypt sample values.
@@ -63,12 +53,12 @@ def test_tencents_published_examples() -> None:
 
 
 @dataclass
-class WecomRig:
-    bot: OpsBot
-    fake: FakeWecom
-    url: str
-    clock: FrozenClock
-    crypto: WecomCrypto
+class WecomRig(ChatRig):
+    fake: FakeWecom | None = None
+
+    @property
+    def crypto(self) -> WecomCrypto:
+        return self.connection.adapter.crypto
 
     def callback(
         self, xml: str, *, corp: str = SAMPLE_CORP, bad_signature: bool = False
@@ -84,14 +74,10 @@ class WecomRig:
         )
 
     def wait_for(self, count: int) -> list[dict]:
-        deadline = time.monotonic() + 5
-        while len(self.fake.sent()) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.fake.sent()
-
-    def topics(self) -> list[str]:
-        reply = self.bot.handle(Command("/topic list all", "content", "alice"))
-        return [row[2] for section in reply.sections for row in section.rows]
+        """What the bot sent (callbacks are handled inline: it is all there already)."""
+        sent = self.fake.sent()
+        assert len(sent) == count, sent
+        return sent
 
 
 def text_message(content: str, *, user: str = "alice", msg_id: str | None = None) -> str:
@@ -113,22 +99,12 @@ def event_message(event: str, key: str, *, user: str = "bob") -> str:
 @pytest.fixture
 def wecom(sqlite_url: str) -> Iterator[WecomRig]:
     with fake_wecom() as fake:
-        settings = make_settings(
-            sqlite_url,
-            platforms={"wecom": {"corp_id": SAMPLE_CORP, "agent_id": 1, "secret": "s", "token": SAMPLE_TOKEN,
-                                 "encoding_aes_key": SAMPLE_KEY, "robot_webhook_key": "robot-key", "base_url": fake.base}},
-            team={"members": MEMBERS, "channels": {"wecom": "robot"}},
-        )  # fmt: skip
-        clock = FrozenClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00"))
-        bot = OpsBot.open(settings, clock)
-        adapter = WecomAdapter(bot, settings.platforms.wecom)
-        server = BackgroundServer(build_http_app(bot, wecom=adapter))
-        port = server.start()
-        try:
-            yield WecomRig(bot, fake, f"http://127.0.0.1:{port}", clock, adapter.crypto)
-        finally:
-            server.stop()
-            bot.engine.dispose()
+        settings = {"corp_id": SAMPLE_CORP, "agent_id": 1, "secret": "s", "token": SAMPLE_TOKEN,
+                    "encoding_aes_key": SAMPLE_KEY, "robot_webhook_key": "robot-key", "base_url": fake.base}  # fmt: skip
+        with chat_rig(
+            sqlite_url, "wecom", settings, members=MEMBERS, channels={"wecom": "robot"}
+        ) as rig:
+            yield WecomRig.of(rig, fake)
 
 
 def test_url_verification(wecom: WecomRig) -> None:
@@ -155,7 +131,7 @@ def test_a_text_command_round_trip(wecom: WecomRig) -> None:
 
 
 def test_a_template_card_click_runs_the_command(wecom: WecomRig) -> None:
-    wecom.bot.handle(Command("/topic add 冬至节气海报", "content", "alice"))
+    wecom.say("/topic add 冬至节气海报")
     wecom.callback(event_message("template_card_event", "/topic vote 1", user="bob"))
     (reply,) = wecom.wait_for(1)
     assert reply["touser"] == "bob" and reply["msgtype"] == "markdown"
@@ -177,7 +153,6 @@ def test_forged_callbacks_get_401_and_change_nothing(wecom: WecomRig, problem: s
         else wecom.callback(xml, corp="wx-other")
     )
     assert response.status_code == 401
-    time.sleep(0.2)
     assert wecom.fake.sent() == [] and wecom.topics() == []
 
 
@@ -186,19 +161,17 @@ def test_a_replayed_msg_id_is_processed_once(wecom: WecomRig) -> None:
     assert wecom.callback(xml).status_code == 200
     assert wecom.callback(xml).status_code == 200
     wecom.wait_for(1)
-    time.sleep(0.2)
     assert wecom.topics() == ["只要一次"]
 
 
 def test_the_robot_rate_limit_then_delivery_and_token_refresh(wecom: WecomRig) -> None:
-    sender = WecomSender(wecom.bot, WecomClient(wecom.bot.settings.platforms.wecom, wecom.clock))
     wecom.fake.robot_limited = 1
     wecom.clock.set(datetime.fromisoformat("2026-11-23T09:00:00+08:00"))
     Scheduler(wecom.bot).tick()
-    first = deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock)
+    first = wecom.deliver()
     assert (first.sent, first.retried) == (0, 1)  # 45009: never dropped, retried later
     wecom.clock.advance(timedelta(seconds=60))
-    assert deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock).sent == 1
+    assert wecom.deliver().sent == 1
     posts = wecom.fake.robot()
     assert len(posts) == 2 and posts[-1]["markdown"]["content"].startswith("**<font")
     assert all(len(p["markdown"]["content"].encode()) <= 4096 for p in posts)
@@ -206,7 +179,7 @@ def test_the_robot_rate_limit_then_delivery_and_token_refresh(wecom: WecomRig) -
     wecom.fake.expire_next = True  # the cached token expired: 42001
     wecom.clock.set(datetime.fromisoformat("2026-11-23T09:30:00+08:00"))
     Scheduler(wecom.bot).tick()
-    deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock)
+    wecom.deliver()
     assert wecom.fake.tokens_issued == 2
     prompted = sorted({m["touser"] for m in wecom.fake.sent()})
     assert prompted == ["alice", "bob", "carol"]
@@ -217,8 +190,7 @@ def test_a_long_robot_post_limited_halfway_resumes_without_repeating_a_part(
 ) -> None:
     rows = [(f"#{n}", f"第 {n} 行 · 冬至节气海报 · 小红书 · 评分 4.33") for n in range(300)]
     long = Reply("周报来了", sections=[Section(rows=rows)])
-    sender = WecomSender(wecom.bot, WecomClient(wecom.bot.settings.platforms.wecom, wecom.clock))
-    parts = [body["markdown"]["content"] for body in sender.client.robot_messages(long)]
+    parts = [body["markdown"]["content"] for body in WecomClient.robot_messages(long)]
     assert len(parts) >= 3  # over the robot's 4096 bytes
     wecom.fake.robot_limited_posts = {2}
     with transaction(wecom.bot.engine) as session:
@@ -227,9 +199,9 @@ def test_a_long_robot_post_limited_halfway_resumes_without_repeating_a_part(
             kind="summary", payload=reply_to_dict(long), now=wecom.clock.now(),
         )  # fmt: skip
 
-    assert deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock).retried == 1
+    assert wecom.deliver().retried == 1
     wecom.clock.advance(timedelta(seconds=60))
-    assert deliver_due(wecom.bot.engine, {"wecom": sender}, wecom.clock).sent == 1
+    assert wecom.deliver().sent == 1
 
     posted = [post["markdown"]["content"] for post in wecom.fake.robot()]
     assert posted == [parts[0], parts[1], *parts[1:]]  # the limited part again, no other
@@ -244,5 +216,5 @@ def test_long_markdown_is_split_under_the_byte_limit() -> None:
 
 
 def test_doctor_checks_the_corp_credentials(wecom: WecomRig) -> None:
-    ok, text = check_wecom(wecom.bot.settings.platforms.wecom)
-    assert ok and "gets an access token" in text
+    check = wecom.check()
+    assert check.ok and "gets an access token" in check.text

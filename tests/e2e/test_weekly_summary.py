@@ -197,7 +197,7 @@ def test_this_week_so_far(week_47: BotDriver) -> None:
 
 
 def test_eight_weeks_of_main_metrics_as_a_chart(week_47: BotDriver, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from bot.runtime.reports import summary_chart_png
+    from handlers.summary import summary_chart_png
     from handlers.weekly_summary import weekly_series
     from storage import kpis as kpi_store
 
@@ -207,7 +207,7 @@ def test_eight_weeks_of_main_metrics_as_a_chart(week_47: BotDriver, tmp_path) ->
         )
         png = summary_chart_png(
             session, team=week_47.bot.settings.team(), week_start=date(2026, 11, 16),
-            t=week_47.bot.t, platforms=week_47.bot.platforms,
+            t=week_47.bot.t, content_platforms=week_47.bot.content_platforms,
         )  # fmt: skip
     series = weekly_series(rows, last_week_start=date(2026, 11, 16))
 

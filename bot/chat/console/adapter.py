@@ -1,8 +1,8 @@
 """The console: a chat with the bot in a terminal, or a script piped into it.
 
-It is a real adapter like the others (same `OpsBot.handle`), which is why scripts and
-end-to-end tests drive the bot through it. A line may start with `@<member> ` to speak
-as that member for that line.
+It is a real chat plug-in like the others (the same dispatcher), which is why scripts
+and end-to-end tests drive the bot through it. A line may start with `@<member> ` to
+speak as that member for that line.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.core.messages import Command
+from bot.core.dispatch import Delivery, Dispatcher
+from bot.core.i18n import Translator
+from bot.core.messages import Command, Reply
+from bot.core.outbound import OutgoingMessage
 from bot.core.render.text import render_text
-from bot.runtime.app import OpsBot
-from bot.runtime.delivery import OutgoingMessage
 
 SPEAKER_PREFIX = re.compile(r"^[@＠]([\w.\-]{1,64})\s+(.*)$", re.DOTALL)
 QUIT_WORDS = {"/quit", "/exit", "/退出"}
@@ -60,11 +61,26 @@ def _typed_so_far() -> str:
 PROMPT = Prompt()  # one terminal per process
 
 
+PLATFORM = "console"
+
+
 class ConsoleAdapter:
-    def __init__(self, bot: OpsBot, *, team_id: str, speaker: str) -> None:
-        self.bot = bot
+    """A terminal chat (or a piped script) with one team, as one member by default."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, t: Translator, *, team_id: str, team_name: str, speaker: str
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.t = t
         self.team_id = team_id
+        self.team_name = team_name
         self.speaker = speaker
+
+    def answer(self, text: str, speaker: str) -> Reply:
+        command = Command(text=text, team_id=self.team_id, user_id=speaker)
+        reply = self.dispatcher.dispatch(command, Delivery(PLATFORM))
+        assert reply is not None  # only a platform's retried delivery goes unanswered
+        return reply
 
     def reply_to(self, line: str) -> str | None:
         """The rendered reply to one line, or None for a blank line."""
@@ -75,8 +91,7 @@ class ConsoleAdapter:
         match = SPEAKER_PREFIX.match(text)
         if match:
             speaker, text = match.group(1), match.group(2).strip()
-        command = Command(text=text, team_id=self.team_id, user_id=speaker, platform="console")
-        return render_text(self.bot.handle(command))
+        return render_text(self.answer(text, speaker))
 
     def run_script(self, lines: TextIO, out: TextIO) -> None:
         """Piped input: one message per line, each reply printed as it comes."""
@@ -89,11 +104,7 @@ class ConsoleAdapter:
     def run_interactive(self, out: TextIO, read_line: Callable[[str], str] = input) -> None:
         with contextlib.suppress(ImportError):  # not on every platform
             import readline  # noqa: F401  (line editing and history for input())
-        team = self.bot.settings.team(self.team_id)
-        out.write(
-            self.bot.t("console.banner", team=team.display_name, locale=self.bot.settings.locale)
-            + "\n"
-        )
+        out.write(self.t("console.banner", team=self.team_name, locale=self.t.locale) + "\n")
         while True:
             try:
                 line = PROMPT.read(read_line, f"{self.speaker}> ")
@@ -110,12 +121,16 @@ class ConsoleAdapter:
 class ConsoleSender:
     """Delivers the team's posts to the terminal when no chat platform is configured."""
 
-    def __init__(self, out: TextIO, *, team_names: dict[str, str]) -> None:
-        self.out = out
+    def __init__(self, out: TextIO | None = None, *, team_names: dict[str, str]) -> None:
+        self._out = out
         self.team_names = team_names
 
+    @property
+    def out(self) -> TextIO:
+        return self._out if self._out is not None else sys.stdout  # as it is at send time
+
     def send(self, message: OutgoingMessage) -> None:
-        if message.target == "team":
+        if message.to_team:
             heading = f"📣 {self.team_names.get(message.team_id, message.team_id)}"
         else:
             heading = f"✉️ @{message.target.removeprefix('member:')}"

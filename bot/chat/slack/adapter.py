@@ -1,8 +1,8 @@
 """Slack, on Bolt: slash commands and buttons in, Block Kit out, posts through the outbox.
 
-Translate and transport only: a slash command becomes a neutral `Command` for
-`OpsBot.handle_once`, the `Reply` becomes Block Kit. Bolt checks every request's
-signature (and its 5-minute window) before anything runs.
+Translate and transport only: a slash command becomes a neutral `Command` for the
+dispatcher, the `Reply` becomes Block Kit. Bolt checks every request's signature (and
+its 5-minute window) before anything runs.
 
 The app runs with `process_before_response=True`, Bolt's fastest setup: Bolt and the
 command run together and the reply *is* the acknowledgement, so the person sees the
@@ -11,8 +11,8 @@ answer in one round trip. Where they run depends on whether the command can wait
 - On a SQLite file, a slash command is first tried at once in the caller's thread (the
   HTTP server's event loop), which works whenever it needs no waiting
   (`OpsBot.answer_at_once`): a read from a snapshot no writer can hold up, a write
-  when the write lock is free this instant. Handing a command to another thread costs
-  more than running it.
+  when the write lock is free this instant (a `Delivery` with `may_wait=False`).
+  Handing a command to another thread costs more than running it.
 - Otherwise (a writer holds the database, a newcomer to register, PostgreSQL, a
   button) it runs on one of the adapter's command threads (`workers`). Slack's 3-second
   limit is kept by whoever waits for the answer (`answer_in_time`, or the event loop):
@@ -26,65 +26,31 @@ import json
 import logging
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import Engine
 
+from bot.chat.base import ChatServices
+from bot.chat.slack.client import web_client
 from bot.chat.slack.render import ACTION_PREFIX, render_messages
-from bot.core.config import SlackSettings, TeamSettings
-from bot.core.messages import Audience, Command, Reply, Tone
-from bot.runtime.app import OpsBot
-from bot.runtime.delivery import DeliveryError, OutgoingMessage
-from storage import members as member_store
-from storage.db import WouldWait, snapshot, transaction, works_at_once
+from bot.chat.slack.settings import SlackSettings
+from bot.core.dispatch import Delivery, WouldWait
+from bot.core.messages import Audience, Command, Mention, Reply, Tone
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("topic", "publish", "task", "standup", "kpi", "digest", "summary", "team", "help")
-COMMAND_PATTERN = re.compile(rf"^/({'|'.join(FAMILIES)})$")
+PLATFORM = "slack"
+COMMAND_PATTERN = re.compile(r"^/\S+$")  # the router knows the families; Slack sends ours
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]+))?>")
 ANSWER_WITHIN_SECONDS = 2.0
 AT_ONCE = "opsbot_at_once"  # request context: answer without waiting or not at all
 NEEDS_A_THREAD = "opsbot_needs_a_thread"  # request context: it would have had to wait
-CHANNEL_INTERVAL_SECONDS = 1.0  # Slack allows about one message a second per channel
-RETRYABLE_ERRORS = {
-    "ratelimited",
-    "service_unavailable",
-    "internal_error",
-    "fatal_error",
-    "request_timeout",
-}
-
-
-def web_client(settings: SlackSettings) -> WebClient:
-    """The Web API client; 429s are retried after Slack's Retry-After (off by default)."""
-    return WebClient(
-        token=settings.bot_token,
-        base_url=settings.api_url,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
-    )
-
-
-def commands_at_once(engine: Engine) -> int:
-    """How many commands to run at the same time.
-
-    SQLite admits one writer: more threads would only queue for its lock, handing it and
-    the interpreter lock back and forth (measured with 8 concurrent clients: one thread
-    gives about 15% more throughput and a p99 a third lower than eight). PostgreSQL
-    works on several at once.
-    """
-    return 1 if engine.dialect.name == "sqlite" else 4
 
 
 class Dispatch:
@@ -120,13 +86,15 @@ class Dispatch:
 
 
 class SlackAdapter:
-    def __init__(self, bot: OpsBot, settings: SlackSettings) -> None:
-        self.bot = bot
+    """Slash commands, buttons and Socket Mode envelopes in; answers out."""
+
+    def __init__(self, services: ChatServices, settings: SlackSettings) -> None:
+        self.services = services
         self.settings = settings
         self.client = web_client(settings)
         self.answer_within = ANSWER_WITHIN_SECONDS
-        self.commands_at_once = works_at_once(bot.engine)
-        self.concurrency = commands_at_once(bot.engine)
+        self.commands_at_once = services.answers_at_once
+        self.concurrency = services.command_threads
         self.workers = ThreadPoolExecutor(self.concurrency, thread_name_prefix="slack-command")
         # Posts to a response_url wait on Slack; they must not hold up the command threads.
         self.responders = ThreadPoolExecutor(4, thread_name_prefix="slack-respond")
@@ -173,7 +141,7 @@ class SlackAdapter:
         listener has acknowledged already and answers through `respond` itself."""
         if "command" not in request.body:
             return BoltResponse(status=200, body="")
-        working = {"response_type": "ephemeral", "text": self.bot.t("slack.working")}
+        working = {"response_type": "ephemeral", "text": self.services.t("slack.working")}
         return BoltResponse(
             status=200,
             body=json.dumps(working, ensure_ascii=False),
@@ -225,39 +193,30 @@ class SlackAdapter:
 
     # -- incoming -----------------------------------------------------------------------
 
-    def team_for(self, channel_id: str | None) -> TeamSettings:
-        for team in self.bot.settings.teams:
-            if channel_id and team.channels.get("slack") == channel_id:
-                return team
-        return self.bot.settings.team()
+    @staticmethod
+    def _command(text: str, user_id: str, user_name: str | None, channel: str | None) -> Command:
+        """`<@U123|bob>` mentions become placeholders the dispatcher resolves to members."""
+        mentions: list[Mention] = []
 
-    def _mentions_to_members(self, team: TeamSettings, text: str) -> str:
-        """`<@U123|bob>` → `@bob` (the member with that Slack id, else the Slack name)."""
+        def placeholder(match: re.Match[str]) -> str:
+            mentions.append(Mention(f"@⟦{len(mentions)}⟧", match.group(1), match.group(2)))
+            return mentions[-1].placeholder
 
-        def replace(match: re.Match[str]) -> str:
-            with snapshot(self.bot.engine) as session:
-                member = member_store.find_member_by_platform_id(
-                    session, team_id=team.id, platform="slack", platform_user_id=match.group(1)
-                )
-            return f"@{member.id if member else (match.group(2) or match.group(1))}"
-
-        return MENTION.sub(replace, text)
+        return Command(
+            text=MENTION.sub(placeholder, text), team_id=None, user_id=user_id,
+            user_name=user_name, channel_id=channel, mentions=tuple(mentions),
+        )  # fmt: skip
 
     def _handle(self, body: dict[str, Any], user_id: str, user_name: str | None, text: str,
                 channel: str | None, *, at_once: bool = False) -> Reply | None:  # fmt: skip
         """Run the command once per Slack trigger (None: this trigger was handled before);
         `at_once`: without waiting, or raise `WouldWait`."""
-        team = self.team_for(channel)
-        command = Command(
-            text=self._mentions_to_members(team, text), team_id=team.id, user_id=user_id,
-            platform="slack", user_name=user_name, channel_id=channel,
-        )  # fmt: skip
         trigger = body.get("trigger_id")
-        if at_once:
-            return self.bot.answer_at_once(command, delivery_id=str(trigger) if trigger else None)
-        if not trigger:
-            return self.bot.handle(command)
-        return self.bot.handle_once(command, delivery_id=str(trigger))
+        delivery = Delivery(
+            PLATFORM, event_id=str(trigger) if trigger else None, may_wait=not at_once
+        )
+        command = self._command(text, user_id, user_name, channel)
+        return self.services.dispatcher.dispatch(command, delivery)
 
     @staticmethod
     def response(reply: Reply) -> dict[str, Any]:
@@ -299,69 +258,3 @@ class SlackAdapter:
         if reply is not None and body.get("response_url"):
             message = self.response(reply) | {"replace_original": reply.tone is not Tone.ERROR}
             self.responders.submit(self._send_to_response_url, body["response_url"], message)
-
-
-class SlackSender:
-    """Delivers outbox items: the team's channel with chat.postMessage, people by DM."""
-
-    def __init__(self, bot: OpsBot, client: WebClient) -> None:
-        self.bot = bot
-        self.client = client
-        self.interval = CHANNEL_INTERVAL_SECONDS
-        self._last_post: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def _channel(self, message: OutgoingMessage) -> str:
-        team = self.bot.settings.team(message.team_id)
-        if message.target == "team":
-            channel = team.channels.get("slack")
-            if not channel:
-                raise DeliveryError(f"teams.{team.id}.channels.slack is not set", retryable=False)
-            return channel
-        member_id = message.target.removeprefix("member:")
-        with transaction(self.bot.engine) as session:
-            member = member_store.get_member(session, team_id=team.id, member_id=member_id)
-        if member is None or not member.slack:
-            raise DeliveryError(f"member {member_id} has no Slack id", retryable=False)
-        opened = self.client.conversations_open(users=member.slack)
-        return str(opened["channel"]["id"])
-
-    def _pace(self, channel: str) -> None:
-        with self._lock:
-            wait = self._last_post.get(channel, 0.0) + self.interval - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            self._last_post[channel] = time.monotonic()
-
-    def send(self, message: OutgoingMessage) -> None:
-        try:
-            channel = self._channel(message)
-            for number, (blocks, text) in message.undelivered(render_messages(message.reply)):
-                self._pace(channel)
-                self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-                message.delivered(number)
-        except SlackApiError as error:
-            code = error.response.get("error", "") if error.response is not None else ""
-            if error.response is not None and error.response.status_code == 429:
-                retry_after = float(error.response.headers.get("Retry-After", "1"))
-                raise DeliveryError("slack: rate limited", retry_after=retry_after) from error
-            raise DeliveryError(
-                f"slack: {code or error}", retryable=code in RETRYABLE_ERRORS
-            ) from error
-        except OSError as error:
-            raise DeliveryError(f"slack: {error}") from error
-
-
-def check_slack(settings: SlackSettings) -> tuple[bool, str]:
-    """Whether the bot token works (`auth.test`), for `opsbot doctor`."""
-    try:
-        result = web_client(settings).auth_test()
-    except SlackApiError as error:
-        return (
-            False,
-            f"platforms.slack: the bot token was refused ({error.response.get('error', error)})",
-        )
-    except OSError as error:
-        return False, f"platforms.slack: {settings.api_url} cannot be reached ({error})"
-    who = f"{result.get('team', '?')} as {result.get('user', '?')}"
-    return True, f"platforms.slack: token works for {who} (mode {settings.mode})"

@@ -1,0 +1,107 @@
+"""The WeCom API over httpx: the access token, app messages and the group robot."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bot.chat.wecom.render import (
+    APP_MARKDOWN_BYTES,
+    ROBOT_MARKDOWN_BYTES,
+    render_markdown,
+    render_template_card,
+    split_by_bytes,
+)
+from bot.chat.wecom.settings import WecomSettings
+from bot.core.clock import Clock
+from bot.core.messages import Reply
+
+TOKEN_EXPIRED = {40014, 42001}
+TOKEN_MARGIN = timedelta(minutes=5)
+NO_ROBOT_KEY = -2  # ours, not WeCom's: the config names no robot
+
+
+class WecomError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"wecom {code}: {message}")
+        self.code = code
+
+
+class WecomClient:
+    def __init__(self, settings: WecomSettings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.http = httpx.Client(base_url=settings.base_url.rstrip("/"), timeout=10)
+        self._token: tuple[str, datetime] | None = None
+        self._lock = threading.Lock()
+
+    def access_token(self, *, refresh: bool = False) -> str:
+        with self._lock:
+            now = self.clock.now()
+            if not refresh and self._token and now < self._token[1]:
+                return self._token[0]
+            data = self.http.get(
+                "/cgi-bin/gettoken",
+                params={"corpid": self.settings.corp_id, "corpsecret": self.settings.secret},
+            ).json()
+            if data.get("errcode", 0) != 0:
+                raise WecomError(int(data["errcode"]), str(data.get("errmsg")))
+            self._token = (
+                data["access_token"],
+                now + timedelta(seconds=int(data.get("expires_in", 7200))) - TOKEN_MARGIN,
+            )
+            return self._token[0]
+
+    def send_app_message(self, body: dict[str, Any]) -> None:
+        """message/send, fetching the token again once if WeCom says it expired."""
+        payload = {
+            "agentid": int(self.settings.agent_id),
+            "enable_duplicate_check": 1,
+            "duplicate_check_interval": 1800,
+            **body,
+        }
+        for attempt in (1, 2):
+            token = self.access_token(refresh=attempt == 2)
+            data = self.http.post(
+                "/cgi-bin/message/send", params={"access_token": token}, json=payload
+            ).json()
+            code = int(data.get("errcode", 0))
+            if code == 0:
+                return
+            if code in TOKEN_EXPIRED and attempt == 1:
+                continue
+            raise WecomError(code, str(data.get("errmsg")))
+
+    @staticmethod
+    def app_messages(touser: str, reply: Reply, task_id: str) -> list[dict[str, Any]]:
+        """The reply as app messages: a button card, or markdown split under the limit."""
+        if reply.buttons:
+            card = render_template_card(reply, task_id)
+            return [{"touser": touser, "msgtype": "template_card", "template_card": card}]
+        return [
+            {"touser": touser, "msgtype": "markdown", "markdown": {"content": chunk}}
+            for chunk in split_by_bytes(render_markdown(reply), APP_MARKDOWN_BYTES)
+        ]
+
+    def send_reply(self, touser: str, reply: Reply, task_id: str) -> None:
+        for body in self.app_messages(touser, reply, task_id):
+            self.send_app_message(body)
+
+    @staticmethod
+    def robot_messages(reply: Reply) -> list[dict[str, Any]]:
+        """The reply as group robot posts: markdown split under the robot's limit."""
+        return [
+            {"msgtype": "markdown", "markdown": {"content": chunk}}
+            for chunk in split_by_bytes(render_markdown(reply), ROBOT_MARKDOWN_BYTES)
+        ]
+
+    def send_robot_message(self, body: dict[str, Any]) -> None:
+        key = self.settings.robot_webhook_key
+        if not key:
+            raise WecomError(NO_ROBOT_KEY, "platforms.wecom.robot_webhook_key is not set")
+        data = self.http.post("/cgi-bin/webhook/send", params={"key": key}, json=body).json()
+        if int(data.get("errcode", 0)) != 0:
+            raise WecomError(int(data["errcode"]), str(data.get("errmsg")))
