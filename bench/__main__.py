@@ -77,7 +77,7 @@ COMMAND_MIX = (
 
 
 def command_core(url: str, label: str, commands: int, repeats: int) -> Figure:
-    """Commands per second through OpsBot.handle (router, handlers, storage), no network."""
+    """Commands per second through OpsBot.dispatch (router, handlers, storage), no network."""
     bot = OpsBot.open(_settings(url), FrozenClock(NOW))
     counter = iter(range(1, 10**9))
 

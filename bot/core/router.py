@@ -1,7 +1,8 @@
 """Finds the family and sub-command a line of text asks for.
 
 The router only reads words: `/选题 新增 …` and `/topic add …` resolve to the same
-sub-command. Running it, and turning failures into replies, is `bot.app`'s job.
+sub-command. Running it, and turning failures into replies, is the dispatcher's job
+(`bot.runtime.app.OpsBot.dispatch`).
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ command run together and the reply *is* the acknowledgement, so the person sees 
 answer in one round trip. Where they run depends on whether the command can wait:
 
 - On a SQLite file, a slash command is first tried at once in the caller's thread (the
-  HTTP server's event loop), which works whenever it needs no waiting
-  (`OpsBot.answer_at_once`): a read from a snapshot no writer can hold up, a write
-  when the write lock is free this instant (a `Delivery` with `may_wait=False`).
-  Handing a command to another thread costs more than running it.
+  HTTP server's event loop), dispatched with `may_wait=False`, which works whenever it
+  needs no waiting: a read from a snapshot no writer can hold up, a write when the
+  write lock is free this instant. Handing a command to another thread costs more than
+  running it.
 - Otherwise (a writer holds the database, a newcomer to register, PostgreSQL, a
   button) it runs on one of the adapter's command threads (`workers`). Slack's 3-second
   limit is kept by whoever waits for the answer (`answer_in_time`, or the event loop):
