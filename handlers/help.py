@@ -35,7 +35,7 @@ def show_help(ctx: Context, args: list[str]) -> Reply:
         if shown is None:
             raise CommandError("help.error.unknown", command=args[0][:40])
         return family_help(ctx, shown)
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             f"/{shown.name}",
             " ".join(f"/{alias}" for alias in shown.aliases),

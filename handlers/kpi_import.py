@@ -127,13 +127,13 @@ def _parse_rows(
         metric_column = folded.index("metric") if "metric" in folded else folded.index("指标")
         value_column = folded.index("value") if "value" in folded else folded.index("数值")
     else:
-        for index, cell in enumerate(header):
+        for index, heading in enumerate(header):
             if index in (date_column, platform_column):
                 continue
-            metric = resolve_metric(cell)
+            metric = resolve_metric(heading)
             if metric is None:
-                if cell.strip() and cell.strip() not in DERIVED_HEADERS:
-                    report.ignored_columns.append(cell.strip())
+                if heading.strip() and heading.strip() not in DERIVED_HEADERS:
+                    report.ignored_columns.append(heading.strip())
                 continue
             metric_columns[index] = metric
 

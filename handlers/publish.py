@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from bot.core.commands import CommandFamily, Context
+from bot.core.commands import CommandFamily, Context, Speaker
 from bot.core.errors import CommandError
 from bot.core.messages import Audience, Button, Reply, Section, Tone
 from bot.vocab.arguments import parse_id, parse_mention, parse_platform, split_option
@@ -17,7 +17,7 @@ from handlers.records import load_record
 from handlers.team import resolve_member
 from storage import members as member_store
 from storage import posts as post_store
-from storage.models import TITLE_MAX_LENGTH, URL_MAX_LENGTH, Member, Post, Topic
+from storage.models import TITLE_MAX_LENGTH, URL_MAX_LENGTH, Post, Topic
 from storage.team_rows import get_in_team
 
 family = CommandFamily("publish", aliases=("发布",))
@@ -70,14 +70,14 @@ def day_heading(ctx: Context, day: datetime) -> str:
     return ctx.t("publish.day_heading", **ctx.day_label(day))
 
 
-def take_reviewer(ctx: Context, words: list[str]) -> tuple[list[str], Member | None]:
+def take_reviewer(ctx: Context, words: list[str]) -> tuple[list[str], Speaker | None]:
     """A trailing `@reviewer`, resolved to a member."""
     if not words or parse_mention(words[-1]) is None:
         return words, None
     return words[:-1], resolve_member(ctx, parse_mention(words[-1]) or "")
 
 
-def can_review(member: Member, post: Post) -> bool:
+def can_review(member: Speaker, post: Post) -> bool:
     """A different member who is the named reviewer, or an editor or admin."""
     return member.id != post.owner and (member.id == post.reviewer or member.role in REVIEWER_ROLES)
 
@@ -88,7 +88,7 @@ def plan_post(
     title: str,
     platform: str,
     planned_at: datetime,
-    reviewer: Member | None,
+    reviewer: Speaker | None,
     topic: Topic | None = None,
 ) -> Post:
     """Put a post in the calendar, owned by the speaker; refuses the past and self-review."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.core.commands import CommandFamily, Context
+from bot.core.commands import CommandFamily, Context, Speaker
 from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section, Tone
 from bot.vocab.arguments import parse_id, parse_mention
@@ -15,7 +15,7 @@ from handlers.records import load_record
 from handlers.team import resolve_member
 from storage import members as member_store
 from storage import tasks as task_store
-from storage.models import TITLE_MAX_LENGTH, Member, Task
+from storage.models import TITLE_MAX_LENGTH, Task
 
 family = CommandFamily("task", aliases=("任务",))
 
@@ -39,7 +39,7 @@ def parse_quadrant(word: str) -> str | None:
 
 
 def task_from_words(
-    ctx: Context, words: list[str], *, default_owner: Member, default_day: date
+    ctx: Context, words: list[str], *, default_owner: Speaker, default_day: date
 ) -> Task:
     """Parse `<text> [q1-q4] [~duration] [@member] [<date>]` into an unsaved task.
 
@@ -92,7 +92,7 @@ def hours_text(minutes: int) -> str:
 
 def plan_rows(ctx: Context, plan: DayPlan) -> list[tuple[str, ...]]:
     """`Q1  09:30–11:30  写推文初稿 (2h)  #3  ↩ 已顺延 2 天`"""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for item in plan.items:
         slot = (
             f"{item.start.strftime('%H:%M')}–{item.end.strftime('%H:%M')}"
@@ -121,7 +121,7 @@ def plan_heading(ctx: Context, name: str, plan: DayPlan) -> str:
     return heading
 
 
-def _plan_for(ctx: Context, member: Member, day: date) -> DayPlan:
+def _plan_for(ctx: Context, member: Speaker, day: date) -> DayPlan:
     today = ctx.today()
     tasks = task_store.tasks_for_day(
         ctx.session, team_id=ctx.team.id, day=day, today=today, owner=member.id
@@ -172,14 +172,14 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
 @family.subcommand("list", "列表", "ls", reads_only=True)
 def list_tasks(ctx: Context, args: list[str]) -> Reply:
     today = ctx.today()
-    members: list[Member] = [ctx.member]
+    members: list[Speaker] = [ctx.member]
     day = today
     for word in args:
         mention = parse_mention(word)
         if mention is not None:
             members = [resolve_member(ctx, mention)]
         elif word.casefold() in EVERYONE_WORDS:
-            members = member_store.list_members(ctx.session, team_id=ctx.team.id)
+            members = list(member_store.list_members(ctx.session, team_id=ctx.team.id))
         else:
             day = parse_date([word], today=today)
     sections = []

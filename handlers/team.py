@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 
-from bot.core.commands import CommandFamily, Context
+from bot.core.commands import CommandFamily, Context, Speaker
 from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section, Tone
 from bot.vocab.arguments import parse_mention
 from bot.vocab.when import parse_date
 from storage import members as member_store
-from storage.models import Member
 
 family = CommandFamily("team", aliases=("团队",))
 
@@ -46,7 +45,7 @@ SELF_HANDLES = {"me", "我", "自己"}
 CLEAR_WORDS = {"off", "none", "clear", "取消", "无"}
 
 
-def resolve_member(ctx: Context, handle: str) -> Member:
+def resolve_member(ctx: Context, handle: str) -> Speaker:
     """The member a `@handle` names (`@me` is the speaker), or a refusal naming the team."""
     if handle.casefold() in SELF_HANDLES:
         return ctx.member
@@ -64,7 +63,7 @@ def _role(ctx: Context, role: str) -> str:
 @family.subcommand("list", "列表", "ls", reads_only=True)
 def list_team(ctx: Context, args: list[str]) -> Reply:
     members = member_store.list_members(ctx.session, team_id=ctx.team.id)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for member in members:
         away = ""
         if member.away_from and member.away_to:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+from typing import Any
 
 from bot.core.commands import CommandFamily, Context
 from bot.core.config import ScoringWeights
@@ -114,7 +115,11 @@ def _create(ctx: Context, words: list[str], *, hot: bool) -> Topic:
     options = parse_topic_options(words, ctx.content_platforms)
     title = _title_from(ctx, options)
     now = ctx.now()
-    ratings = {"timeliness": DEFAULT_RATING, "value": DEFAULT_RATING, "conversion": DEFAULT_RATING}
+    ratings: dict[str, Any] = {
+        "timeliness": DEFAULT_RATING,
+        "value": DEFAULT_RATING,
+        "conversion": DEFAULT_RATING,
+    }
     ratings.update(options.ratings)
     deadline = None
     if hot:

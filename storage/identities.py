@@ -79,7 +79,7 @@ def link(
     An id that belonged to another member of the team moves to this one: the config is
     the truth about who is who (a corrected Slack id takes effect on restart).
     """
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         delete(Identity).where(
             col(Identity.team_id) == team_id,
             col(Identity.platform) == platform,

@@ -6,9 +6,10 @@ what makes logging a day twice a correction and importing a file twice a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -29,14 +30,14 @@ ValueRow = KpiDaily | PostMetric | Target
 
 
 def _upsert(
-    session: Session, model: type[ValueRow], key: dict[str, object], value: float, now: datetime
+    session: Session, model: type[ValueRow], key: Mapping[str, Any], value: float, now: datetime
 ) -> tuple[Upsert, float | None]:
     """Set the `value` of the row with this natural key; returns what happened and the
     value it replaced, if any."""
     statement = select(model)
     for column, wanted in key.items():
         statement = statement.where(getattr(model, column) == wanted)
-    row = session.exec(statement).first()
+    row: ValueRow | None = session.exec(statement).first()  # type: ignore[assignment]
     if row is None:
         session.add(model(**key, value=value, updated_at=now))
         return Upsert.INSERTED, None

@@ -56,7 +56,7 @@ def claim(session: Session, *, item_id: int, now: datetime, until: datetime) -> 
         )
         .values(status="sending", claimed_until=until)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[call-overload]
+    return session.exec(statement).rowcount == 1
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -57,13 +58,13 @@ def posts_published_between(
 def posts_touching(session: Session, *, team_id: str, start: datetime, end: datetime) -> list[Post]:
     """Posts planned, created or published in [start, end): what a week's summary reads."""
 
-    def within(column: object) -> object:
-        return (column >= start) & (column < end)  # type: ignore[operator]
+    def within(column: Any) -> Any:
+        return (column >= start) & (column < end)
 
     statement = select(Post).where(
         Post.team_id == team_id,
         within(col(Post.planned_at))
         | within(col(Post.created_at))
-        | within(col(Post.published_at)),  # type: ignore[arg-type]
+        | within(col(Post.published_at)),
     )
     return list(session.exec(statement.order_by(col(Post.planned_at), col(Post.id))))

@@ -14,4 +14,5 @@ def get_in_team(session: Session, model: type[Row], *, team_id: str, row_id: int
     row: Any = session.get(model, row_id)
     if row is None or row.team_id != team_id:
         return None
-    return row
+    found: Row = row
+    return found

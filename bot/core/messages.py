@@ -106,7 +106,7 @@ def reply_from_dict(data: dict[str, Any]) -> Reply:
                 title=section.get("title"),
                 lines=list(section.get("lines", [])),
                 rows=[tuple(row) for row in section.get("rows", [])],
-                fields=[tuple(field) for field in section.get("fields", [])],  # type: ignore[misc]
+                fields=[(str(name), str(value)) for name, value in section.get("fields", [])],
             )
             for section in data.get("sections", [])
         ],

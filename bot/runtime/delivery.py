@@ -96,7 +96,8 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     """The wait before the next try: the platform's Retry-After, else 30 s doubling to 1 h."""
     if retry_after is not None:
         return timedelta(seconds=max(retry_after, 0))
-    return min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
+    doubled: timedelta = BASE_DELAY * 2 ** max(attempts - 1, 0)
+    return min(doubled, MAX_DELAY)
 
 
 def _message(engine: Engine, item: OutboxItem, address: str) -> OutgoingMessage:

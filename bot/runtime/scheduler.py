@@ -151,8 +151,7 @@ class Scheduler:
                 if fire < now - grace:
                     self._skip(team, job.name, period, now, report)
                 else:
-                    self.run(team, job.name, period, lambda ctx, day=scheduled: job.build(ctx, day),
-                             now, report)  # fmt: skip
+                    self.run(team, job.name, period, _on_day(job, scheduled), now, report)
 
     # -- event jobs --------------------------------------------------------------------
 
@@ -202,6 +201,11 @@ class Scheduler:
         if report is not None:
             report.ran.append((team.id, job, period))
         return True
+
+
+def _on_day(job: CronJob, day: date) -> Build:
+    """The job's build for one scheduled day."""
+    return lambda ctx: job.build(ctx, day)
 
 
 def _fires_on(trigger: CronTrigger, day: date, team: TeamSettings) -> bool:

@@ -40,6 +40,8 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
+    if url is None:
+        raise RuntimeError("set OPSBOT_DATABASE_URL or sqlalchemy.url in alembic.ini")
     engine = create_engine_for(url)
     with engine.begin() as connection:
         _configure(connection)

@@ -89,7 +89,8 @@ class FeishuAdapter:
         token = payload.get("token") or (payload.get("header") or {}).get("token")
         if self.settings.verification_token and token != self.settings.verification_token:
             raise CallbackRejected("wrong verification token")
-        return payload
+        opened: dict[str, Any] = payload
+        return opened
 
     # -- events (from HTTP or the long connection) ---------------------------------------
 

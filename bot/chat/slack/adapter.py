@@ -26,6 +26,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -175,7 +176,7 @@ class SlackAdapter:
     def answer_envelope(self, client: Any, envelope: SocketModeRequest) -> None:
         """One Socket Mode envelope: dispatch it like an HTTP request, acknowledge it with
         the answer (a failed dispatch is left unacknowledged, as Bolt does)."""
-        headers = {}
+        headers: dict[str, str | Sequence[str]] = {}
         if envelope.retry_attempt is not None:
             headers["x-slack-retry-num"] = str(envelope.retry_attempt)
 

@@ -34,7 +34,8 @@ def _text_blocks(text: str) -> list[Block]:
 
 def _table(rows: list[tuple[str, ...]]) -> list[Block]:
     """Aligned rows in a code block (the only monospace Slack has), split under the limit."""
-    blocks, chunk = [], []
+    blocks: list[Block] = []
+    chunk: list[str] = []
     for line in render_rows(rows):
         if sum(len(item) + 1 for item in chunk) + len(line) + 8 > MAX_TEXT:
             blocks.append(

@@ -72,7 +72,8 @@ class WecomCrypto:
 
 def parse_xml(text: str | bytes) -> Element:
     try:
-        return fromstring(text)
+        root: Element = fromstring(text)
+        return root
     except (ParseError, ValueError) as error:
         raise CallbackRejected(f"not XML: {error}") from None
 
