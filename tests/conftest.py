@@ -149,3 +149,24 @@ def bot(make_bot: BotFactory) -> BotDriver:
 @pytest.fixture
 def bot_en(make_bot: BotFactory) -> BotDriver:
     return make_bot(locale="en")
+
+
+@pytest.fixture
+def first_topic_write_fails(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The first `/topic add` hits a database error (the disk, a dropped connection);
+    later ones work. Yields the titles each attempt tried to store."""
+    from sqlalchemy.exc import OperationalError
+
+    from handlers import topics
+
+    real_add = topics.topic_store.add_topic
+    tried: list[str] = []
+
+    def add_failing_once(session, topic):  # type: ignore[no-untyped-def]
+        tried.append(topic.title)
+        if len(tried) == 1:
+            raise OperationalError("INSERT INTO topics", {}, Exception("disk I/O error"))
+        return real_add(session, topic)
+
+    monkeypatch.setattr(topics.topic_store, "add_topic", add_failing_once)
+    return tried

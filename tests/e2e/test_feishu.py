@@ -216,24 +216,10 @@ def test_the_long_connection_hands_events_to_the_same_code(feishu: FeishuRig) ->
 
 
 def test_a_command_whose_transaction_failed_runs_when_feishu_retries_it(
-    feishu: FeishuRig, monkeypatch: pytest.MonkeyPatch
+    feishu: FeishuRig, first_topic_write_fails: list[str]
 ) -> None:
     """The event id is recorded in the command's own transaction: a failure rolls it back
     with everything else, so Feishu's retry of the same event is processed."""
-    from sqlalchemy.exc import OperationalError
-
-    from handlers import topics
-
-    real_add = topics.topic_store.add_topic
-    calls = []
-
-    def add_failing_once(session, topic):  # type: ignore[no-untyped-def]
-        calls.append(topic.title)
-        if len(calls) == 1:
-            raise OperationalError("INSERT INTO topics", {}, Exception("disk I/O error"))
-        return real_add(session, topic)
-
-    monkeypatch.setattr(topics.topic_store, "add_topic", add_failing_once)
     event = message_event("/topic add 重试后保存", event_id="ev-retried", chat_type="p2p")
 
     assert feishu.send(event).status_code == 200

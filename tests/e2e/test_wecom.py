@@ -221,24 +221,10 @@ def test_doctor_checks_the_corp_credentials(wecom: WecomRig) -> None:
 
 
 def test_a_command_whose_transaction_failed_runs_when_wecom_retries_it(
-    wecom: WecomRig, monkeypatch: pytest.MonkeyPatch
+    wecom: WecomRig, first_topic_write_fails: list[str]
 ) -> None:
     """WeCom retries a callback it did not get an answer to; a command that failed must
     not have been marked handled, so the retry (same MsgId) is processed."""
-    from sqlalchemy.exc import OperationalError
-
-    from handlers import topics
-
-    real_add = topics.topic_store.add_topic
-    calls = []
-
-    def add_failing_once(session, topic):  # type: ignore[no-untyped-def]
-        calls.append(topic.title)
-        if len(calls) == 1:
-            raise OperationalError("INSERT INTO topics", {}, Exception("disk I/O error"))
-        return real_add(session, topic)
-
-    monkeypatch.setattr(topics.topic_store, "add_topic", add_failing_once)
     xml = text_message("/topic add 重试后保存", msg_id="4561255354251345930")
 
     assert wecom.callback(xml).status_code == 200
@@ -247,4 +233,4 @@ def test_a_command_whose_transaction_failed_runs_when_wecom_retries_it(
 
     assert wecom.topics() == ["重试后保存"]
     assert wecom.callback(xml).status_code == 200  # once handled, a replay changes nothing
-    assert wecom.topics() == ["重试后保存"] and len(calls) == 2
+    assert wecom.topics() == ["重试后保存"] and len(first_topic_write_fails) == 2
