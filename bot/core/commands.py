@@ -78,6 +78,20 @@ class Context:
         """An instant in the team's timezone, for display and day boundaries."""
         return instant.astimezone(self.team.zone)
 
+    def day_text(self, day: date) -> str:
+        """A day as a reply to a write echoes it: with its weekday, and its year when that
+        is not this year, so a misread (`2027` for `2026`, Thursday for Tuesday) shows."""
+        key = "date.full" if day.year == self.today().year else "date.full_with_year"
+        return self.t(
+            key, year=day.year, day=day.day,
+            month_name=self.t(f"month.{day.month}"), weekday=self.t(f"weekday.{day.weekday()}"),
+        )  # fmt: skip
+
+    def instant_text(self, instant: datetime) -> str:
+        """An instant as `day_text` shows its day, with the time in the team's timezone."""
+        local = self.local(instant)
+        return self.t("date.at", day=self.day_text(local.date()), time=local.strftime("%H:%M"))
+
 
 Handler = Callable[[Context, list[str]], Reply]
 
