@@ -6,12 +6,20 @@ by a reviewer — the named reviewer, or any other member who is an editor or ad
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.core.commands import CommandFamily, Context, Speaker
 from bot.core.errors import CommandError
 from bot.core.messages import Audience, Button, Reply, Section, Tone
-from bot.vocab.arguments import parse_id, parse_mention, parse_platform, split_option
+from bot.vocab.arguments import (
+    OnceEach,
+    parse_id,
+    parse_mention,
+    parse_platform,
+    split_option,
+    unquote,
+)
 from bot.vocab.when import local_midnight, parse_date, parse_when, split_trailing_when, week_bounds
 from handlers.records import load_record
 from handlers.team import resolve_member
@@ -32,6 +40,9 @@ STATE_ICONS = {
     "cancelled": "✖",
 }
 THIS_WEEK_WORDS = {"week", "本周", "这周", "this-week"}
+MINE_WORDS = {"mine", "我的"}
+ALL_WORDS = {"all", "全部"}
+ALL_AHEAD = timedelta(days=90)
 NEXT_WEEK_WORDS = {"next", "next-week", "下周"}
 
 
@@ -55,7 +66,8 @@ def post_state(ctx: Context, post: Post) -> str:
 
 def post_row(ctx: Context, post: Post, names: dict[str, str]) -> tuple[str, ...]:
     """`#7  20:00  公众号  《冬季护肤指南》  Bob → Carol  ✅ 作者已确认 · ⏳ 待审核`"""
-    reviewer = names.get(post.reviewer or "", post.reviewer) or ctx.t("publish.any_reviewer")
+    reviewer_id = post.reviewer_confirmed_by or post.reviewer  # a stand-in who reviewed shows
+    reviewer = names.get(reviewer_id or "", reviewer_id) or ctx.t("publish.any_reviewer")
     return (
         f"#{post.id}",
         ctx.local(post.planned_at).strftime("%H:%M"),
@@ -68,13 +80,6 @@ def post_row(ctx: Context, post: Post, names: dict[str, str]) -> tuple[str, ...]
 
 def day_heading(ctx: Context, day: datetime) -> str:
     return ctx.t("publish.day_heading", **ctx.day_label(day))
-
-
-def take_reviewer(ctx: Context, words: list[str]) -> tuple[list[str], Speaker | None]:
-    """A trailing `@reviewer`, resolved to a member."""
-    if not words or parse_mention(words[-1]) is None:
-        return words, None
-    return words[:-1], resolve_member(ctx, parse_mention(words[-1]) or "")
 
 
 def can_review(member: Speaker, post: Post) -> bool:
@@ -128,7 +133,7 @@ def planned_reply(ctx: Context, post: Post) -> Reply:
             "publish.planned",
             id=post.id,
             title=quoted_title(ctx, post.title),
-            when=ctx.local(post.planned_at).strftime("%m-%d %H:%M"),
+            when=ctx.instant_text(post.planned_at),
             platform=ctx.content_platforms.name(post.platform, ctx.locale),
             reviewer=reviewer,
         ),
@@ -161,26 +166,69 @@ def _require_manager(ctx: Context, post: Post) -> None:
         raise CommandError("publish.error.not_allowed", show_usage=False)
 
 
-@family.subcommand("add", "新增")
-def add_post(ctx: Context, args: list[str]) -> Reply:
-    words, reviewer = take_reviewer(ctx, args)
-    platform = None
-    title_words = []
-    for word in words:
+def read_post_options(
+    ctx: Context, words: list[str], *, platform_needed: bool = True
+) -> PostOptions:
+    """`<title> p:<platform> <when> [@reviewer]`: the options read from the end of the
+    line (in any order there, each once); the words before them are the title."""
+    quoted, words = unquote(words)
+    found = PostOptions()
+    given = OnceEach()
+    while words:
+        word = words[-1]
+        mention = parse_mention(word)
         option = split_option(word)
-        if option is not None and option[0] == "p":
-            platform = parse_platform(option[1], ctx.content_platforms)
+        if mention is not None:
+            if found.reviewer is not None:
+                raise CommandError("publish.error.two_reviewers", first=found.reviewer.name,
+                                   second=word[:30])  # fmt: skip
+            found.reviewer = resolve_member(ctx, mention)
+            words = words[:-1]
+        elif option is not None and option[0] == "p":
+            given.give("platform", word)
+            found.platform = parse_platform(option[1], ctx.content_platforms)
+            words = words[:-1]
+        elif found.planned_at is None:
+            words, found.planned_at = split_trailing_when(words, now=ctx.now(), zone=ctx.team.zone)
         else:
-            title_words.append(word)
-    if platform is None:
+            break
+    if quoted is not None:
+        if words:
+            raise CommandError("errors.extra_words", words=" ".join(words)[:40])
+        words = [quoted] if quoted else []
+    if platform_needed and found.platform is None:
         raise CommandError("publish.error.missing_platform")
-    title_words, planned_at = split_trailing_when(title_words, now=ctx.now(), zone=ctx.team.zone)
-    title = " ".join(title_words)
+    if found.planned_at is None:
+        raise CommandError("when.error.missing_when", value="–")
+    found.title = " ".join(words)
+    return found
+
+
+@dataclass
+class PostOptions:
+    title: str = ""
+    platform: str | None = None
+    planned_at: datetime | None = None
+    reviewer: Speaker | None = None
+
+
+def check_title(title: str, missing: str) -> str:
     if not title:
-        raise CommandError("publish.error.missing_title")
+        raise CommandError(missing)
     if len(title) > TITLE_MAX_LENGTH:
         raise CommandError("errors.title_too_long", max=TITLE_MAX_LENGTH, length=len(title))
-    post = plan_post(ctx, title=title, platform=platform, planned_at=planned_at, reviewer=reviewer)
+    return title
+
+
+@family.subcommand("add", "新增")
+def add_post(ctx: Context, args: list[str]) -> Reply:
+    found = read_post_options(ctx, args)
+    title = check_title(found.title, "publish.error.missing_title")
+    assert found.platform is not None and found.planned_at is not None
+    post = plan_post(
+        ctx, title=title, platform=found.platform, planned_at=found.planned_at,
+        reviewer=found.reviewer,
+    )  # fmt: skip
     return planned_reply(ctx, post)
 
 
@@ -198,7 +246,8 @@ def publish_today(ctx: Context, args: list[str]) -> Reply:
     if args:
         raise CommandError("errors.extra_words", words=" ".join(args)[:40])
     today = ctx.today()
-    posts = _posts_on_days(ctx, today, today)
+    # A cancelled post is not something to publish today.
+    posts = [post for post in _posts_on_days(ctx, today, today) if post.status != "cancelled"]
     heading = ctx.t(
         "publish.today_title",
         **ctx.day_label(today),
@@ -212,15 +261,23 @@ def publish_today(ctx: Context, args: list[str]) -> Reply:
 
 @family.subcommand("list", "列表", "ls", reads_only=True)
 def list_posts(ctx: Context, args: list[str]) -> Reply:
+    """`[mine] [<date>|week|next|all]`: a day, a week, or everything from today on."""
     today = ctx.today()
-    word = args[0].casefold() if args else "week"
-    if len(args) > 1:
-        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
+    mine = any(word.casefold() in MINE_WORDS for word in args)
+    rest = [word for word in args if word.casefold() not in MINE_WORDS]
+    word = rest[0].casefold() if rest else "week"
+    if len(rest) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(rest[1:])[:40])
     if word in THIS_WEEK_WORDS or word in NEXT_WEEK_WORDS:
         first, last = week_bounds(today + timedelta(days=7 if word in NEXT_WEEK_WORDS else 0))
+    elif word in ALL_WORDS:
+        first, last = today, today + ALL_AHEAD
     else:
-        first = last = parse_date(args, today=today)
+        first = last = parse_date(rest, today=today)
     posts = _posts_on_days(ctx, first, last)
+    if mine:
+        me = ctx.member.id
+        posts = [p for p in posts if me in (p.owner, p.reviewer, p.reviewer_confirmed_by)]
     title = ctx.t(
         "publish.list_title",
         start=first.strftime("%m-%d"),
@@ -286,7 +343,7 @@ def confirm_post(ctx: Context, args: list[str]) -> Reply:
             "publish.reviewer_confirmed",
             name=me.name,
             title=title,
-            when=ctx.local(post.planned_at).strftime("%m-%d %H:%M"),
+            when=ctx.instant_text(post.planned_at),
             platform=ctx.content_platforms.name(post.platform, ctx.locale),
         ),
         tone=Tone.SUCCESS,
@@ -349,7 +406,7 @@ def move_post(ctx: Context, args: list[str]) -> Reply:
     message = ctx.t(
         "publish.moved",
         title=quoted_title(ctx, post.title),
-        when=ctx.local(planned_at).strftime("%m-%d %H:%M"),
+        when=ctx.instant_text(planned_at),
     )
     if cleared:
         message += ctx.t("publish.confirmations_cleared")
@@ -371,3 +428,24 @@ def cancel_post(ctx: Context, args: list[str]) -> Reply:
         if topic is not None and topic.status == "scheduled":
             topic.status, topic.updated_at = "idea", ctx.now()
     return Reply(ctx.t("publish.cancelled", title=quoted_title(ctx, post.title)), tone=Tone.SUCCESS)
+
+
+@family.subcommand("edit", "修改")
+def edit_post(ctx: Context, args: list[str]) -> Reply:
+    """`/publish edit 7 新标题`: only the title; the time has `/publish move`."""
+    post = _load(ctx, args[0] if args else None)
+    quoted, words = unquote(args[1:])
+    if quoted is not None and words:
+        raise CommandError("errors.extra_words", words=" ".join(words)[:40])
+    title = check_title(
+        quoted if quoted is not None else " ".join(words), "publish.error.missing_title"
+    )
+    _require_open(ctx, post)
+    _require_manager(ctx, post)
+    before = post.title
+    post.title, post.updated_at = title, ctx.now()
+    return Reply(
+        ctx.t("publish.edited", id=post.id, before=quoted_title(ctx, before),
+              title=quoted_title(ctx, title)),
+        tone=Tone.SUCCESS,
+    )  # fmt: skip

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from bot.core.commands import CommandFamily, Context, Speaker
 from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section, Tone
-from bot.vocab.arguments import parse_id, parse_mention
+from bot.vocab.arguments import OnceEach, parse_id, parse_mention, unquote
 from bot.vocab.durations import format_minutes, is_estimate, parse_estimate
-from bot.vocab.when import looks_like_date, parse_date
+from bot.vocab.when import parse_date, split_trailing_date
 from handlers.day_plan import DayPlan, plan_day
 from handlers.records import load_record
 from handlers.team import resolve_member
@@ -26,6 +27,8 @@ QUADRANT_WORDS = {
     "q4": "q4", "不重要不紧急": "q4",
 }  # fmt: skip
 EVERYONE_WORDS = {"all", "全部", "所有人"}
+MINE_WORDS = {"mine", "我的", "me"}
+DEFAULT_QUADRANT = "q2"
 
 
 def parse_quadrant(word: str) -> str | None:
@@ -38,46 +41,76 @@ def parse_quadrant(word: str) -> str | None:
     return None
 
 
+def read_task_words(ctx: Context, words: list[str]) -> tuple[str, TaskOptions]:
+    """`<text> [q1-q4] [~duration] [@member] [<date>]`: the text and the options given.
+
+    The options are read from the end of the line (in any order there, each once); words
+    before them are the text, so "Plan Q1 campaign" and "和 @bob 对齐选题" keep their
+    words. A text that ends in something option-like is quoted: `"复盘 q3" q1`.
+    """
+    quoted, words = unquote(words)
+    found = TaskOptions()
+    given = OnceEach()
+    words = list(words)
+    while words:
+        word = words[-1]
+        mention = parse_mention(word)
+        if mention is not None:
+            given.give("member", word)
+            found.owner = resolve_member(ctx, mention)
+        elif is_estimate(word):
+            given.give("estimate", word)
+            found.estimate = parse_estimate(word)
+        elif (quadrant := parse_quadrant(word)) is not None:
+            given.give("quadrant", word)
+            found.quadrant = quadrant
+        else:
+            rest, day = split_trailing_date(words, today=ctx.today())
+            if day is None:
+                break
+            given.give("date", " ".join(words[len(rest) :]))
+            found.day, words = day, rest
+            continue
+        words.pop()
+    if quoted is not None:
+        if words:
+            raise CommandError("errors.extra_words", words=" ".join(words)[:40])
+        words = [quoted] if quoted else []
+    text = " ".join(words)
+    if len(text) > TITLE_MAX_LENGTH:
+        raise CommandError("errors.title_too_long", max=TITLE_MAX_LENGTH, length=len(text))
+    return text, found
+
+
 def task_from_words(
     ctx: Context, words: list[str], *, default_owner: Speaker, default_day: date
 ) -> Task:
-    """Parse `<text> [q1-q4] [~duration] [@member] [<date>]` into an unsaved task.
-
-    Quadrant, estimate and @member may stand anywhere; a date only at the end, so a task
-    text may itself mention a day ("准备 周三 的会议" keeps its words).
-    """
-    quadrant, estimate, owner, day = "q2", None, default_owner, default_day
-    words = list(words)
-    if len(words) > 1 and looks_like_date(words[-1], today=ctx.today()):
-        day = parse_date([words.pop()], today=ctx.today())
-    text_words = []
-    for word in words:
-        mention = parse_mention(word)
-        if mention is not None:
-            owner = resolve_member(ctx, mention)
-        elif is_estimate(word):
-            estimate = parse_estimate(word)
-        elif (found := parse_quadrant(word)) is not None:
-            quadrant = found
-        else:
-            text_words.append(word)
-    text = " ".join(text_words)
+    """An unsaved task from `<text> [q1-q4] [~duration] [@member] [<date>]`."""
+    text, found = read_task_words(ctx, words)
     if not text:
         raise CommandError("task.error.missing_text")
-    if len(text) > TITLE_MAX_LENGTH:
-        raise CommandError("errors.title_too_long", max=TITLE_MAX_LENGTH, length=len(text))
     now = ctx.now()
     return Task(
         team_id=ctx.team.id,
-        owner=owner.id,
+        owner=(found.owner or default_owner).id,
         text=text,
-        quadrant=quadrant,
-        estimate_minutes=estimate,
-        day=day,
+        quadrant=found.quadrant or DEFAULT_QUADRANT,
+        estimate_minutes=found.estimate,
+        day=found.day or default_day,
         created_by=ctx.member.id,
         created_at=now,
         updated_at=now,
     )
+
+
+@dataclass
+class TaskOptions:
+    """The options a task line gave (None: not given, the default applies)."""
+
+    quadrant: str | None = None
+    estimate: int | None = None
+    owner: Speaker | None = None
+    day: date | None = None
 
 
 def estimate_text(ctx: Context, minutes: int | None) -> str:
@@ -154,7 +187,11 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
         ctx.session, task_from_words(ctx, args, default_owner=ctx.member, default_day=today)
     )
     names = {m.id: m.name for m in member_store.list_members(ctx.session, team_id=ctx.team.id)}
-    day = ctx.t("task.today") if task.day == today else task.day.strftime("%m-%d")
+    day = (
+        ctx.t("task.today_on", day=ctx.day_text(task.day))
+        if task.day == today
+        else ctx.day_text(task.day)
+    )
     return Reply(
         ctx.t(
             "task.added",
@@ -180,6 +217,8 @@ def list_tasks(ctx: Context, args: list[str]) -> Reply:
             members = [resolve_member(ctx, mention)]
         elif word.casefold() in EVERYONE_WORDS:
             members = list(member_store.list_members(ctx.session, team_id=ctx.team.id))
+        elif word.casefold() in MINE_WORDS:
+            members = [ctx.member]
         else:
             day = parse_date([word], today=today)
     sections = []
@@ -215,8 +254,38 @@ def move_task(ctx: Context, args: list[str]) -> Reply:
     day = parse_date(args[1:], today=ctx.today())
     task = _load(ctx, args[0])
     _require_own_or_lead(ctx, task)
+    if day < ctx.today():
+        raise CommandError("task.error.in_the_past", date=ctx.day_text(day))
     task.day, task.updated_at = day, ctx.now()
     return Reply(
-        ctx.t("task.moved", id=task.id, text=task.text, date=day.strftime("%m-%d")),
+        ctx.t("task.moved", id=task.id, text=task.text, date=ctx.day_text(day)),
         tone=Tone.SUCCESS,
     )
+
+
+@family.subcommand("edit", "修改")
+def edit_task(ctx: Context, args: list[str]) -> Reply:
+    """`/task edit 3 [text] [q1] [~2h] [@bob] [<date>]`: changes only what is given."""
+    parse_id(args[0] if args else None)
+    text, found = read_task_words(ctx, args[1:])
+    task = _load(ctx, args[0])
+    _require_own_or_lead(ctx, task)
+    if not text and found == TaskOptions():
+        raise CommandError("task.error.nothing_to_change")
+    if found.day is not None and found.day < ctx.today():
+        raise CommandError("task.error.in_the_past", date=ctx.day_text(found.day))
+    task.text = text or task.text
+    task.quadrant = found.quadrant or task.quadrant
+    task.estimate_minutes = found.estimate or task.estimate_minutes
+    task.owner = found.owner.id if found.owner else task.owner
+    task.day = found.day or task.day
+    task.updated_at = ctx.now()
+    names = {m.id: m.name for m in member_store.list_members(ctx.session, team_id=ctx.team.id)}
+    return Reply(
+        ctx.t(
+            "task.edited", id=task.id, text=task.text, quadrant=task.quadrant.upper(),
+            estimate=estimate_text(ctx, task.estimate_minutes),
+            name=names.get(task.owner, task.owner), day=ctx.day_text(task.day),
+        ),
+        tone=Tone.SUCCESS,
+    )  # fmt: skip

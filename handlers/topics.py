@@ -13,9 +13,9 @@ from bot.core.errors import CommandError
 from bot.core.jobs import TEAM, EventJob, Occurrence, Outgoing
 from bot.core.messages import Audience, Button, Reply, Section, Tone
 from bot.vocab.arguments import TopicOptions, parse_platform, parse_topic_options, split_option
-from bot.vocab.when import parse_when
-from handlers.publish import plan_post, planned_reply, take_reviewer
+from handlers.publish import plan_post, planned_reply, read_post_options
 from handlers.records import load_record
+from storage import posts as post_store
 from storage import topics as topic_store
 from storage.models import TITLE_MAX_LENGTH, Topic
 
@@ -292,6 +292,22 @@ def vote_topic(ctx: Context, args: list[str]) -> Reply:
     )
 
 
+@family.subcommand("unvote", "取消投票", "-1")
+def unvote_topic(ctx: Context, args: list[str]) -> Reply:
+    topic = _load(ctx, args[0] if args else None)
+    if len(args) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
+    _require_open(ctx, topic)
+    assert topic.id is not None
+    removed = topic_store.remove_vote(ctx.session, topic_id=topic.id, member_id=ctx.member.id)
+    total = topic_store.vote_counts(ctx.session, topic_ids=[topic.id]).get(topic.id, 0)
+    if not removed:
+        return Reply(ctx.t("topic.not_voted", id=topic.id, title=topic.title, votes=total))
+    return Reply(
+        ctx.t("topic.unvoted", id=topic.id, title=topic.title, votes=total), tone=Tone.SUCCESS
+    )
+
+
 @family.subcommand("score", "评分")
 def rescore_topic(ctx: Context, args: list[str]) -> Reply:
     topic = _load(ctx, args[0] if args else None)
@@ -366,17 +382,28 @@ def schedule_topic(ctx: Context, args: list[str]) -> Reply:
     platform_word = args[1]
     option = split_option(platform_word)
     platform = parse_platform(option[1] if option else platform_word, ctx.content_platforms)
-    when_words, reviewer = take_reviewer(ctx, args[2:])
-    planned_at = parse_when(when_words, now=ctx.now(), zone=ctx.team.zone)
+    found = read_post_options(ctx, args[2:], platform_needed=False)
+    if found.title:
+        raise CommandError("errors.extra_words", words=found.title[:40])
+    if found.platform is not None and found.platform != platform:
+        raise CommandError("errors.option_twice", first=platform_word[:30], second=found.platform)
     _require_open(ctx, topic)
+    assert topic.id is not None and found.planned_at is not None
+    # The same topic on another platform is a post of its own; on the same one, a twin.
+    planned = [
+        post
+        for post in post_store.active_posts_of_topic(ctx.session, topic_id=topic.id)
+        if post.platform == platform
+    ]
+    if planned:
+        raise CommandError(
+            "topic.error.already_scheduled", id=topic.id, post=planned[0].id,
+            when=ctx.instant_text(planned[0].planned_at), show_usage=False,
+        )  # fmt: skip
     post = plan_post(
-        ctx,
-        title=topic.title,
-        platform=platform,
-        planned_at=planned_at,
-        reviewer=reviewer,
-        topic=topic,
-    )
+        ctx, title=topic.title, platform=platform, planned_at=found.planned_at,
+        reviewer=found.reviewer, topic=topic,
+    )  # fmt: skip
     return planned_reply(ctx, post)
 
 

@@ -70,3 +70,13 @@ def add_vote(session: Session, *, topic_id: int, member_id: str, now: datetime) 
             return False  # the same member's vote landed first from another request
         raise
     return True
+
+
+def remove_vote(session: Session, *, topic_id: int, member_id: str) -> bool:
+    """Take a member's vote back; False when they had not voted for this topic."""
+    vote = session.get(Vote, (topic_id, member_id))
+    if vote is None:
+        return False
+    session.delete(vote)
+    session.flush()
+    return True

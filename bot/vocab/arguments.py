@@ -1,8 +1,13 @@
 """Parsing of the small argument forms that several commands share.
 
-`#tag`, `p:<platform>`, `t:/v:/c:<1-5>`, `@member` and `#12`-style ids are read here
-and nowhere else, so every command accepts them the same way (including the
-full-width colon a Chinese keyboard types: `p：小红书`).
+`#tag`, `p:<platform>`, `t:/v:/c:<1-5>` (or 平台: 时效: 价值: 转化:), `@member` and
+`#12`-style ids are read here and nowhere else, so every command accepts them the same
+way (including the full-width colon a Chinese keyboard types: `p：小红书`).
+
+Options are read from the END of a line, where the usage lines show them; words in the
+middle stay text (`Plan Q1 campaign ~1.5h` is a task titled "Plan Q1 campaign"). A title
+that itself ends in something option-like is quoted: `"复盘 q3" q1`, `「复盘 q3」`,
+`“复盘 q3”`. The same option given twice is refused, never silently overwritten.
 """
 
 from __future__ import annotations
@@ -13,18 +18,59 @@ from bot.vocab.content_platforms import PlatformCatalogue
 from bot.vocab.errors import InputError
 
 RATING_OPTIONS = {"t": "timeliness", "v": "value", "c": "conversion"}
+OPTION_KEYS = {
+    "p": "p", "platform": "p", "平台": "p",
+    "t": "t", "timeliness": "t", "时效": "t", "时效性": "t",
+    "v": "v", "value": "v", "价值": "v", "价值度": "v",
+    "c": "c", "conversion": "c", "转化": "c", "转化力": "c",
+}  # fmt: skip
+QUOTES = {'"': '"', "「": "」", "“": "”", "『": "』", "'": "'"}
 MAX_TAG_LENGTH = 30
 MAX_TAGS = 10
 MAX_ID = 2**31 - 1
 
 
 def split_option(word: str) -> tuple[str, str] | None:
-    """`p:wechat` → ("p", "wechat"); None for a word that is not a one-letter option."""
+    """`p:wechat`, `平台：小红书`, `时效:5` → ("p", "wechat") …; None for other words."""
     normalised = word.replace("：", ":")
     key, colon, value = normalised.partition(":")
-    if not colon or len(key) != 1 or key.casefold() not in {"p", *RATING_OPTIONS}:
+    option = OPTION_KEYS.get(key.casefold()) if colon else None
+    if option is None:
         return None
-    return key.casefold(), value
+    return option, value
+
+
+def unquote(words: list[str]) -> tuple[str | None, list[str]]:
+    """A quoted title at the start (`"复盘 q3" q1 ~2h`) and the words after it.
+
+    (None, words) when the line does not start with a quote. An opening quote that is
+    never closed is refused, rather than guessing where the title ends.
+    """
+    text = " ".join(words)
+    if not text or text[0] not in QUOTES:
+        return None, words
+    closing = text.find(QUOTES[text[0]], 1)
+    if closing == -1:
+        raise InputError("errors.unclosed_quote", value=text[:30])
+    title = text[1:closing].strip()
+    return title, text[closing + 1 :].split()
+
+
+class OnceEach:
+    """Remembers which options a line gave, refusing the same option twice (`q1 q2`).
+
+    Options are read from the end, so the word seen now stands before the one seen first.
+    """
+
+    def __init__(self) -> None:
+        self._given: dict[str, str] = {}
+
+    def give(self, option: str, word: str) -> None:
+        if option in self._given:
+            raise InputError(  # read from the end: this word stands before the other
+                "errors.option_twice", first=word[:30], second=self._given[option][:30]
+            )
+        self._given[option] = word
 
 
 def parse_rating(option: str, value: str) -> int:
@@ -73,24 +119,47 @@ class TopicOptions:
         return " ".join(self.words)
 
 
+def split_tags(word: str) -> list[str] | None:
+    """`#促销#节日` → ["促销", "节日"]; None for a word that is not tags."""
+    normalised = word.replace("＃", "#")
+    if not normalised.startswith("#"):
+        return None
+    tags = normalised[1:].split("#")
+    if any(not tag or len(tag) > MAX_TAG_LENGTH for tag in tags):
+        raise InputError("errors.bad_tag", max=MAX_TAG_LENGTH, value=word[:30])
+    return tags
+
+
 def parse_topic_options(words: list[str], platforms: PlatformCatalogue) -> TopicOptions:
+    """`<title> [#tag…] [p:…] [t:…] [v:…] [c:…]`, the options read from the end."""
+    quoted, words = unquote(words)
     options = TopicOptions()
-    for word in words:
+    given = OnceEach()
+    trailing: list[str] = []
+    while words:
+        word = words[-1]
         option = split_option(word)
+        tags = split_tags(word) if option is None else None
+        if option is None and tags is None:
+            break
+        words = words[:-1]
         if option is not None:
             key, value = option
+            given.give(key, word)
             if key == "p":
                 options.platform = parse_platform(value, platforms)
             else:
                 options.ratings[RATING_OPTIONS[key]] = parse_rating(key, value)
-        elif word.startswith(("#", "＃")):
-            tag = word[1:]
-            if not tag or len(tag) > MAX_TAG_LENGTH:
-                raise InputError("errors.bad_tag", max=MAX_TAG_LENGTH)
-            if tag not in options.tags:
-                options.tags.append(tag)
         else:
-            options.words.append(word)
+            trailing = [*(tags or []), *trailing]
+    if quoted is not None:
+        if words:
+            raise InputError("errors.extra_words", words=" ".join(words)[:40])
+        words = [quoted] if quoted else []
+    for tag in trailing:
+        if tag not in options.tags:
+            options.tags.append(tag)
+    options.words = words
     if len(options.tags) > MAX_TAGS:
         raise InputError("errors.too_many_tags", max=MAX_TAGS)
     return options

@@ -19,7 +19,7 @@ def test_the_whole_lifecycle_from_topic_to_published(bot: BotDriver) -> None:
     bot.send("@bob /topic add 冬季护肤指南 #护肤 p:wechat")
 
     assert bot.send("@bob /topic schedule 1 wechat 明天 20:00 @carol") == (
-        "✅ 已排期 #1《冬季护肤指南》 · 11-24 20:00 公众号 · 审核：Carol"
+        "✅ 已排期 #1《冬季护肤指南》 · 11月24日 周二 20:00 · 公众号 · 审核：Carol"
     )
     assert bot.topic(1)["status"] == "scheduled"
 
@@ -29,7 +29,7 @@ def test_the_whole_lifecycle_from_topic_to_published(bot: BotDriver) -> None:
     )
     bot.clock.advance(timedelta(hours=1))
     assert bot.send("@carol /发布 确认 1") == (
-        "✅ Carol 已审核《冬季护肤指南》，可以发布了 · 11-24 20:00 公众号"
+        "✅ Carol 已审核《冬季护肤指南》，可以发布了 · 11月24日 周二 20:00 公众号"
     )
     bot.clock.set(bot.clock.now().replace(day=24, hour=12, minute=1))
     assert bot.send("@bob /publish done 1 https://mp.weixin.qq.com/s/abc") == (
@@ -60,7 +60,7 @@ def test_the_whole_lifecycle_from_topic_to_published(bot: BotDriver) -> None:
 
 def test_publish_add_without_a_topic(bot: BotDriver) -> None:
     assert bot.send("/发布 新增 通勤防晒三件套 p:小红书 明天 12:00 @bob") == (
-        "✅ 已排期 #1《通勤防晒三件套》 · 11-24 12:00 小红书 · 审核：Bob"
+        "✅ 已排期 #1《通勤防晒三件套》 · 11月24日 周二 12:00 · 小红书 · 审核：Bob"
     )
     exported = post(bot, 1)
     assert (exported["topic_id"], exported["owner"], exported["status"]) == (
@@ -150,13 +150,13 @@ def test_moving_a_post_clears_both_confirmations_and_says_so(bot: BotDriver) -> 
     bot.send("@carol /publish confirm 1")
 
     assert bot.send("@bob /publish move 1 周五 12:00") == (
-        "✅ 《冬季护肤指南》已改期到 11-27 12:00，之前的确认已清除，需要重新确认"
+        "✅ 《冬季护肤指南》已改期到 11月27日 周五 12:00，之前的确认已清除，需要重新确认"
     )
     exported = post(bot, 1)
     assert exported["status"] == "planned"
     assert exported["planned_at"] == "2026-11-27T12:00:00+08:00"
     assert exported["author_confirmed_at"] is None and exported["reviewer_confirmed_at"] is None
-    assert bot.send("@bob /publish move 1 周五 13:00") == "✅ 《冬季护肤指南》已改期到 11-27 13:00"
+    assert bot.send("@bob /publish move 1 周五 13:00") == "✅ 《冬季护肤指南》已改期到 11月27日 周五 13:00"
 
 
 def test_cancelling_the_only_post_returns_the_topic_to_the_backlog(bot: BotDriver) -> None:
@@ -223,7 +223,7 @@ def test_only_people_involved_or_editors_move_or_cancel(bot: BotDriver) -> None:
         ),
         (
             "/publish list someday",
-            "❌ 「someday」不是日期；可以写 2026-11-24、11-24、今天、明天、后天、周三、下周三。用法：/publish list [日期|week|next]",
+            "❌ 「someday」不是日期；可以写 2026-11-24、11-24、今天、明天、后天、周三、下周三。用法：/publish list [mine] [日期|week|next|all]",
         ),
         (
             "/topic schedule 9 wechat 明天 20:00",
@@ -231,7 +231,7 @@ def test_only_people_involved_or_editors_move_or_cancel(bot: BotDriver) -> None:
         ),
         (
             "/publish move 9 明天",
-            "❌ 「明天」缺少几点，例如 明天 20:00。用法：/publish move <编号> <时间>",
+            "❌ 「明天」缺少具体时间，例如「明天 晚上 8点」或「明天 20:00」。用法：/publish move <编号> <时间>",
         ),
     ],
 )
@@ -250,7 +250,7 @@ def test_scheduling_a_dropped_topic_is_refused(bot: BotDriver) -> None:
 
 def test_english_calendar(bot_en: BotDriver) -> None:
     assert bot_en.send("@bob /publish add Winter guide p:wechat tomorrow 20:00 @carol") == (
-        '✅ Planned #1 "Winter guide" · 11-24 20:00 WeChat · reviewer: Carol'
+        '✅ Planned #1 "Winter guide" · Tue 24 Nov 20:00 · WeChat · reviewer: Carol'
     )
     assert bot_en.send("@bob /publish confirm 1") == (
         '✅ Bob confirmed "Winter guide" (author). Waiting for reviewer: Carol'

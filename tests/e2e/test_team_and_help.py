@@ -60,8 +60,11 @@ def test_first_speaker_of_a_team_without_members_becomes_admin(make_bot: BotFact
     bot = make_bot(team={"members": []})
 
     bot.send("@solo /team list")
-    bot.send("@second /team list")
+    # Once the team has a member, only members speak on the console.
+    assert bot.send("@second /team list").startswith("❌ 团队里没有 @second")
+    assert _members(bot) == {"solo": "admin"}
 
+    bot.send("@solo /team add @second")
     assert _members(bot) == {"solo": "admin", "second": "member"}
 
 
@@ -81,7 +84,7 @@ def test_help_for_one_family_explains_every_sub_command_with_an_example(bot: Bot
     for usage in ("/topic add", "/topic hot", "/topic list", "/topic vote", "/topic score",
                   "/topic edit", "/topic drop", "/topic schedule"):  # fmt: skip
         assert usage in help_text
-    assert help_text.count("例：") == 8
+    assert help_text.count("例：") == 9  # add hot list vote unvote score edit drop schedule
     assert bot.send("/帮助 选题") == help_text
     assert bot.send("/topic") == help_text
     assert bot.send("/help nothing") == "❌ 没有 nothing 这个命令。用法：/help [命令]"
