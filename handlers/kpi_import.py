@@ -8,7 +8,10 @@ Three shapes are recognised from the header row:
 
 Each line is checked whole before anything of it is written, and written in its own
 savepoint: a bad line is reported with its number and never half-written, and it never
-stops the good ones. Importing the same file again changes nothing.
+stops the good ones. A line with more or fewer fields than the header (an unquoted
+`12,000` is two fields) is refused rather than read shifted, and every number goes through
+the one metric value reader (`bot/vocab/metrics.py:read_value`), so a file and a chat
+message accept and refuse the same spellings. Importing the same file again changes nothing.
 """
 
 from __future__ import annotations
@@ -26,17 +29,27 @@ from sqlmodel import Session
 from bot.core.i18n import Translator
 from bot.core.messages import Reply, Section, Tone
 from bot.vocab.content_platforms import PlatformCatalogue
+from bot.vocab.errors import InputError
 from bot.vocab.metrics import (
     DATE_HEADERS,
     DERIVED_HEADERS,
+    NEGATIVE,
+    NOT_A_GROUP,
+    NOT_A_NUMBER,
     PLATFORM_HEADERS,
-    parse_value,
+    read_value,
     resolve_metric,
 )
 from storage import kpis as kpi_store
 from storage.kpis import Upsert
 
 HEADER_SEARCH_LINES = 10
+# Why the number reader refused a value → the report's reason, which names the column.
+_NUMBER_REJECTIONS = {
+    NOT_A_NUMBER: "import.reject.number",
+    NOT_A_GROUP: "import.reject.not_a_group",
+    NEGATIVE: "import.reject.negative",
+}
 _DATE = re.compile(r"^(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?(?:[ T].*)?$")
 
 
@@ -143,6 +156,14 @@ def _parse_rows(
     lines = []
     for number, row in rows:
         try:
+            # An unquoted `12,000` splits one value into two fields: the line no longer
+            # lines up with the header, and reading it anyway would store 12 (or worse, shift
+            # every later column). Refuse it whole, with a hint.
+            if len(row) != len(header):
+                key = "too_many_fields" if len(row) > len(header) else "too_few_fields"
+                raise _Rejected(
+                    f"import.reject.{key}", found=str(len(row)), expected=str(len(header))
+                )
             day = parse_day(cell(row, date_column))
             if day is None:
                 raise _Rejected("import.reject.date", value=cell(row, date_column)[:30])
@@ -166,12 +187,14 @@ def _parse_rows(
                 text = cell(row, index)
                 if not text or text in ("-", "–", "--"):
                     continue
-                value = parse_value(text)
-                if value is None:
+                try:
+                    values[metric] = read_value(text)
+                except InputError as error:
                     raise _Rejected(
-                        "import.reject.number", value=text[:30], column=header[index].strip()
-                    )
-                values[metric] = value
+                        _NUMBER_REJECTIONS.get(error.message_key, "import.reject.number"),
+                        value=text[:30],
+                        column=header[index].strip(),
+                    ) from None
             if not values:
                 raise _Rejected("import.reject.empty")
             lines.append(_Line(number, platform, day, values))

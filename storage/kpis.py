@@ -63,6 +63,27 @@ def upsert_daily(
     return _upsert(session, KpiDaily, key, value, now)
 
 
+def delete_daily(
+    session: Session, *, team_id: str, platform: str, day: date, metric: str | None = None
+) -> dict[str, float]:
+    """Delete one day's values of a platform (one metric, or all of them) and return what
+    was deleted, metric by metric, so that the reply can echo exactly what is gone.
+
+    An empty result means nothing was stored, and nothing was deleted.
+    """
+    statement = select(KpiDaily).where(
+        KpiDaily.team_id == team_id, KpiDaily.platform == platform, KpiDaily.day == day
+    )
+    if metric is not None:
+        statement = statement.where(KpiDaily.metric == metric)
+    rows = list(session.exec(statement.order_by(col(KpiDaily.metric))))
+    deleted = {row.metric: row.value for row in rows}
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return deleted
+
+
 def daily_values(
     session: Session, *, team_id: str, start: date, end: date, platform: str | None = None
 ) -> list[KpiDaily]:

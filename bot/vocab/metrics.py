@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.vocab.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,6 @@ for _metric in METRICS:
     for _spelling in (_metric.key, _metric.english, _metric.chinese, *_metric.aliases):
         _LOOKUP.setdefault(_spelling.casefold().replace(" ", "_"), _metric.key)
 
-_NUMBER = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(万|w|k|千)?$", re.IGNORECASE)
-_MULTIPLIERS = {"万": 10_000, "w": 10_000, "k": 1_000, "千": 1_000}
-
 
 def resolve_metric(text: str) -> str | None:
     """The metric key for a name, alias or export header; None when unknown."""
@@ -78,11 +78,61 @@ def is_cumulative(key: str) -> bool:
     return BY_KEY[key].cumulative if key in BY_KEY else False
 
 
+# How people write a metric value: digits, optionally in comma groups of three, an optional
+# decimal part, an optional unit. `_half_width` has already turned full-width digits, `，`,
+# `．` and `－` into their ASCII forms.
+_NUMBER = re.compile(
+    r"(?P<digits>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<fraction>[0-9]+))?"
+    r"\s*(?P<unit>万|w|k|千|亿)?",
+    re.IGNORECASE,
+)
+# Digits, commas and points that fail `_NUMBER` only for where the commas are: `1,2`, `12,00`.
+_MISGROUPED = re.compile(r"[0-9.,]*[0-9][0-9.,]*\s*(?:万|w|k|千|亿)?", re.IGNORECASE)
+_MULTIPLIERS = {"万": 10_000, "w": 10_000, "k": 1_000, "千": 1_000, "亿": 100_000_000}
+_MINUS_SIGNS = ("-", "\u2212")  # the hyphen-minus and the minus sign; `－` is made `-` first
+# Full-width ASCII (U+FF01–FF5E: `１２`, `，`, `－`, `Ｋ`) as a Chinese keyboard types it, and
+# the ideographic space. Not NFKC: that would also read `1²` as `12`, a guess.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+# Why a value was refused: catalogue keys with `value` (the text as written) as parameter.
+NOT_A_NUMBER = "value.error.not_a_number"
+NOT_A_GROUP = "value.error.not_a_group"
+NEGATIVE = "value.error.negative"
+VALUE_PROBLEMS = (NOT_A_NUMBER, NOT_A_GROUP, NEGATIVE)
+
+
+def read_value(text: str) -> float:
+    """A metric value as people write it, or `InputError` saying why it is not one.
+
+    Read: `12000`, `12,000`, `12，000`, `1,234,567`, `12000.5`, `1.2万`, `1.2w`, `3.5k`,
+    `3.5千`, `1.5亿`. Refused, each for its own reason (`NOT_A_NUMBER`, `NOT_A_GROUP`,
+    `NEGATIVE`), because storing a guess is worse than asking: a comma that is not a
+    thousands group (`1,2` could be 1.2 or 12, so it is neither), and a negative value
+    (no count or amount we keep goes below zero). The arithmetic is decimal, so `1.2万`
+    is exactly 12000 and not 12000.000000000002.
+    """
+    shown = text.strip()[:30]
+    cleaned = text.translate(_HALF_WIDTH).strip()
+    negative = cleaned.startswith(_MINUS_SIGNS)
+    body = cleaned[1:].lstrip() if negative else cleaned
+    match = _NUMBER.fullmatch(body)
+    if match is None:
+        problem = NOT_A_GROUP if "," in body and _MISGROUPED.fullmatch(body) else NOT_A_NUMBER
+        raise InputError(problem, value=shown)
+    digits = match.group("digits").replace(",", "")
+    number = Decimal(f"{digits}.{match.group('fraction') or '0'}")
+    unit = (match.group("unit") or "").casefold()
+    value = float(number * _MULTIPLIERS.get(unit, 1))
+    if not math.isfinite(value):
+        raise InputError(NOT_A_NUMBER, value=shown)
+    if negative and value != 0:
+        raise InputError(NEGATIVE, value=shown)
+    return value
+
+
 def parse_value(text: str) -> float | None:
-    """A metric value as people write it: `12000`, `12,000`, `1.2万`, `3.5k`; None if not one."""
-    cleaned = text.strip().replace(",", "").replace("，", "")
-    match = _NUMBER.match(cleaned)
-    if not match:
+    """`read_value`, for callers that only need to know whether it is a value: None if not."""
+    try:
+        return read_value(text)
+    except InputError:
         return None
-    value = float(match.group(1)) * _MULTIPLIERS.get((match.group(2) or "").casefold(), 1)
-    return value if math.isfinite(value) else None

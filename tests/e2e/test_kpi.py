@@ -39,10 +39,13 @@ def test_log_in_chinese_and_correct_a_day(bot: BotDriver) -> None:
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        ("/kpi log wechat reads=abc", "reads 的数值「abc」不对，请写非负数，例如 12000 或 1.2万"),
-        ("/kpi log wechat reads=-5", "reads 的数值「-5」不对，请写非负数，例如 12000 或 1.2万"),
+        (
+            "/kpi log wechat reads=abc",
+            "「reads=abc」：「abc」不是数字，请写 12000、12,000 或 1.2万",
+        ),
+        ("/kpi log wechat reads=-5", "「reads=-5」：「-5」是负数，数值必须是 0 或以上"),
         ("/kpi log wechat 心情=5", "不认识的指标「心情」"),
-        ("/kpi log wechat reads", "「reads」不是日期"),
+        ("/kpi log wechat reads", "「reads」缺少数值，请写 reads=12000"),
         ("/kpi log wechat reads=1 阅读=2", "阅读 写了两次"),
         ("/kpi log wechat", "缺少数据，例如 阅读=12000"),
         ("/kpi log myspace reads=1", "不认识平台「myspace」"),
