@@ -1,9 +1,16 @@
 """`/standup` (`/站会`): the daily stand-up — answers, who is missing, and blockers.
 
 An answer is free text or `yesterday: … | today: … | blockers: …` (昨天：… | 今天：… |
-阻碍：…). Answering again the same day replaces the answer. With `+tasks` (`+任务`)
-each item under `today` (split at commas) also becomes one of today's tasks, and may
-carry a quadrant and an estimate: `today: 写推文初稿 q1 ~2h，回复留言 q3 ~30m +tasks`.
+阻碍：…). Answering again the same day replaces only the parts it names (`/站会 阻碍：…`
+keeps yesterday and today), so fixing one part never wipes the others. With `+tasks`
+(`+任务`) each item under `today` (split at commas) also becomes one of today's tasks, and
+may carry a quadrant and an estimate: `today: 写推文初稿 q1 ~2h，回复留言 q3 ~30m +tasks`;
+an item that already is one of that day's tasks is not added twice.
+
+`show` (查看) and `edit` (修改) are sub-commands, and `help` (帮助) shows this family's
+help: none of them is ever stored as an answer. Because `查看 数据` or `修改 推文` may well
+be someone's plan for the day, such a word followed by text is refused (with the way to
+say either thing) rather than guessed — except `edit` followed by labelled parts.
 """
 
 from __future__ import annotations
@@ -18,15 +25,19 @@ from bot.core.commands import CommandFamily, Context
 from bot.core.errors import CommandError
 from bot.core.jobs import CronJob, Outgoing, member_target
 from bot.core.messages import Reply, Section, Tone
+from bot.core.router import FAMILY_HELP_WORDS
+from handlers.help import family_help
 from handlers.tasks import task_from_words
 from storage import members as member_store
 from storage import standups as standup_store
 from storage import tasks as task_store
-from storage.models import Member, Standup
+from storage.models import Member, Standup, Task
 
 family = CommandFamily("standup", aliases=("站会",))
 
 FIELD_MAX_LENGTH = 2000
+PARTS = ("yesterday", "today", "blockers")
+QUOTED_TEXT_MAX_LENGTH = 60  # how much of a refused text a reply repeats
 TASK_FLAGS = {"+tasks", "+task", "+任务"}
 _LABELS = {
     "yesterday": "yesterday", "y": "yesterday", "昨天": "yesterday", "昨日": "yesterday",
@@ -42,22 +53,37 @@ _NOTHING = {"", "-", "–", "无", "没有", "none", "n/a", "no"}
 
 @dataclass(frozen=True)
 class StandupAnswer:
+    """The three parts of an answer, and which parts the text named.
+
+    A named part may be empty (`blockers: none`): answering again then clears it, while a
+    part the text did not name keeps what was stored. `given` defaults to empty only so
+    that code building an answer by hand keeps working.
+    """
+
     yesterday: str | None
     today: str | None
     blockers: str | None
+    given: frozenset[str] = frozenset()
+
+    def part(self, name: str) -> str | None:
+        value: str | None = getattr(self, name)
+        return value
 
 
 def parse_standup(text: str) -> StandupAnswer:
     """Split an answer into its three parts; text without labels is what today holds."""
     fields: dict[str, list[str]] = {}
+    named: set[str] = set()
     current = "today"
     for part in _PARTS.split(text.strip()):
         match = _LABELLED.match(part)
         if match and match.group(1).casefold() in _LABELS:
             current = _LABELS[match.group(1).casefold()]
             part = match.group(2)
+            named.add(current)
         if part.strip():
             fields.setdefault(current, []).append(part.strip())
+            named.add(current)
 
     def joined(name: str) -> str | None:
         value = "; ".join(fields.get(name, []))
@@ -67,7 +93,17 @@ def parse_standup(text: str) -> StandupAnswer:
             raise CommandError("standup.error.too_long", max=FIELD_MAX_LENGTH)
         return value
 
-    return StandupAnswer(joined("yesterday"), joined("today"), joined("blockers"))
+    return StandupAnswer(
+        joined("yesterday"), joined("today"), joined("blockers"), given=frozenset(named)
+    )
+
+
+def starts_with_label(text: str) -> bool:
+    """Whether the first part of an answer names its part (`today: …`), which is what makes
+    `edit <text>` unambiguous: `修改 推文` may be today's plan, `修改 今天：推文` is not."""
+    first = _PARTS.split(text.strip(), maxsplit=1)[0]
+    match = _LABELLED.match(first)
+    return bool(match and match.group(1).casefold() in _LABELS)
 
 
 def is_away(member: Member, day: date) -> bool:
@@ -141,51 +177,175 @@ def _status(ctx: Context) -> Reply:
     return Reply(title, sections=sections)
 
 
-@family.default_handler()
-def standup(ctx: Context, args: list[str]) -> Reply:
-    if not args:
-        return _status(ctx)
+def _quoted(text: str) -> str:
+    if len(text) <= QUOTED_TEXT_MAX_LENGTH:
+        return text
+    return text[: QUOTED_TEXT_MAX_LENGTH - 1] + "…"
+
+
+def _typed_word(ctx: Context, fallback: str) -> str:
+    """The sub-word as the speaker typed it (`查看` or `show`), for a refusal to repeat."""
+    words = ctx.command.text.split()
+    return words[1] if len(words) > 1 else fallback
+
+
+def _text_after_word(ctx: Context, word: str, args: list[str]) -> CommandError:
+    """`查看 数据` could be a plan for the day or a slip: store nothing, say both ways."""
+    return CommandError(
+        "standup.error.text_after_word",
+        word=word,
+        text=_quoted(" ".join(args)),
+        show_usage=False,
+    )
+
+
+def _part_names(ctx: Context, names: Iterable[str]) -> str:
+    wanted = set(names)
+    return ctx.t("standup.part_separator").join(
+        ctx.t(f"standup.part.{name}") for name in PARTS if name in wanted
+    )
+
+
+def _tasks_of_answer(ctx: Context, answer: StandupAnswer, day: date) -> list[Task]:
+    """Every item under today as an unsaved task; a bad item rejects the whole answer."""
+    if not answer.today:
+        raise CommandError("standup.error.no_today_items")
+    return [
+        task_from_words(ctx, item.split(), default_owner=ctx.member, default_day=day)
+        for item in _ITEMS.split(answer.today)
+        if item.strip()
+    ]
+
+
+def _save_answer(ctx: Context, args: list[str]) -> Reply:
+    """Store the parts the words name, keep the others, and make tasks if asked.
+
+    Everything that can be refused (an empty answer, a bad task item) is checked before
+    anything is written, so a refusal stores nothing.
+    """
     make_tasks = any(word.casefold() in TASK_FLAGS for word in args)
     text = " ".join(word for word in args if word.casefold() not in TASK_FLAGS)
     answer = parse_standup(text)
-    if not (answer.yesterday or answer.today or answer.blockers):
-        raise CommandError("standup.error.empty")
     today = ctx.today()
-    tasks = []
-    if make_tasks:
-        if not answer.today:
-            raise CommandError("standup.error.no_today_items")
-        for item in _ITEMS.split(answer.today):
-            if item.strip():
-                tasks.append(
-                    task_from_words(ctx, item.split(), default_owner=ctx.member, default_day=today)
-                )
     existing = standup_store.get_standup(
         ctx.session, team_id=ctx.team.id, member=ctx.member.id, day=today
     )
-    replaced_at = existing.answered_at if existing else None
-    if existing is None:
-        existing = Standup(
-            team_id=ctx.team.id, member=ctx.member.id, day=today, answered_at=ctx.now()
+    stored = {
+        name: answer.part(name)
+        if name in answer.given or existing is None
+        else getattr(existing, name)
+        for name in PARTS
+    }
+    if not answer.given or not any(stored.values()):
+        raise CommandError("standup.error.empty")
+    tasks = _tasks_of_answer(ctx, answer, today) if make_tasks else []
+
+    before = {name: getattr(existing, name) for name in PARTS} if existing else {}
+    row = existing
+    if row is None:
+        row = Standup(team_id=ctx.team.id, member=ctx.member.id, day=today, answered_at=ctx.now())
+        ctx.session.add(row)
+    row.yesterday, row.today, row.blockers = (stored[name] for name in PARTS)
+    row.answered_at = ctx.now()
+
+    added: list[Task] = []
+    already: list[Task] = []
+    for task in tasks:
+        # The same item answered again (or listed twice) is the task made the first time.
+        same = task_store.find_same_task(
+            ctx.session, team_id=task.team_id, owner=task.owner, day=task.day, text=task.text
         )
-        ctx.session.add(existing)
-    existing.yesterday, existing.today, existing.blockers = (
-        answer.yesterday,
-        answer.today,
-        answer.blockers,
-    )
-    existing.answered_at = ctx.now()
-    saved = [task_store.add_task(ctx.session, task) for task in tasks]
-    if replaced_at is None:
+        if same is None:
+            added.append(task_store.add_task(ctx.session, task))
+        else:
+            already.append(same)
+
+    if existing is None:
         title = ctx.t("standup.saved", name=ctx.member.name, date=today.strftime("%m-%d"))
     else:
         title = ctx.t(
-            "standup.replaced", name=ctx.member.name, time=ctx.local(replaced_at).strftime("%H:%M")
+            "standup.updated",
+            name=ctx.member.name,
+            date=today.strftime("%m-%d"),
+            parts=_part_names(ctx, answer.given),
         )
-    lines = _answer_sections(ctx, answer)
-    if saved:
-        lines.append(ctx.t("standup.tasks_added", ids=" ".join(f"#{task.id}" for task in saved)))
+    lines = _answer_sections(ctx, row)
+    cleared = [name for name in answer.given if before.get(name) and not stored[name]]
+    if cleared:
+        lines.append(ctx.t("standup.cleared", parts=_part_names(ctx, cleared)))
+    if added:
+        lines.append(ctx.t("standup.tasks_added", ids=" ".join(f"#{task.id}" for task in added)))
+    if already:
+        items = ctx.t("standup.part_separator").join(f"{task.text} #{task.id}" for task in already)
+        lines.append(ctx.t("standup.tasks_existing", items=items))
     return Reply(title, tone=Tone.SUCCESS, sections=[Section(lines=lines)])
+
+
+@family.default_handler()
+def standup(ctx: Context, args: list[str]) -> Reply:
+    """No words: who answered. `help` (帮助, ?): this family's help. Else: an answer."""
+    if not args:
+        return _status(ctx)
+    if args[0].casefold() in FAMILY_HELP_WORDS:
+        if len(args) > 1:
+            raise _text_after_word(ctx, args[0], args[1:])
+        return family_help(ctx, family)
+    return _save_answer(ctx, args)
+
+
+@family.subcommand("show", "查看")
+def show_answer(ctx: Context, args: list[str]) -> Reply:
+    """Your answer today as stored — to check it before changing one part of it."""
+    if args:
+        raise _text_after_word(ctx, _typed_word(ctx, "show"), args)
+    today = ctx.today()
+    row = standup_store.get_standup(
+        ctx.session, team_id=ctx.team.id, member=ctx.member.id, day=today
+    )
+    if row is None:
+        return Reply(ctx.t("standup.show.none", date=today.strftime("%m-%d")))
+    title = ctx.t(
+        "standup.show.title",
+        name=ctx.member.name,
+        date=today.strftime("%m-%d"),
+        time=ctx.local(row.answered_at).strftime("%H:%M"),
+    )
+    return Reply(title, sections=[Section(lines=_answer_sections(ctx, row))])
+
+
+@family.subcommand("edit", "修改")
+def edit_answer(ctx: Context, args: list[str]) -> Reply:
+    """Alone: how to change an answer. With labelled parts: the same as answering again.
+
+    Unlabelled text after `edit` is refused: `修改 推文初稿` reads as a plan ("revise the
+    draft") as well as an edit of today, and the bot does not guess which.
+    """
+    if not args:
+        row = standup_store.get_standup(
+            ctx.session, team_id=ctx.team.id, member=ctx.member.id, day=ctx.today()
+        )
+        sections = []
+        if row is not None:
+            sections.append(
+                Section(title=ctx.t("standup.edit.current"), lines=_answer_sections(ctx, row))
+            )
+        return Reply(ctx.t("standup.edit.how"), sections=sections)
+    text = " ".join(word for word in args if word.casefold() not in TASK_FLAGS)
+    if text and not starts_with_label(text):
+        raise CommandError(
+            "standup.error.edit_needs_label",
+            word=_typed_word(ctx, "edit"),
+            text=_quoted(text),
+            show_usage=False,
+        )
+    return _save_answer(ctx, args)
+
+
+# `/help standup` lists a family's sub-commands, or its default handler only when it has
+# none. Answering is the default handler here, so it is listed first among them; having
+# no spelling, it is never what the router finds for a word.
+if family.default is not None:
+    family.subcommands.insert(0, family.default)
 
 
 def _standup_prompts(ctx: Context, day: date) -> list[Outgoing]:

@@ -36,3 +36,23 @@ def tasks_between(session: Session, *, team_id: str, start: date, end: date) -> 
     """Tasks planned for days in [start, end]."""
     statement = select(Task).where(Task.team_id == team_id, Task.day >= start, Task.day <= end)
     return list(session.exec(statement.order_by(col(Task.day), col(Task.id))))
+
+
+def find_same_task(
+    session: Session, *, team_id: str, owner: str, day: date, text: str
+) -> Task | None:
+    """The open or done task of this owner, day and text, if there is one.
+
+    A stand-up answered again with `+tasks` repeats the items it already turned into
+    tasks; matching on (team, owner, day, text) finds them without marking where a task
+    came from. A dropped task does not count: it was given up, so naming it again plans
+    it anew.
+    """
+    statement = select(Task).where(
+        Task.team_id == team_id,
+        Task.owner == owner,
+        Task.day == day,
+        Task.text == text,
+        col(Task.status).in_(("open", "done")),
+    )
+    return session.exec(statement.order_by(col(Task.id))).first()

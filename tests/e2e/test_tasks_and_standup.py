@@ -17,10 +17,10 @@ from tests.conftest import BotDriver
 
 def test_add_tasks_for_yourself_and_a_colleague(bot: BotDriver) -> None:
     assert bot.send("/task add 写推文初稿 q1 ~2h") == (
-        "✅ 任务 #1 已添加：写推文初稿 · Q1 · 2h · Alice · 今天"
+        "✅ 任务 #1 已添加：写推文初稿 · Q1 · 2h · Alice · 今天（11月23日 周一）"
     )
     assert bot.send("/任务 新增 整理用户反馈 q3 ~30m @bob 明天") == (
-        "✅ 任务 #2 已添加：整理用户反馈 · Q3 · 30m · Bob · 11-24"
+        "✅ 任务 #2 已添加：整理用户反馈 · Q3 · 30m · Bob · 11月24日 周二"
     )
     assert [
         {
@@ -114,7 +114,7 @@ def test_finish_drop_and_move(bot: BotDriver) -> None:
 
     assert bot.send("/task done 1") == "✅ 任务 #1 已完成：一"
     assert bot.send("/任务 删除 2") == "✅ 任务 #2 已删除：二"
-    assert bot.send("/task move 3 周三") == "✅ 任务 #3 改到 11-25：三"
+    assert bot.send("/task move 3 周三") == "✅ 任务 #3 改到 11月25日 周三：三"
     assert [(row["id"], row["status"], row["day"]) for row in bot.export()["tasks"]] == [
         (1, "done", "2026-11-23"),
         (2, "dropped", "2026-11-23"),
@@ -194,8 +194,8 @@ def test_answering_again_the_same_day_replaces_the_answer(bot: BotDriver) -> Non
     bot.clock.advance(timedelta(minutes=40))
 
     assert bot.send("/standup today: edit the video | blockers: no footage").splitlines()[0] == (
-        "✅ 已更新 Alice 今天的站会（替换了 10:00 的回答）"
-    )
+        "✅ 已更新 Alice 的站会（11-23）：今天、阻碍"
+    )  # names the parts it replaced; parts not named keep what was stored
     (row,) = bot.export()["standups"]
     assert (row["today"], row["blockers"], row["answered_at"]) == (
         "edit the video", "no footage", "2026-11-23T10:40:00+08:00",
