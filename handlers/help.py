@@ -28,8 +28,21 @@ def family_help(ctx: Context, shown: CommandFamily) -> Reply:
     return Reply(title, sections=sections)
 
 
+WHEN_WORDS = {"when", "time", "date", "时间", "日期"}
+WHEN_LINES = ("day", "part", "clock", "combine", "rules", "title_words")
+
+
+def when_help(ctx: Context) -> Reply:
+    """The grammar of `<when>` and `<date>`, the same table as the README's."""
+    rows = [tuple(ctx.t(f"help.when.{line}").split("｜" if ctx.locale == "zh-CN" else " | ", 1))
+            for line in WHEN_LINES]  # fmt: skip
+    return Reply(ctx.t("help.when.title"), sections=[Section(rows=rows)])
+
+
 @family.default_handler(reads_only=True)
 def show_help(ctx: Context, args: list[str]) -> Reply:
+    if args and args[0].casefold() in WHEN_WORDS:
+        return when_help(ctx)
     if args:
         shown = ctx.router.family(args[0])
         if shown is None:

@@ -255,3 +255,10 @@ def test_a_refused_command_changes_nothing(
     for line in lines:
         assert bot.send(line).startswith("❌"), line
     assert bot.export() == before
+
+
+def test_help_explains_how_to_write_a_time(bot: BotDriver, bot_en: BotDriver) -> None:
+    shown = bot.send("/帮助 时间")
+    assert shown.startswith("时间怎么写")
+    assert "明天 晚上 8点" in shown and "晚上 12点" in shown
+    assert "tomorrow 8pm" in bot_en.send("/help when")

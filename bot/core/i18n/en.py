@@ -353,7 +353,7 @@ MESSAGES: dict[str, str] = {
     "help.help": "Lists every command; /help topic shows one command's sub-commands with examples",
     "help.example": "/help topic",
     "help.title": "Here is what opsbot can do:",
-    "help.more": "Send /help <command> for its sub-commands and examples, e.g. /help topic",
+    "help.more": "Send /help <command> for its sub-commands and examples, e.g. /help topic; /help when explains how to write a time",
     "help.family_title": "{command} {aliases} · {summary}",
     "help.aliases": "Also: {aliases}",
     "help.example_line": "Example: {example}",
@@ -440,4 +440,12 @@ MESSAGES: dict[str, str] = {
     "task.edit.example": "/task edit 3 q1 ~2h",
     "task.edited": "Task #{id} changed: {text} · {quadrant} · {estimate} · {name} · {day}",
     "task.error.nothing_to_change": "Nothing to change: give a new text, quadrant, estimate, @member or date",
+    # /help when: the time grammar
+    "help.when.title": "How to write a time (<when> and <date>, in the team's timezone)",
+    "help.when.day": "Day | today tomorrow yesterday · mon…sun · this fri · next wed · last mon · 11-24 · 2026-11-24 (no year: the nearest such day) · 今天 明天 后天 周三 下周三",
+    "help.when.part": "Part of the day | morning afternoon evening tonight · 早上 上午 中午 下午 晚上 凌晨 · 今晚 明晚 明早",
+    "help.when.clock": "Clock | 20:00 · 8:30 · 8pm · 8:30pm · 8点 · 8点半",
+    "help.when.combine": "Together | tomorrow 8pm · fri 3pm · tonight 9 · 明天 晚上 8点 · 明晚8点",
+    "help.when.rules": "Rules | pm/evening + 1–11 is the afternoon or evening; a day with no time, a part of the day that contradicts the hour (上午 15:00), or a time with two readings (晚上 12点) is refused, never guessed",
+    "help.when.title_words": "Titles | the time goes last; quote a title that ends in time words: \"wed review\" tomorrow 10:00",
 }

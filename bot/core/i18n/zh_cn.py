@@ -353,7 +353,7 @@ MESSAGES: dict[str, str] = {
     "help.help": "列出全部命令；/help topic 查看一个命令的全部子命令和示例",
     "help.example": "/帮助 选题",
     "help.title": "opsbot 能做这些：",
-    "help.more": "发送 /help <命令> 查看子命令和示例，例如 /help topic",
+    "help.more": "发送 /帮助 <命令> 查看子命令和示例，例如 /帮助 选题；/帮助 时间 说明时间怎么写",
     "help.family_title": "{command} {aliases} · {summary}",
     "help.aliases": "也可以写：{aliases}",
     "help.example_line": "例：{example}",
@@ -440,4 +440,12 @@ MESSAGES: dict[str, str] = {
     "task.edit.example": "/任务 修改 3 q1 ~2h",
     "task.edited": "任务 #{id} 已修改：{text} · {quadrant} · {estimate} · {name} · {day}",
     "task.error.nothing_to_change": "没有要修改的内容：请给出新内容、象限、估时、@成员或日期",
+    # /help when: the time grammar
+    "help.when.title": "时间怎么写（<时间> 和 <日期>，按团队时区）",
+    "help.when.day": "日期｜今天 明天 后天 昨天 前天 · 周一…周日 · 这周五 下周三 上周一 · 11-24 · 11月24日 · 2026-11-24（不写年份取最近的那一天）",
+    "help.when.part": "时段｜早上 上午 中午 下午 傍晚 晚上 凌晨 · 今晚 明晚 明早",
+    "help.when.clock": "钟点｜20:00 · 8:30 · 8点 · 8点半 · 八点半 · 8pm · 8:30pm",
+    "help.when.combine": "组合｜明天 晚上 8点 · 明天晚上8点 · 明晚8点 · 周三 20:00 · 下午3点（今天） · tomorrow 8pm",
+    "help.when.rules": "规则｜晚上/下午 + 1–11 点是下午和晚上；只写日期不写钟点、时段和钟点对不上（上午 15:00）、会有两种理解（晚上 12点）的都会被拒绝，不会猜",
+    "help.when.title_words": "标题｜时间写在最后；标题本身以时间词结尾时请加引号：\"周三 例会\" 明天 10:00",
 }
