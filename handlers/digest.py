@@ -102,7 +102,7 @@ def _attention(ctx: Context, data: DigestInput, names: dict[str, str]) -> list[s
 
 
 def build_digest(ctx: Context, data: DigestInput) -> Reply:
-    names = {member.id: member.name for member in data.members}
+    names = member_store.member_names(ctx.session, team_id=ctx.team.id)  # removed ones too
     sections = [
         Section(
             title=ctx.t("digest.posts_title", count=len(data.posts_today)),

@@ -50,10 +50,8 @@ NEXT_WEEK_WORDS = {"next", "next-week", "下周"}
 
 
 def member_names(ctx: Context) -> dict[str, str]:
-    return {
-        member.id: member.name
-        for member in member_store.list_members(ctx.session, team_id=ctx.team.id)
-    }
+    """Display names, removed members included: their posts still name them."""
+    return member_store.member_names(ctx.session, team_id=ctx.team.id)
 
 
 def quoted_title(ctx: Context, title: str) -> str:

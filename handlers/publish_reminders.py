@@ -47,20 +47,22 @@ def reminders_due(
     both states — as a heads-up while the author is pending, as a request after. With no
     named reviewer, every editor and admin other than the author counts as the reviewer.
     """
+    members = list(members)
+    reachable = {m.id for m in members}  # a removed (or unknown) member is told nothing
     reviewers_by_default = [m.id for m in members if m.role in REVIEWER_ROLES]
     due = []
     for post in sorted(posts, key=lambda post: (post.planned_at, post.id or 0)):
         if post.status not in UNCONFIRMED or not now < post.planned_at <= now + lead:
             continue
         assert post.id is not None
-        if post.status == "planned":
+        if post.status == "planned" and post.owner in reachable:
             due.append(PublishReminder(post.id, post.owner, "author"))
         reviewers = [post.reviewer] if post.reviewer else reviewers_by_default
         reason = "reviewer_waiting" if post.status == "planned" else "reviewer"
         due.extend(
             PublishReminder(post.id, reviewer, reason)
             for reviewer in reviewers
-            if reviewer != post.owner
+            if reviewer != post.owner and reviewer in reachable
         )
     return due
 
@@ -97,7 +99,7 @@ def _reminders(ctx: Context) -> list[Occurrence]:
     )
     members = member_store.list_members(ctx.session, team_id=ctx.team.id)
     by_id = {post.id: post for post in posts}
-    names = {m.id: m.name for m in members}
+    names = member_store.member_names(ctx.session, team_id=ctx.team.id)
 
     def occurrence(reminder: PublishReminder) -> Occurrence:
         post = by_id[reminder.post_id]

@@ -159,7 +159,7 @@ def _status(ctx: Context) -> Reply:
         people.lines.append(ctx.t("standup.missing", names=", ".join(m.name for m in missing)))
     if away:
         people.lines.append(ctx.t("standup.away", names=", ".join(m.name for m in away)))
-    names = {m.id: m.name for m in members}
+    names = member_store.member_names(ctx.session, team_id=ctx.team.id)
     answered = Section(
         rows=[(names.get(member, member), s.today or "–") for member, s in answers.items()]
     )

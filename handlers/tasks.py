@@ -186,7 +186,7 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
     task = task_store.add_task(
         ctx.session, task_from_words(ctx, args, default_owner=ctx.member, default_day=today)
     )
-    names = {m.id: m.name for m in member_store.list_members(ctx.session, team_id=ctx.team.id)}
+    names = member_store.member_names(ctx.session, team_id=ctx.team.id)
     day = (
         ctx.t("task.today_on", day=ctx.day_text(task.day))
         if task.day == today
@@ -280,7 +280,7 @@ def edit_task(ctx: Context, args: list[str]) -> Reply:
     task.owner = found.owner.id if found.owner else task.owner
     task.day = found.day or task.day
     task.updated_at = ctx.now()
-    names = {m.id: m.name for m in member_store.list_members(ctx.session, team_id=ctx.team.id)}
+    names = member_store.member_names(ctx.session, team_id=ctx.team.id)
     return Reply(
         ctx.t(
             "task.edited", id=task.id, text=task.text, quadrant=task.quadrant.upper(),

@@ -45,15 +45,26 @@ SELF_HANDLES = {"me", "我", "自己"}
 CLEAR_WORDS = {"off", "none", "clear", "取消", "无"}
 
 
+def _known(ctx: Context) -> str:
+    """The active members' handles, for a refusal to show whom a command could name."""
+    return ", ".join(m.id for m in member_store.list_members(ctx.session, team_id=ctx.team.id))
+
+
 def resolve_member(ctx: Context, handle: str) -> Speaker:
-    """The member a `@handle` names (`@me` is the speaker), or a refusal naming the team."""
+    """The active member a `@handle` names (`@me` is the speaker), or a refusal naming the
+    team. A removed member is refused as such, so that nobody who left is given a task or
+    a review, and the speaker learns why rather than seeing a familiar name "unknown"."""
     if handle.casefold() in SELF_HANDLES:
         return ctx.member
     member = member_store.find_member(ctx.session, team_id=ctx.team.id, handle=handle)
-    if member is None:
-        known = ", ".join(m.id for m in member_store.list_members(ctx.session, team_id=ctx.team.id))
-        raise CommandError("errors.unknown_member", name=handle[:40], known=known)
-    return member
+    if member is not None:
+        return member
+    removed = member_store.find_member(
+        ctx.session, team_id=ctx.team.id, handle=handle, include_removed=True
+    )
+    if removed is not None:
+        raise CommandError("errors.removed_member", name=removed.id, known=_known(ctx))
+    raise CommandError("errors.unknown_member", name=handle[:40], known=_known(ctx))
 
 
 def _role(ctx: Context, role: str) -> str:
@@ -62,7 +73,11 @@ def _role(ctx: Context, role: str) -> str:
 
 @family.subcommand("list", "列表", "ls", reads_only=True)
 def list_team(ctx: Context, args: list[str]) -> Reply:
-    members = member_store.list_members(ctx.session, team_id=ctx.team.id)
+    """Who is in the team now; removed members only as a closing line, so that the
+    handles they keep in the history are not a mystery."""
+    everyone = member_store.list_members(ctx.session, team_id=ctx.team.id, include_removed=True)
+    members = [member for member in everyone if member.active]
+    removed = [member for member in everyone if not member.active]
     rows: list[tuple[str, ...]] = []
     for member in members:
         away = ""
@@ -73,27 +88,70 @@ def list_team(ctx: Context, args: list[str]) -> Reply:
                 end=member.away_to.isoformat(),
             )
         rows.append((f"@{member.id}", member.name, _role(ctx, member.role), away))
+    sections = [Section(rows=rows)]
+    if removed:
+        names = ", ".join(f"@{member.id}" for member in removed)
+        sections.append(
+            Section(lines=[ctx.t("team.removed_list", count=len(removed), names=names)])
+        )
     return Reply(
         ctx.t("team.list_title", team=ctx.team.display_name, count=len(members)),
-        sections=[Section(rows=rows)],
+        sections=sections,
     )
 
 
 @family.subcommand("add", "新增")
 def add_to_team(ctx: Context, args: list[str]) -> Reply:
+    """A new member, or a removed one back (with the role they had, unless one is given)."""
     handle = _mentioned(ctx, args)
-    role = "member"
+    role: str | None = None
     for word in args[1:]:
         role = parse_role(word)
     if not MEMBER_ID.match(handle):
         raise CommandError("team.error.bad_id", value=handle[:40])
     _require_admin(ctx)
-    if member_store.find_member(ctx.session, team_id=ctx.team.id, handle=handle) is not None:
+    existing = member_store.find_member(
+        ctx.session, team_id=ctx.team.id, handle=handle, include_removed=True
+    )
+    if existing is not None and existing.active:
         raise CommandError("team.error.exists", name=handle, show_usage=False)
+    if existing is not None:
+        existing.active = True
+        existing.role = role or existing.role
+        return Reply(
+            ctx.t("team.readded", name=existing.name, role=_role(ctx, existing.role)),
+            tone=Tone.SUCCESS,
+        )
+    role = role or "member"
     member = member_store.add_member(
         ctx.session, team_id=ctx.team.id, member_id=handle, name=handle, role=role, now=ctx.now()
     )
     return Reply(ctx.t("team.added", name=member.name, role=_role(ctx, role)), tone=Tone.SUCCESS)
+
+
+@family.subcommand("remove", "移除")
+def remove_from_team(ctx: Context, args: list[str]) -> Reply:
+    """`/team remove @dave`: deactivated, not deleted — the posts, tasks, stand-ups and
+    votes naming them stay whole, while prompts, counts and mentions skip them."""
+    handle = _mentioned(ctx, args)
+    if len(args) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(args[1:])[:80])
+    _require_admin(ctx)
+    wanted = ctx.member.id if handle.casefold() in SELF_HANDLES else handle
+    member = member_store.find_member(
+        ctx.session, team_id=ctx.team.id, handle=wanted, include_removed=True
+    )
+    if member is None:
+        raise CommandError("errors.unknown_member", name=handle[:40], known=_known(ctx))
+    if not member.active:
+        raise CommandError("team.error.already_removed", name=member.name, show_usage=False)
+    if member.role == "admin" and member_store.count_admins(ctx.session, team_id=ctx.team.id) == 1:
+        raise CommandError("team.error.last_admin_removed", show_usage=False)
+    member.active = False
+    return Reply(
+        ctx.t("team.removed", name=member.name, handle=member.id, role=_role(ctx, member.role)),
+        tone=Tone.SUCCESS,
+    )
 
 
 @family.subcommand("role", "角色")

@@ -58,7 +58,8 @@ class _Export:
 
 
 def _members(export: _Export) -> list[Row]:
-    """Members, with a column per chat platform for their id there (SPEC §8)."""
+    """Members, removed ones included (`active` false), with a column per chat platform
+    for their id there (SPEC §8)."""
     linked: dict[tuple[str, str], dict[str, str]] = {}
     for identity in identities.all_identities(export.session):
         linked.setdefault((identity.team_id, identity.member_id), {})[identity.platform] = (
@@ -73,6 +74,7 @@ def _members(export: _Export) -> list[Row]:
             "id": member.id,
             "name": member.name,
             "role": member.role,
+            "active": member.active,  # false: removed from the team, history kept
             **{
                 platform: linked.get((member.team_id, member.id), {}).get(platform)
                 for platform in export.chat_platforms

@@ -12,39 +12,67 @@ from storage import identities
 from storage.models import Member
 
 
-def get_member(session: Session, *, team_id: str, member_id: str) -> Member | None:
-    """A member by exact id, or by id in another case (`@Bob` finds `bob`)."""
+def get_member(
+    session: Session, *, team_id: str, member_id: str, include_removed: bool = True
+) -> Member | None:
+    """A member by exact id, or by id in another case (`@Bob` finds `bob`).
+
+    Unlike the lookups features use, this one sees removed members unless told not to:
+    it loads a speaker (who, if removed, must be told why they are refused, not be
+    registered again) and checks that a handle is free (a removed member keeps theirs,
+    since their history names them). `find_member` is the lookup for `@mentions`.
+    """
     member = session.get(Member, (team_id, member_id))
-    if member is not None:
+    if member is not None and (member.active or include_removed):
         return member
     statement = select(Member).where(
         Member.team_id == team_id, func.lower(Member.id) == member_id.lower()
     )
+    if not include_removed:
+        statement = statement.where(col(Member.active))
     return session.exec(statement).first()
 
 
-def find_member(session: Session, *, team_id: str, handle: str) -> Member | None:
-    """Resolve what a user typed after `@`: a member id first, then a display name."""
-    member = get_member(session, team_id=team_id, member_id=handle)
+def find_member(
+    session: Session, *, team_id: str, handle: str, include_removed: bool = False
+) -> Member | None:
+    """Resolve what a user typed after `@`: a member id first, then a display name.
+
+    Active members only unless `include_removed` (`/team add` brings a removed one back).
+    """
+    member = get_member(session, team_id=team_id, member_id=handle, include_removed=include_removed)
     if member is not None:
         return member
     statement = select(Member).where(
         Member.team_id == team_id, func.lower(Member.name) == handle.lower()
     )
+    if not include_removed:
+        statement = statement.where(col(Member.active))
     return session.exec(statement).first()
 
 
-def list_members(session: Session, *, team_id: str) -> list[Member]:
-    statement = (
-        select(Member)
-        .where(Member.team_id == team_id)
-        .order_by(col(Member.created_at), col(Member.id))
-    )
-    return list(session.exec(statement))
+def list_members(session: Session, *, team_id: str, include_removed: bool = False) -> list[Member]:
+    """The team's members in the order they joined; removed ones only when asked, so
+    that prompts, reminders and counts never reach someone who left."""
+    statement = select(Member).where(Member.team_id == team_id)
+    if not include_removed:
+        statement = statement.where(col(Member.active))
+    return list(session.exec(statement.order_by(col(Member.created_at), col(Member.id))))
+
+
+def member_names(session: Session, *, team_id: str) -> dict[str, str]:
+    """member id → display name, removed members included: for showing history (a post,
+    task or stand-up of someone who left still names them), never for choosing whom to
+    prompt or count — that is `list_members`."""
+    statement = select(Member.id, Member.name).where(Member.team_id == team_id)
+    return {member_id: name for member_id, name in session.exec(statement)}
 
 
 def count_admins(session: Session, *, team_id: str) -> int:
-    statement = select(func.count()).where(Member.team_id == team_id, Member.role == "admin")
+    """Active admins: a removed admin manages nothing, so they do not keep a team safe."""
+    statement = select(func.count()).where(
+        Member.team_id == team_id, Member.role == "admin", col(Member.active)
+    )
     return session.exec(statement).one()
 
 
@@ -84,7 +112,8 @@ def sync_configured_members(
     """
     linked = identities.identities_of_team(session, team_id=team_id)
     for member_id, name, role, identities_by_platform in configured:
-        member = get_member(session, team_id=team_id, member_id=member_id)
+        # A removed member stays removed on restart: config only adds the ones never seen.
+        member = get_member(session, team_id=team_id, member_id=member_id, include_removed=True)
         if member is None:
             add_member(
                 session,

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlmodel import Column, Field, SQLModel, String
 
@@ -37,7 +38,9 @@ class Member(SQLModel, table=True):
     """A person in a team. `id` is the team-local handle used in commands (`@bob`).
 
     Who they are on each chat platform is in `identities`, so that the members table
-    knows no chat platform by name.
+    knows no chat platform by name. A member who left is deactivated (`active` false),
+    never deleted: their posts, tasks, stand-ups and votes keep naming them, while
+    prompts, counts and mentions skip them.
     """
 
     __tablename__ = "members"
@@ -49,6 +52,7 @@ class Member(SQLModel, table=True):
     role: str = Field(default="member", max_length=16)
     away_from: date | None = None
     away_to: date | None = None
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

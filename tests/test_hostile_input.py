@@ -78,7 +78,7 @@ def test_an_unexpected_failure_is_a_polite_reply_and_rolls_back(make_bot: BotFac
         add_topic(ctx, args)
         raise RuntimeError("disk on fire")
 
-    driver = make_bot()
+    driver = make_bot(team={"members": []})  # so that the console would register newbie
     driver.bot.router = Router([*ALL_FAMILIES, broken])
 
     assert driver.send("@newbie /broken add 会消失的选题") == (

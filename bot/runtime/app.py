@@ -337,21 +337,32 @@ class OpsBot:
         name: str,
         may_register: bool,
     ) -> Member:
-        """The member who sent the command, registered on first use (SPEC §3).
+        """The member who sent the command (SPEC §3), or a refusal that stores nothing.
 
-        On the console the speaker is named by their handle; on a chat platform by their
-        id there. The first person in a team with no members yet becomes its admin, so a
-        team configured without a member list can still manage itself.
+        On a chat platform the speaker is named by their id there: the platform vouches
+        for a real person, who is registered on first use. On the console the speaker is
+        a handle anyone can type (`--as zoe`, a line starting `@bobb `), so only members
+        speak there — a typo would otherwise become a member whose vote counts and who is
+        "not answered" in every stand-up. A removed member is refused everywhere, never
+        registered again. The first person in a team with no members at all becomes its
+        admin, so a team configured without a member list can still manage itself.
         """
         on_console = delivery.platform == CONSOLE
         if on_console:
-            member = member_store.get_member(session, team_id=team.id, member_id=command.user_id)
+            member = member_store.get_member(
+                session, team_id=team.id, member_id=command.user_id, include_removed=True
+            )
         else:
             member = identities.member_by_identity(
                 session, team_id=team.id, platform=delivery.platform, external_id=command.user_id
             )
         if member is not None:
+            if not member.active:
+                raise self._speaker_refused(session, team, "errors.removed_speaker", member.id)
             return member
+        first = not member_store.list_members(session, team_id=team.id, include_removed=True)
+        if on_console and not first:
+            raise self._speaker_refused(session, team, "errors.unknown_speaker", command.user_id)
         if not may_register:
             raise WouldWait(f"{command.user_id} is new and must be registered")
         member_id = (
@@ -359,7 +370,6 @@ class OpsBot:
             if on_console
             else self._new_member_id(session, team, name, fallback=command.user_id)
         )
-        first = not member_store.list_members(session, team_id=team.id)
         linked = {} if on_console else {delivery.platform: command.user_id}
         try:
             with session.begin_nested():
@@ -380,3 +390,11 @@ class OpsBot:
             if found is None:
                 raise
             return found
+
+    def _speaker_refused(
+        self, session: Session, team: TeamSettings, key: str, handle: str
+    ) -> _Rejected:
+        """A refused speaker's reply names the team's members and how an admin adds one,
+        so that a typo in a handle is seen at once and a newcomer knows whom to ask."""
+        known = ", ".join(m.id for m in member_store.list_members(session, team_id=team.id))
+        return _Rejected(Reply(self.t(key, name=handle[:40], known=known), tone=Tone.ERROR))

@@ -19,10 +19,15 @@ from tests.conftest import BotDriver, BotFactory
 
 
 def at_once(
-    bot: BotDriver, text: str, *, user: str = "alice", delivery: str | None = None
+    bot: BotDriver,
+    text: str,
+    *,
+    user: str = "alice",
+    delivery: str | None = None,
+    platform: str = "console",
 ) -> Reply | None:
     command = Command(text=text, team_id=bot.bot.settings.team().id, user_id=user)
-    return bot.bot.dispatch(command, Delivery("console", event_id=delivery, may_wait=False))
+    return bot.bot.dispatch(command, Delivery(platform, event_id=delivery, may_wait=False))
 
 
 @contextmanager
@@ -94,13 +99,17 @@ def test_what_would_wait_for_a_writer_is_refused_and_changes_nothing(
     with writer(bot):  # type: ignore[operator]
         with pytest.raises(WouldWait):
             at_once(bot, "/topic add 新选题", delivery="d2")
-        with pytest.raises(WouldWait):  # a newcomer's read: they must be registered first
-            at_once(bot, "/topic list", user="zoe")
+        with pytest.raises(WouldWait):  # a chat newcomer's read: they must be registered first
+            at_once(bot, "/topic list", user="U09", platform="slack")
+        refused = at_once(bot, "/topic list", user="zoe")  # the console registers no one
+        assert refused is not None and refused.title.startswith("团队里没有 @zoe")
         assert at_once(bot, "/topic list") is not None  # alice reads on
 
     assert bot.export() == before
     assert at_once(bot, "/topic add 新选题", delivery="d2") is not None  # now it can
-    assert "@zoe" in bot.send("@zoe /team list")  # and the usual path registers her
+    command = Command(text="/team list", team_id="content", user_id="U09")
+    bot.bot.dispatch(command, Delivery("slack"))  # and the usual path registers them
+    assert "@U09" in bot.send("/team list")
 
 
 def test_on_postgresql_reads_run_at_once_but_writes_refuse(

@@ -93,7 +93,7 @@ def answers_at(fake: FakeSlack, name: str) -> list[dict]:
 
 
 def test_a_slash_command_round_trip(slack: SlackRig) -> None:
-    answer = slack.command("/topic", "add 冬季护肤指南 #护肤 p:wechat t:5 v:4 c:4")
+    answer = slack.command("/ops-topic", "add 冬季护肤指南 #护肤 p:wechat t:5 v:4 c:4")
 
     assert answer["response_type"] == "ephemeral"
     assert answer["text"] == "✅ 选题 #1 已保存 · 评分 4.33 · 优先级 高"
@@ -104,20 +104,20 @@ def test_a_slash_command_round_trip(slack: SlackRig) -> None:
 
 
 def test_mentions_become_members_and_team_replies_go_to_the_channel(slack: SlackRig) -> None:
-    answer = slack.command("/team", "role <@U04|dave> editor")
+    answer = slack.command("/ops-team", "role <@U04|dave> editor")
     assert answer["text"] == "✅ Dave 的角色：成员 → 编辑"
-    hot = slack.command("/topic", "hot 双十一战报")
+    hot = slack.command("/ops-topic", "hot 双十一战报")
     assert hot["response_type"] == "in_channel"
 
 
 def test_a_newcomer_is_registered_with_their_slack_name(slack: SlackRig) -> None:
-    slack.command("/topic", "add 新人的选题", user="U99", name="erin")
-    answer = slack.command("/team", "list")
+    slack.command("/ops-topic", "add 新人的选题", user="U99", name="erin")
+    answer = slack.command("/ops-team", "list")
     assert "@erin" in texts(answer)
 
 
 def test_a_button_click_runs_the_command_and_updates_the_message(slack: SlackRig) -> None:
-    slack.command("/topic", "add 冬季护肤指南")
+    slack.command("/ops-topic", "add 冬季护肤指南")
 
     response = slack.post(button_click(slack.fake, "/topic vote 1", user="U02", name="bob"))
 
@@ -139,7 +139,7 @@ def test_a_button_click_runs_the_command_and_updates_the_message(slack: SlackRig
 def test_forged_stale_or_unsigned_requests_get_401_and_change_nothing(
     slack: SlackRig, headers
 ) -> None:  # type: ignore[no-untyped-def]
-    body = slash_command(slack.fake, "/topic", "add 不该保存")
+    body = slash_command(slack.fake, "/ops-topic", "add 不该保存")
 
     response = slack.post(body, headers(body))
 
@@ -148,7 +148,7 @@ def test_forged_stale_or_unsigned_requests_get_401_and_change_nothing(
 
 
 def test_a_tampered_body_gets_401(slack: SlackRig) -> None:
-    body = slash_command(slack.fake, "/topic", "add 原来的")
+    body = slash_command(slack.fake, "/ops-topic", "add 原来的")
     headers = signed_headers(body)
     response = slack.post(body.replace("%E5%8E%9F", "%E6%96%B0"), headers)
     assert response.status_code == 401
@@ -156,7 +156,7 @@ def test_a_tampered_body_gets_401(slack: SlackRig) -> None:
 
 
 def test_a_retried_delivery_is_processed_once(slack: SlackRig) -> None:
-    body = slash_command(slack.fake, "/topic", "add 只要一次", trigger="trigger-42")
+    body = slash_command(slack.fake, "/ops-topic", "add 只要一次", trigger="trigger-42")
     first = slack.post(body)
     retry_headers = signed_headers(body) | {
         "X-Slack-Retry-Num": "1",
@@ -169,8 +169,8 @@ def test_a_retried_delivery_is_processed_once(slack: SlackRig) -> None:
 
 
 def test_a_retried_read_is_answered_again(slack: SlackRig) -> None:
-    slack.command("/topic", "add 冬季护肤指南")
-    body = slash_command(slack.fake, "/topic", "list", trigger="trigger-43")
+    slack.command("/ops-topic", "add 冬季护肤指南")
+    body = slash_command(slack.fake, "/ops-topic", "list", trigger="trigger-43")
     retry_headers = signed_headers(body) | {"X-Slack-Retry-Num": "1"}
 
     first, again = slack.post(body).json(), slack.post(body, retry_headers).json()
@@ -180,7 +180,7 @@ def test_a_retried_read_is_answered_again(slack: SlackRig) -> None:
 
 
 def test_scheduled_digest_arrives_once_and_reminders_go_by_dm(slack: SlackRig) -> None:
-    slack.command("/publish", "add 冬季护肤指南 p:wechat 今天 20:00 <@U03|carol>")
+    slack.command("/ops-publish", "add 冬季护肤指南 p:wechat 今天 20:00 <@U03|carol>")
     for when in ("2026-11-23T09:00:00+08:00", "2026-11-23T09:00:30+08:00"):
         slack.clock.set(datetime.fromisoformat(when))
         Scheduler(slack.bot).tick()
@@ -252,7 +252,7 @@ def bot_outbox(slack: SlackRig) -> list[dict]:
 
 def test_health_metrics_and_doctor(slack: SlackRig) -> None:
     assert httpx.get(f"{slack.url}/healthz").json() == {"status": "ok"}
-    slack.command("/help", "")
+    slack.command("/ops-help", "")
     metrics = httpx.get(f"{slack.url}/metrics").text
     assert 'opsbot_http_requests_total{route="/slack/events",status="200"}' in metrics
     assert 'opsbot_outbox_items{status="failed"} 0.0' in metrics
@@ -273,7 +273,7 @@ def test_a_command_waiting_on_a_busy_database_is_acknowledged_in_time_and_answer
 ) -> None:
     slack.adapter.answer_within = 0.3
     with database_held_by_someone_else(slack.bot):
-        answer = slack.command("/topic", "add 慢慢来", trigger="slow")
+        answer = slack.command("/ops-topic", "add 慢慢来", trigger="slow")
         assert answer == {"response_type": "ephemeral", "text": "⏳ 收到，正在处理…"}
         assert slack.fake.posted("/response/slow") == []
 
@@ -286,10 +286,10 @@ def test_a_command_waiting_on_a_busy_database_is_acknowledged_in_time_and_answer
 def test_a_read_is_answered_at_once_from_what_was_last_committed_while_a_writer_waits(
     slack: SlackRig,
 ) -> None:
-    slack.command("/topic", "add 已经存好的选题")
+    slack.command("/ops-topic", "add 已经存好的选题")
     slack.adapter.answer_within = 0.3
     with database_held_by_someone_else(slack.bot):
-        answer = slack.command("/topic", "list", trigger="read-while-held")
+        answer = slack.command("/ops-topic", "list", trigger="read-while-held")
 
     assert "已经存好的选题" in texts(answer)
     assert answer["response_type"] == "ephemeral"
@@ -301,12 +301,12 @@ def test_a_newcomer_s_first_read_waits_its_turn_because_it_registers_them(
 ) -> None:
     slack.adapter.answer_within = 0.3
     with database_held_by_someone_else(slack.bot):
-        answer = slack.command("/topic", "list", user="U77", name="zoe", trigger="newcomer")
+        answer = slack.command("/ops-topic", "list", user="U77", name="zoe", trigger="newcomer")
         assert answer["text"] == "⏳ 收到，正在处理…"
 
     (later,) = answers_at(slack.fake, "newcomer")
-    assert later["text"] == slack.command("/topic", "list", user="U77", name="zoe")["text"]
-    assert "@zoe" in texts(slack.command("/team", "list"))
+    assert later["text"] == slack.command("/ops-topic", "list", user="U77", name="zoe")["text"]
+    assert "@zoe" in texts(slack.command("/ops-team", "list"))
 
 
 def test_commands_that_need_no_waiting_do_not_queue_behind_a_slow_one(slack: SlackRig) -> None:
@@ -314,8 +314,8 @@ def test_commands_that_need_no_waiting_do_not_queue_behind_a_slow_one(slack: Sla
     release = threading.Event()
     slow = slack.adapter.workers.submit(release.wait, 10)  # the command thread is busy
     try:
-        added = slack.command("/topic", "add 不用排队")
-        listed = slack.command("/topic", "list")
+        added = slack.command("/ops-topic", "add 不用排队")
+        listed = slack.command("/ops-topic", "list")
     finally:
         release.set()
         slow.result()
@@ -326,7 +326,7 @@ def test_commands_that_need_no_waiting_do_not_queue_behind_a_slow_one(slack: Sla
 
 def test_a_fast_command_is_answered_in_the_acknowledgement_itself(slack: SlackRig) -> None:
     slack.adapter.answer_within = 0.3
-    answer = slack.command("/topic", "add 快", trigger="fast")
+    answer = slack.command("/ops-topic", "add 快", trigger="fast")
 
     assert answer["text"].startswith("✅ 选题 #1 已保存")
     time.sleep(slack.adapter.answer_within + 0.2)  # past the deadline: no second answer
@@ -345,7 +345,7 @@ class SocketModeClientRecorder:
 
 
 def socket_envelope(slack: SlackRig, text: str, trigger: str) -> SocketModeRequest:
-    form = dict(parse_qsl(slash_command(slack.fake, "/topic", text, trigger=trigger)))
+    form = dict(parse_qsl(slash_command(slack.fake, "/ops-topic", text, trigger=trigger)))
     return SocketModeRequest(type="slash_commands", envelope_id=f"env-{trigger}", payload=form)
 
 
@@ -372,20 +372,68 @@ def test_socket_mode_answers_the_envelope_and_keeps_the_deadline(slack: SlackRig
     assert slack.topics() == ["走长连接", "排队中"]
 
 
-def test_the_manifest_registers_every_command_with_escaped_mentions() -> None:
+# Slack's built-in commands, as the issue that found the problem lists them: a manifest
+# that registers any of them is refused whole ("the slash command has an invalid name").
+SLACK_BUILT_INS = {
+    "/topic", "/remind", "/status", "/who", "/invite", "/leave", "/msg", "/dm", "/away",
+    "/mute", "/search", "/shrug", "/me", "/feed", "/call", "/apps", "/archive", "/rename",
+    "/collapse", "/expand", "/star", "/active", "/open", "/prefs", "/shortcuts", "/remove",
+    "/kick", "/dnd", "/join", "/pro",
+}  # fmt: skip
+
+
+def _manifest() -> dict:
     from pathlib import Path
 
     import yaml
 
+    path = Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml"
+    return yaml.safe_load(path.read_text())
+
+
+def test_the_manifest_registers_no_slack_built_in_and_a_command_for_every_family() -> None:
+    from bot.chat.slack.names import SLACK_RESERVED, VALID_NAME
     from handlers import ALL_FAMILIES
 
-    manifest = yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml").read_text()
-    )
-    commands = manifest["features"]["slash_commands"]
-    assert sorted(c["command"] for c in commands) == sorted(f"/{f.name}" for f in ALL_FAMILIES)
-    assert all(c["should_escape"] for c in commands)
-    assert (
-        manifest["settings"]["socket_mode_enabled"]
-        and manifest["settings"]["interactivity"]["is_enabled"]
+    commands = [c["command"] for c in _manifest()["features"]["slash_commands"]]
+
+    assert set(commands).isdisjoint(SLACK_BUILT_INS)
+    assert SLACK_BUILT_INS <= SLACK_RESERVED  # the config check knows them all too
+    assert all(VALID_NAME.match(name) for name in commands)  # lowercase, at most 32
+    assert commands[0] == "/ops"
+    assert sorted(commands[1:]) == sorted(f"/ops-{f.name}" for f in ALL_FAMILIES)
+    assert all(c["should_escape"] for c in _manifest()["features"]["slash_commands"])
+    settings = _manifest()["settings"]
+    assert settings["socket_mode_enabled"] and settings["interactivity"]["is_enabled"]
+
+
+def test_the_umbrella_takes_every_family_in_both_languages(slack: SlackRig) -> None:
+    english = slack.command("/ops", "topic add 冬季护肤指南 p:wechat")
+    chinese = slack.command("/ops", "选题 新增 冬至节气海报")
+    one_word_less = slack.command("/ops-topic", "add 双十一")
+
+    assert english["text"].startswith("✅ 选题 #1 已保存")
+    assert chinese["text"].startswith("✅ 选题 #2 已保存")
+    assert one_word_less["text"].startswith("✅ 选题 #3 已保存")
+    assert slack.topics() == ["冬季护肤指南", "冬至节气海报", "双十一"]
+    assert slack.command("/ops", "")["text"].startswith("opsbot")  # /ops alone: the help
+
+
+def test_replies_name_commands_the_way_slack_runs_them(slack: SlackRig) -> None:
+    help_text = texts(slack.command("/ops", "help"))
+    assert "/ops topic" in help_text and "/ops 选题" in help_text
+    assert "`/topic" not in help_text and " /topic " not in help_text
+    usage = slack.command("/ops-topic", "add")["text"]
+    assert usage.endswith("用法：/ops topic add <标题> [#标签…] [p:平台] [t:1-5] [v:1-5] [c:1-5]")
+
+
+def test_a_built_in_name_for_the_umbrella_is_refused_at_start() -> None:
+    from bot.core.config import ConfigError
+    from bot.runtime.settings import parse_settings
+
+    text = "platforms:\n  slack: {bot_token: x, signing_secret: y, command: /topic}\n"
+    with pytest.raises(ConfigError) as refused:
+        parse_settings(text, environ={})
+    assert "platforms.slack.command: /topic is one of Slack's built-in commands" in str(
+        refused.value
     )

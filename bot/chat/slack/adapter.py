@@ -39,6 +39,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.chat.base import ChatServices
 from bot.chat.slack.client import web_client
+from bot.chat.slack.names import command_text, spelled_for_slack
 from bot.chat.slack.render import ACTION_PREFIX, render_messages
 from bot.chat.slack.settings import SlackSettings
 from bot.core.dispatch import Delivery, WouldWait
@@ -219,9 +220,8 @@ class SlackAdapter:
         command = self._command(text, user_id, user_name, channel)
         return self.services.dispatcher.dispatch(command, delivery)
 
-    @staticmethod
-    def response(reply: Reply) -> dict[str, Any]:
-        blocks, text = render_messages(reply)[0]
+    def response(self, reply: Reply) -> dict[str, Any]:
+        blocks, text = render_messages(spelled_for_slack(reply, self.settings.command))[0]
         in_channel = reply.audience is Audience.CHANNEL and reply.tone is not Tone.ERROR
         return {
             "text": text,
@@ -230,7 +230,7 @@ class SlackAdapter:
         }
 
     def _on_command(self, ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        text = f"{body['command']} {body.get('text', '')}".strip()
+        text = command_text(body["command"], body.get("text", ""), self.settings.command)
         try:
             reply = self._handle(
                 body, body["user_id"], body.get("user_name"), text, body.get("channel_id"),
