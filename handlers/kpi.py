@@ -113,7 +113,7 @@ def parse_pairs(ctx: Context, words: list[str]) -> dict[str, float]:
 
 def day_text(ctx: Context, day: date) -> str:
     """`11-22` for a day of this year, `2025-11-22` otherwise: the reply says which day."""
-    return day.strftime("%m-%d") if day.year == ctx.today().year else day.isoformat()
+    return ctx.day_text(day)
 
 
 def _pairs_text(ctx: Context, values: dict[str, float]) -> str:

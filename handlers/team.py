@@ -199,8 +199,6 @@ def mark_away(ctx: Context, args: list[str]) -> Reply:
         return Reply(ctx.t("team.back", name=member.name), tone=Tone.SUCCESS)
     member.away_from, member.away_to = start, end
     return Reply(
-        ctx.t(
-            "team.away", name=member.name, start=start.strftime("%m-%d"), end=end.strftime("%m-%d")
-        ),
+        ctx.t("team.away", name=member.name, start=ctx.day_text(start), end=ctx.day_text(end)),
         tone=Tone.SUCCESS,
     )

@@ -24,10 +24,10 @@ def kpis(bot: BotDriver) -> list[tuple[str, str, str, float]]:
 
 def test_log_in_chinese_and_correct_a_day(bot: BotDriver) -> None:
     assert bot.send("/数据 记录 公众号 阅读=12000 分享=340 新增关注=150") == (
-        "✅ 公众号 11-23 已记录：阅读 12,000 · 分享 340 · 新增关注 150"
+        "✅ 公众号 11月23日 周一 已记录：阅读 12,000 · 分享 340 · 新增关注 150"
     )
     assert bot.send("/kpi log wechat today reads=1.3万 转发=340") == (
-        "✅ 公众号 11-23 已记录：阅读 13,000 · 分享 340\n  替换了之前的数据：阅读 12,000 → 13,000"
+        "✅ 公众号 11月23日 周一 已记录：阅读 13,000 · 分享 340\n  替换了之前的数据：阅读 12,000 → 13,000"
     )
     assert sorted(kpis(bot)) == [
         ("wechat", "2026-11-23", "new_followers", 150),

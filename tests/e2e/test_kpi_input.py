@@ -42,14 +42,14 @@ def kpis(bot: BotDriver) -> list[tuple[str, str, str, float]]:
     ],
 )
 def test_every_way_of_writing_a_pair_stores_the_same(bot: BotDriver, line: str) -> None:
-    assert bot.send(line) == "✅ 公众号 11-23 已记录：阅读 12,000"
+    assert bot.send(line) == "✅ 公众号 11月23日 周一 已记录：阅读 12,000"
     assert kpis(bot) == [("wechat", "2026-11-23", "reads", 12000)]
 
 
 def test_a_full_width_colon_is_a_pair_not_a_date(bot: BotDriver) -> None:
     reply = bot.send("/数据 记录 公众号 阅读：12000 分享：340 新增关注:150")
 
-    assert reply == "✅ 公众号 11-23 已记录：阅读 12,000 · 分享 340 · 新增关注 150"
+    assert reply == "✅ 公众号 11月23日 周一 已记录：阅读 12,000 · 分享 340 · 新增关注 150"
     assert "不是日期" not in reply
     assert kpis(bot) == [
         ("wechat", "2026-11-23", "new_followers", 150),
@@ -60,7 +60,7 @@ def test_a_full_width_colon_is_a_pair_not_a_date(bot: BotDriver) -> None:
 
 def test_pairs_glued_with_a_chinese_comma_are_read_as_pairs(bot: BotDriver) -> None:
     assert bot.send("/数据 记录 公众号 阅读=12,000，分享=340、点赞：1.5k") == (
-        "✅ 公众号 11-23 已记录：阅读 12,000 · 分享 340 · 点赞 1,500"
+        "✅ 公众号 11月23日 周一 已记录：阅读 12,000 · 分享 340 · 点赞 1,500"
     )
     assert kpis(bot) == [
         ("wechat", "2026-11-23", "likes", 1500),
@@ -71,7 +71,7 @@ def test_pairs_glued_with_a_chinese_comma_are_read_as_pairs(bot: BotDriver) -> N
 
 def test_large_and_fractional_values(bot: BotDriver) -> None:
     assert bot.send("/kpi log wechat reads=1,234,567 revenue=12000.5 plays=1.5亿") == (
-        "✅ 公众号 11-23 已记录：阅读 1,234,567 · 收入 12,000.5 · 播放 150,000,000"
+        "✅ 公众号 11月23日 周一 已记录：阅读 1,234,567 · 收入 12,000.5 · 播放 150,000,000"
     )
     assert kpis(bot) == [
         ("wechat", "2026-11-23", "plays", 150_000_000),
@@ -85,14 +85,17 @@ def test_large_and_fractional_values(bot: BotDriver) -> None:
     [("昨天", "2026-11-22"), ("前天", "2026-11-21"), ("yesterday", "2026-11-22")],
 )
 def test_the_date_may_be_yesterday(bot: BotDriver, words: str, day: str) -> None:
+    shown = {"2026-11-22": "11月22日 周日", "2026-11-21": "11月21日 周六"}[day]
     assert bot.send(f"/数据 记录 公众号 {words} 阅读：12000") == (
-        f"✅ 公众号 {day[5:]} 已记录：阅读 12,000"
+        f"✅ 公众号 {shown} 已记录：阅读 12,000"
     )
     assert kpis(bot) == [("wechat", day, "reads", 12000)]
 
 
 def test_a_day_of_another_year_is_echoed_with_its_year(bot: BotDriver) -> None:
-    assert bot.send("/kpi log wechat 2025-11-22 reads=5") == ("✅ 公众号 2025-11-22 已记录：阅读 5")
+    assert bot.send("/kpi log wechat 2025-11-22 reads=5") == (
+        "✅ 公众号 2025年11月22日 周六 已记录：阅读 5"
+    )
     assert kpis(bot) == [("wechat", "2025-11-22", "reads", 5)]
 
 
@@ -180,7 +183,7 @@ def test_delete_a_whole_day_echoes_every_value(bot: BotDriver) -> None:
 
     assert (
         bot.send("@bob /数据 删除 公众号 11-22")
-        == "✅ 已删除 公众号 11-22 的 阅读 12,000 · 分享 340"
+        == "✅ 已删除 公众号 11月22日 周日 的 阅读 12,000 · 分享 340"
     )
     assert kpis(bot) == [("wechat", "2026-11-23", "reads", 500)]
 
@@ -188,7 +191,10 @@ def test_delete_a_whole_day_echoes_every_value(bot: BotDriver) -> None:
 def test_delete_one_metric_keeps_the_others(bot: BotDriver) -> None:
     _log_the_22nd(bot)
 
-    assert bot.send("/kpi delete wechat yesterday 转发") == "✅ 已删除 公众号 11-22 的 分享 340"
+    assert (
+        bot.send("/kpi delete wechat yesterday 转发")
+        == "✅ 已删除 公众号 11月22日 周日 的 分享 340"
+    )
     assert kpis(bot) == [
         ("wechat", "2026-11-22", "reads", 12000),
         ("wechat", "2026-11-23", "reads", 500),
@@ -199,9 +205,18 @@ def test_delete_a_day_with_nothing_stored_says_so(bot: BotDriver) -> None:
     _log_the_22nd(bot)
     before = kpis(bot)
 
-    assert bot.send("/数据 删除 公众号 11-21") == "公众号 11-21 没有记录任何数据，没有删除任何内容"
-    assert bot.send("/数据 删除 公众号 11-22 点赞") == "公众号 11-22 没有记录点赞，没有删除任何内容"
-    assert bot.send("/数据 删除 小红书 11-22") == "小红书 11-22 没有记录任何数据，没有删除任何内容"
+    assert (
+        bot.send("/数据 删除 公众号 11-21")
+        == "公众号 11月21日 周六 没有记录任何数据，没有删除任何内容"
+    )
+    assert (
+        bot.send("/数据 删除 公众号 11-22 点赞")
+        == "公众号 11月22日 周日 没有记录点赞，没有删除任何内容"
+    )
+    assert (
+        bot.send("/数据 删除 小红书 11-22")
+        == "小红书 11月22日 周日 没有记录任何数据，没有删除任何内容"
+    )
     assert kpis(bot) == before
 
 
@@ -240,9 +255,12 @@ def test_bad_delete_input_deletes_nothing(bot: BotDriver, line: str, reason: str
 def test_delete_in_english(bot_en: BotDriver) -> None:
     bot_en.send("/kpi log wechat 11-22 reads=12000 shares=340")
 
-    assert bot_en.send("/kpi delete wechat 11-22 reads") == "✅ Deleted WeChat 11-22: reads 12,000"
+    assert (
+        bot_en.send("/kpi delete wechat 11-22 reads")
+        == "✅ Deleted WeChat Sun 22 Nov: reads 12,000"
+    )
     assert bot_en.send("/kpi delete wechat 11-22 reads") == (
-        "No reads is stored for WeChat on 11-22; nothing was deleted"
+        "No reads is stored for WeChat on Sun 22 Nov; nothing was deleted"
     )
     assert bot_en.send("@dave /kpi delete wechat 11-22") == (
         "❌ Only admins and editors can delete figures (/kpi delete)"

@@ -156,7 +156,10 @@ def test_moving_a_post_clears_both_confirmations_and_says_so(bot: BotDriver) -> 
     assert exported["status"] == "planned"
     assert exported["planned_at"] == "2026-11-27T12:00:00+08:00"
     assert exported["author_confirmed_at"] is None and exported["reviewer_confirmed_at"] is None
-    assert bot.send("@bob /publish move 1 周五 13:00") == "✅ 《冬季护肤指南》已改期到 11月27日 周五 13:00"
+    assert (
+        bot.send("@bob /publish move 1 周五 13:00")
+        == "✅ 《冬季护肤指南》已改期到 11月27日 周五 13:00"
+    )
 
 
 def test_cancelling_the_only_post_returns_the_topic_to_the_backlog(bot: BotDriver) -> None:

@@ -224,7 +224,8 @@ def test_a_bad_item_rejects_the_whole_answer(bot: BotDriver) -> None:
 
 def test_who_has_answered_who_is_missing_and_who_is_away(bot: BotDriver) -> None:
     assert (
-        bot.send("/team away @carol 11-23 11-28") == "✅ Carol 11-23 至 11-28 请假，期间不提醒站会"
+        bot.send("/team away @carol 11-23 11-28")
+        == "✅ Carol 11月23日 周一 至 11月28日 周六 请假，期间不提醒站会"
     )
     bot.send("/standup today: 写稿")
     bot.send("@bob /standup today: 剪视频 | blockers: 等设计素材")
@@ -241,7 +242,9 @@ def test_who_has_answered_who_is_missing_and_who_is_away(bot: BotDriver) -> None
 
 
 def test_marking_away_yourself_or_by_an_admin(bot: BotDriver) -> None:
-    assert bot.send("@dave /team away @me 11-24 11-25").startswith("✅ Dave 11-24 至 11-25 请假")
+    assert bot.send("@dave /team away @me 11-24 11-25").startswith(
+        "✅ Dave 11月24日 周二 至 11月25日 周三 请假"
+    )
     assert bot.send("@dave /team away @bob 11-24 11-25") == "❌ 只有管理员可以这样做"
     assert bot.send("/team away @dave off") == "✅ Dave 的请假已取消"
     assert bot.send("/team away @dave 11-25 11-24").startswith("❌ 结束日期不能早于开始日期")

@@ -389,7 +389,7 @@ MESSAGES: dict[str, str] = {
     "date.full": "{month_name}{day}日 {weekday}",
     "date.full_with_year": "{year}年{month_name}{day}日 {weekday}",
     "date.at": "{day} {time}",
-    "errors.unclosed_quote": "「{value}」的引号没有结尾；标题请写成 \"…\"、「…」或 “…”",
+    "errors.unclosed_quote": '「{value}」的引号没有结尾；标题请写成 "…"、「…」或 “…”',
     "errors.option_twice": "同一个选项给了两次（{first}、{second}），请只留一个",
     "publish.error.two_reviewers": "只能指定一位审核人，这里有 {first} 和 {second}",
     "topic.error.already_scheduled": "选题 #{id} 在这个平台已经排期为稿子 #{post}（{when}）；改时间请用 /发布 改期 {post} <时间>",
@@ -408,7 +408,7 @@ MESSAGES: dict[str, str] = {
     "kpi.delete_nothing_metric": "{platform} {date} 没有记录{metric}，没有删除任何内容",
     "import.reject.not_a_group": "{column} 的「{value}」里的逗号不是千位分隔符（每三位一个，如 12,000）",
     "import.reject.negative": "{column} 的「{value}」是负数，数值必须是 0 或以上",
-    "import.reject.too_many_fields": "这一行有 {found} 个字段，表头只有 {expected} 个；带千位分隔符的数字请加引号（\"12,000\"）或去掉逗号（12000）",
+    "import.reject.too_many_fields": '这一行有 {found} 个字段，表头只有 {expected} 个；带千位分隔符的数字请加引号（"12,000"）或去掉逗号（12000）',
     "import.reject.too_few_fields": "这一行只有 {found} 个字段，表头有 {expected} 个；空着的值也要留下逗号（如 2026-11-16,100,,4）",
     # tasks: echoes and refusals
     "task.today_on": "今天（{day}）",
@@ -447,5 +447,5 @@ MESSAGES: dict[str, str] = {
     "help.when.clock": "钟点｜20:00 · 8:30 · 8点 · 8点半 · 八点半 · 8pm · 8:30pm",
     "help.when.combine": "组合｜明天 晚上 8点 · 明天晚上8点 · 明晚8点 · 周三 20:00 · 下午3点（今天） · tomorrow 8pm",
     "help.when.rules": "规则｜晚上/下午 + 1–11 点是下午和晚上；只写日期不写钟点、时段和钟点对不上（上午 15:00）、会有两种理解（晚上 12点）的都会被拒绝，不会猜",
-    "help.when.title_words": "标题｜时间写在最后；标题本身以时间词结尾时请加引号：\"周三 例会\" 明天 10:00",
+    "help.when.title_words": '标题｜时间写在最后；标题本身以时间词结尾时请加引号："周三 例会" 明天 10:00',
 }
