@@ -79,6 +79,32 @@ class Section:
     fields: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Image:
+    """A picture a reply carries (the weekly summary's chart): PNG bytes, base64 in JSON
+    so that it waits in the outbox with the rest, and a text for those who cannot see it."""
+
+    png_base64: str
+    alt: str
+    filename: str = "chart.png"
+
+    @property
+    def png(self) -> bytes:
+        import base64
+
+        return base64.b64decode(self.png_base64)
+
+
+@dataclass
+class Notice:
+    """A direct message a command sends besides its reply (the author of a post sent
+    back for changes is told why). The dispatcher puts it into the outbox in the
+    command's own transaction, so it goes out once, and only if the command stood."""
+
+    member_id: str
+    reply: Reply
+
+
 @dataclass
 class Reply:
     title: str
@@ -86,6 +112,8 @@ class Reply:
     sections: list[Section] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
     audience: Audience = Audience.ASKER
+    image: Image | None = None
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def is_error(self) -> bool:
@@ -112,4 +140,9 @@ def reply_from_dict(data: dict[str, Any]) -> Reply:
         ],
         buttons=[Button(**button) for button in data.get("buttons", [])],
         audience=Audience(data.get("audience", "asker")),
+        image=Image(**data["image"]) if data.get("image") else None,
+        notices=[
+            Notice(notice["member_id"], reply_from_dict(notice["reply"]))
+            for notice in data.get("notices", [])
+        ],
     )

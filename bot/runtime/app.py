@@ -27,6 +27,7 @@ from bot.core.i18n import Translator
 from bot.core.jobs import Job
 from bot.core.messages import Command, Mention, Reply, Section, Tone
 from bot.core.router import NotACommand, Route, Router, UnknownCommand, UnknownSubcommand
+from bot.runtime.posting import post_notices
 from bot.vocab.content_platforms import PlatformCatalogue
 from bot.vocab.errors import InputError
 from handlers import ALL_FAMILIES, ALL_JOBS
@@ -191,6 +192,7 @@ class OpsBot:
         reply = self._run(context, route.subcommand, args)
         if reply.is_error:
             raise _Rejected(reply)
+        post_notices(session, self.settings, team, reply.notices, now=self.clock.now())
         return reply
 
     @staticmethod

@@ -30,8 +30,9 @@ from bot.runtime.app import OpsBot
 from bot.runtime.demo import DEMO_COMMANDS_ABOUT, DemoError, load_demo
 from bot.runtime.doctor import run_checks
 from bot.runtime.export import write_csv, write_csv_directory, write_json
+from bot.runtime.posting import post
 from bot.runtime.progress import Progress
-from bot.runtime.scheduler import Scheduler, post
+from bot.runtime.scheduler import Scheduler
 from bot.runtime.settings import configured_platforms, load_settings
 from bot.runtime.wiring import ChatPlatforms, connect_chat_platforms, deliver_outbox
 from bot.vocab.errors import InputError
@@ -230,7 +231,8 @@ def _post_now(bot: OpsBot, team: TeamSettings, job: str, reply: Reply) -> None:
     now = bot.clock.now()
     with transaction(bot.engine) as session:
         period = f"manual:{now.isoformat()}"
-        post(session, bot, team, job=job, period=period, outgoing=[Outgoing(TEAM, reply)], now=now)
+        post(session, bot.settings, team, job=job, period=period, outgoing=[Outgoing(TEAM, reply)],
+             now=now)  # fmt: skip
     deliver_outbox(bot)
 
 

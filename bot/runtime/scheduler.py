@@ -23,22 +23,17 @@ Decisions, per job:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlmodel import Session
 
-from bot.chat import CONSOLE
 from bot.core.config import TeamSettings
-from bot.core.jobs import Build, CronJob, EventJob, Outgoing
-from bot.core.messages import reply_to_dict
+from bot.core.jobs import Build, CronJob, EventJob
 from bot.runtime.app import OpsBot
-from bot.runtime.settings import configured_platforms
+from bot.runtime.posting import post
 from bot.vocab.cron import fire_times, means_workdays, parse_cron
 from storage import ledger
-from storage import outbox as outbox_store
 from storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -51,41 +46,6 @@ DEFERRAL_DAYS = 14  # the longest run of days off (Spring Festival) is shorter
 class TickReport:
     ran: list[tuple[str, str, str]] = field(default_factory=list)  # (team, job, period)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def delivery_platforms(bot: OpsBot, team: TeamSettings) -> list[str]:
-    """Where a team's posts go: each configured chat platform the team has a channel on
-    (or that has a default channel), or the console when no chat platform is configured."""
-    enabled = [
-        configured.name
-        for configured in configured_platforms(bot.settings)
-        if configured.name in team.channels or configured.platform.default_channel(team)
-    ]
-    return enabled or [CONSOLE]
-
-
-def post(
-    session: Session,
-    bot: OpsBot,
-    team: TeamSettings,
-    *,
-    job: str,
-    period: str,
-    outgoing: Sequence[Outgoing],
-    now: datetime,
-) -> None:
-    """Put a job's posts into the outbox, one item per post and chat platform.
-
-    The one way anything is posted on the bot's own: the scheduler's runs and the
-    CLI's `--post` both come here, in the transaction that claims the run.
-    """
-    for item in outgoing:
-        for platform in delivery_platforms(bot, team):
-            outbox_store.enqueue(
-                session, team_id=team.id, key=f"{team.id}:{job}:{period}:{platform}:{item.target}",
-                platform=platform, target=item.target, kind=job,
-                payload=reply_to_dict(item.reply), now=now,
-            )  # fmt: skip
 
 
 class Scheduler:
@@ -194,7 +154,8 @@ class Scheduler:
                 if not ledger.claim_run(session, team_id=team.id, job=job, period=period, now=now):
                     return False
                 outgoing = build(self.bot.system_context(session, team))
-                post(session, self.bot, team, job=job, period=period, outgoing=outgoing, now=now)
+                post(session, self.bot.settings, team, job=job, period=period, outgoing=outgoing,
+                     now=now)  # fmt: skip
         except Exception:
             log.exception("%s %s for %s failed; it will be tried again", team.id, job, period)
             return False
