@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bot.core.commands import CommandFamily, Context
 from bot.core.errors import CommandError
 from bot.core.jobs import CronJob, Outgoing, member_target
-from bot.core.messages import Reply, Section, Tone
+from bot.core.messages import Button, Form, FormField, Reply, Section, Tone
 from bot.core.router import FAMILY_HELP_WORDS
 from handlers.help import family_help
 from handlers.tasks import task_from_words
@@ -348,12 +348,120 @@ if family.default is not None:
     family.subcommands.insert(0, family.default)
 
 
+# -- the stand-up as a conversation in the direct message ---------------------------------
+
+SKIP_WORDS = {"skip", "pass", "跳过", "略过", "-"}
+FORM_COMMAND = "/standup form"
+
+
+def _next_part(row: Standup | None) -> str | None:
+    """The first part not answered yet today (a skipped part holds "")."""
+    if row is None:
+        return PARTS[0]
+    return next((name for name in PARTS if getattr(row, name) is None), None)
+
+
+def _ask(ctx: Context, part: str | None) -> list[str]:
+    return [ctx.t(f"standup.ask.{part}")] if part else []
+
+
+@family.conversation_handler()
+def converse(ctx: Context, args: list[str]) -> Reply:
+    """A plain reply in the direct message: the answer to the question the bot asked.
+
+    Yesterday, today, then blockers, one message each — or all at once with labels
+    (`昨天：… | 今天：…`). `跳过`/`skip` passes a part. Once all three are in, a later
+    reply changes today's plan (say `阻碍：…` to change another part).
+    """
+    text = ctx.command.text.strip()
+    today = ctx.today()
+    row = standup_store.get_standup(
+        ctx.session, team_id=ctx.team.id, member=ctx.member.id, day=today
+    )
+    if starts_with_label(text):
+        reply = _save_answer(ctx, text.split())
+    else:
+        part = _next_part(row) or "today"
+        if text.casefold() in SKIP_WORDS:
+            if row is None:
+                row = Standup(
+                    team_id=ctx.team.id, member=ctx.member.id, day=today, answered_at=ctx.now()
+                )
+                ctx.session.add(row)
+            setattr(row, part, "")
+            row.answered_at = ctx.now()
+            ctx.session.flush()
+            reply = Reply(
+                ctx.t("standup.skipped", part=ctx.t(f"standup.part.{part}")), tone=Tone.SUCCESS
+            )
+        else:
+            reply = _save_answer(ctx, [f"{part}:", *text.split()])
+    row = standup_store.get_standup(
+        ctx.session, team_id=ctx.team.id, member=ctx.member.id, day=today
+    )
+    following = _next_part(row)
+    if following is None:
+        reply.title = ctx.t("standup.recorded", name=ctx.member.name, date=ctx.day_text(today))
+    reply.sections.append(Section(lines=_ask(ctx, following)))
+    return reply
+
+
+@family.subcommand("form", "表单", reads_only=True)
+def standup_form(ctx: Context, args: list[str]) -> Reply:
+    """The stand-up as a form, prefilled: yesterday's plan as what was done, today's open
+    tasks as the plan. Platforms with forms show it (a Slack modal); others, the text."""
+    today = ctx.today()
+    row = standup_store.get_standup(
+        ctx.session, team_id=ctx.team.id, member=ctx.member.id, day=today
+    )
+    before = standup_store.latest_before(
+        ctx.session, team_id=ctx.team.id, member=ctx.member.id, day=today
+    )
+    open_tasks = [
+        task.text
+        for task in task_store.tasks_for_day(
+            ctx.session, team_id=ctx.team.id, day=today, today=today, owner=ctx.member.id
+        )
+        if task.status == "open"
+    ]
+    values = {
+        "yesterday": (row.yesterday if row else None) or (before.today if before else "") or "",
+        "today": (row.today if row else None) or "，".join(open_tasks),
+        "blockers": (row.blockers if row else None) or "",
+    }
+    form = Form(
+        form_id="standup",
+        title=ctx.t("standup.form.title"),
+        submit_command="/standup",
+        fields=tuple(
+            FormField(
+                name,
+                ctx.t(f"standup.form.{name}"),
+                values[name],
+                prefix=f"{name}:",
+                optional=name != "today",
+            )
+            for name in PARTS
+        ),
+    )
+    lines = [f"{item.label}：{item.value or '–'}" for item in form.fields]
+    lines.append(ctx.t("standup.form.how"))
+    return Reply(form.title, sections=[Section(lines=lines)], form=form)
+
+
 def _standup_prompts(ctx: Context, day: date) -> list[Outgoing]:
     members = member_store.list_members(ctx.session, team_id=ctx.team.id)
     names = {m.id: m.name for m in members}
     recipients = standup_prompt_recipients(members, now=ctx.now(), zone=ctx.team.zone)
     return [
-        Outgoing(member_target(m), Reply(ctx.t("scheduler.standup_prompt", name=names[m])))
+        Outgoing(
+            member_target(m),
+            Reply(
+                ctx.t("scheduler.standup_prompt", name=names[m]),
+                sections=[Section(lines=[ctx.t("standup.ask.yesterday"), ctx.t("standup.how")])],
+                buttons=[Button(ctx.t("button.answer"), FORM_COMMAND, "primary")],
+            ),
+        )
         for m in recipients
     ]
 

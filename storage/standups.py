@@ -27,3 +27,14 @@ def standups_between(session: Session, *, team_id: str, start: date, end: date) 
         Standup.team_id == team_id, Standup.day >= start, Standup.day <= end
     )
     return list(session.exec(statement.order_by(col(Standup.day), col(Standup.answered_at))))
+
+
+def latest_before(session: Session, *, team_id: str, member: str, day: date) -> Standup | None:
+    """The member's last answer before `day` (what they planned last time)."""
+    statement = (
+        select(Standup)
+        .where(Standup.team_id == team_id, Standup.member == member, Standup.day < day)
+        .order_by(col(Standup.day).desc())
+        .limit(1)
+    )
+    return session.exec(statement).first()

@@ -2,6 +2,14 @@
 
 Point `platforms.slack.api_url` at `FakeSlack.api_url`; `response_url`s handed to the bot
 point here too, so what the bot sends back is recorded as well.
+
+File uploads follow Slack's external-upload flow, checked step by step:
+`files.getUploadURLExternal` (a filename and a positive length) hands out an upload URL on
+this fake and a file id; the POST to that URL must carry exactly `length` bytes;
+`files.completeUploadExternal` must name uploaded, not yet completed file ids and a
+channel. `files.upload` is retired (`method_deprecated`). Anything out of order is a
+violation: it is answered with an error, recorded in `violations`, and fails the test
+when the fake is closed.
 """
 
 from __future__ import annotations
@@ -28,6 +36,12 @@ class FakeSlack:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limit_next: int = 0  # answer this many chat.postMessage calls with 429
     fail_posts: set[int] = field(default_factory=set)  # these chat.postMessage calls (1, 2…) fail
+    upload_statuses: list[int] = field(default_factory=list)  # answer the next uploads so
+    complete_errors: list[str] = field(default_factory=list)  # and the next completions
+    issued: dict[str, tuple[str, int]] = field(default_factory=dict)  # id → (filename, length)
+    uploaded: dict[str, bytes] = field(default_factory=dict)  # id → the bytes POSTed
+    completed: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → the completion
+    violations: list[str] = field(default_factory=list)
 
     @property
     def api_url(self) -> str:
@@ -39,6 +53,67 @@ class FakeSlack:
     def posted(self, method: str = "chat.postMessage") -> list[dict[str, Any]]:
         return [body for name, body in self.calls if name == method]
 
+    def upload_url(self, file_id: str) -> str:
+        return f"{self.base}/upload/{file_id}"
+
+    def files(self) -> list[tuple[str, str, bytes]]:
+        """(channel, title, bytes) of each completed upload, in the order completed."""
+        return [
+            (completion["channel_id"], completion["title"], self.uploaded[file_id])
+            for file_id, completion in self.completed.items()
+        ]
+
+    # -- the files.* flow (called under the fake's lock) ----------------------------------
+
+    def _violation(self, text: str) -> dict[str, Any]:
+        self.violations.append(text)
+        return {"ok": False, "error": "invalid_arguments"}
+
+    def _get_upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        filename, length = body.get("filename"), str(body.get("length", ""))
+        if not filename:
+            return self._violation("files.getUploadURLExternal without a filename")
+        if not length.isdigit() or int(length) <= 0:
+            return self._violation(f"files.getUploadURLExternal with length {length!r}")
+        file_id = f"F{len(self.issued) + 1:04d}"
+        self.issued[file_id] = (filename, int(length))
+        return {"ok": True, "upload_url": self.upload_url(file_id), "file_id": file_id}
+
+    def _upload(self, file_id: str, data: bytes) -> tuple[int, str]:
+        if file_id not in self.issued:
+            self.violations.append(f"upload to {file_id}, a URL that was never handed out")
+            return 404, "not found"
+        if file_id in self.uploaded:
+            self.violations.append(f"a second upload to {file_id}")
+            return 400, "already uploaded"
+        if self.upload_statuses:
+            return self.upload_statuses.pop(0), "upload failed"
+        _, length = self.issued[file_id]
+        if len(data) != length:
+            self.violations.append(f"upload to {file_id}: {len(data)} bytes, not {length}")
+            return 400, "length mismatch"
+        self.uploaded[file_id] = data
+        return 200, f"OK - {len(data)}"
+
+    def _complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            files = json.loads(body.get("files") or "[]")
+        except json.JSONDecodeError:
+            return self._violation("files.completeUploadExternal: files is not JSON")
+        channel = body.get("channel_id") or body.get("channels")
+        if not files or not channel:
+            return self._violation(f"files.completeUploadExternal of {files} to {channel!r}")
+        for item in files:
+            file_id = item.get("id")
+            if file_id not in self.uploaded or file_id in self.completed:
+                state = "completed already" if file_id in self.completed else "not uploaded"
+                return self._violation(f"files.completeUploadExternal of {file_id}: {state}")
+        if self.complete_errors:
+            return {"ok": False, "error": self.complete_errors.pop(0)}
+        for item in files:
+            self.completed[item["id"]] = {"channel_id": channel, "title": item.get("title", "")}
+        return {"ok": True, "files": [{"id": item["id"]} for item in files]}
+
 
 @contextmanager
 def fake_slack() -> Iterator[FakeSlack]:
@@ -46,8 +121,22 @@ def fake_slack() -> Iterator[FakeSlack]:
     lock = threading.Lock()
 
     class Handler(JsonHandler):
+        def _answer_upload(self, file_id: str, raw: bytes) -> None:
+            with lock:
+                fake.calls.append((f"/upload/{file_id}", {"bytes": len(raw)}))
+                status, text = fake._upload(file_id, raw)
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.path.startswith("/upload/"):  # raw bytes, not a form: before parsing
+                self._answer_upload(self.path.split("?")[0].removeprefix("/upload/"), raw)
+                return
             if self.headers.get("Content-Type", "").startswith("application/json"):
                 body = json.loads(raw or b"{}")
             else:
@@ -75,18 +164,36 @@ def fake_slack() -> Iterator[FakeSlack]:
                     },
                     200,
                 )
+            elif name == "views.open":
+                problem = _modal_problem(body)
+                if problem:
+                    self.answer({"ok": False, "error": "invalid_arguments", "detail": problem}, 200)
+                else:
+                    self.answer({"ok": True, "view": {"id": f"V{len(fake.calls)}"}}, 200)
             elif name == "conversations.open":
                 self.answer({"ok": True, "channel": {"id": "D" + body.get("users", "?")}}, 200)
             elif name == "chat.postMessage":
                 self.answer(
                     {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}, 200
                 )
+            elif name.startswith("files."):
+                with lock:
+                    if name == "files.getUploadURLExternal":
+                        answer = fake._get_upload_url(body)
+                    elif name == "files.completeUploadExternal":
+                        answer = fake._complete(body)
+                    else:  # files.upload is retired, and so is anything else
+                        fake.violations.append(f"{name} called")
+                        answer = {"ok": False, "error": "method_deprecated"}
+                self.answer(answer, 200)
             else:
                 self.answer({"ok": True}, 200)
 
     with serve(Handler) as base:
         fake.base = base
         yield fake
+    # Reached only when the test itself passed: a wrong upload fails it here.
+    assert fake.violations == [], f"the bot broke Slack's upload flow: {fake.violations}"
 
 
 def signed_headers(
@@ -131,3 +238,28 @@ def button_click(
         "actions": [{"type": "button", "action_id": "opsbot_run_0", "value": value, "action_ts": "1.1"}],
     }  # fmt: skip
     return urlencode({"payload": json.dumps(payload)})
+
+
+def _modal_problem(body: dict[str, Any]) -> str | None:
+    """What Slack's views.open would refuse in a modal (None: it is fine)."""
+    view = body.get("view")
+    if isinstance(view, str):
+        view = json.loads(view)
+    if not body.get("trigger_id"):
+        return "trigger_id is required"
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return "view.type must be modal"
+    title = (view.get("title") or {}).get("text", "")
+    if not title or len(title) > 24:
+        return "view.title must be 1-24 characters"
+    if not view.get("callback_id"):
+        return "callback_id is required for a view_submission"
+    for block in view.get("blocks", []):
+        element = block.get("element") or {}
+        if block.get("type") != "input" or element.get("type") != "plain_text_input":
+            return "blocks must be input blocks with plain_text_input"
+        if not (block.get("label") or {}).get("text") or not block.get("block_id"):
+            return "an input needs a label and a block_id"
+        if "initial_value" in element and not element["initial_value"]:
+            return "initial_value must not be empty"
+    return None

@@ -127,6 +127,8 @@ class CommandFamily:
     aliases: tuple[str, ...] = ()
     subcommands: list[SubCommand] = field(default_factory=list)
     default: SubCommand | None = None
+    # What plain text in a direct message means, if this family takes it (the stand-up).
+    conversation: SubCommand | None = None
 
     def subcommand(
         self, name: str, *aliases: str, reads_only: bool = False
@@ -140,6 +142,15 @@ class CommandFamily:
     def default_handler(self, *, reads_only: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.default = SubCommand(self.name, "", (), handler, reads_only)
+            return handler
+
+        return register
+
+    def conversation_handler(self) -> Callable[[Handler], Handler]:
+        """Plain text said to the bot in a direct message goes to this handler."""
+
+        def register(handler: Handler) -> Handler:
+            self.conversation = SubCommand(self.name, "", (), handler)
             return handler
 
         return register

@@ -44,6 +44,9 @@ class Command:
     channel_id: str | None = None
     mentions: tuple[Mention, ...] = ()
     describe_user: Callable[[], str | None] | None = field(default=None, compare=False)
+    # Said to the bot in a direct message: plain text there is a conversation (the
+    # stand-up's answer), where in a group it would be chatter to ignore.
+    direct: bool = False
 
 
 class Tone(StrEnum):
@@ -95,6 +98,44 @@ class Image:
         return base64.b64decode(self.png_base64)
 
 
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form: its name, what the person sees, what it holds already.
+
+    `prefix` is how the field's value is written into the command the form submits
+    (`yesterday:` for the stand-up), so a form is only another way to type a command.
+    """
+
+    name: str
+    label: str
+    value: str = ""
+    prefix: str = ""
+    optional: bool = True
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form a platform may show (a Slack modal) instead of asking for a typed command.
+
+    Submitting it runs `submit_command` followed by each filled field as
+    `prefix value`, joined with ` | `; where a platform has no forms, the reply shows the
+    fields as text and people answer by typing.
+    """
+
+    form_id: str
+    title: str
+    submit_command: str
+    fields: tuple[FormField, ...]
+
+    def command_for(self, values: dict[str, str]) -> str:
+        parts = [
+            f"{item.prefix} {values[item.name].strip()}".strip()
+            for item in self.fields
+            if values.get(item.name, "").strip()
+        ]
+        return f"{self.submit_command} {' | '.join(parts)}".strip()
+
+
 @dataclass
 class Notice:
     """A direct message a command sends besides its reply (the author of a post sent
@@ -114,6 +155,7 @@ class Reply:
     audience: Audience = Audience.ASKER
     image: Image | None = None
     notices: list[Notice] = field(default_factory=list)
+    form: Form | None = None
 
     @property
     def is_error(self) -> bool:
@@ -141,8 +183,18 @@ def reply_from_dict(data: dict[str, Any]) -> Reply:
         buttons=[Button(**button) for button in data.get("buttons", [])],
         audience=Audience(data.get("audience", "asker")),
         image=Image(**data["image"]) if data.get("image") else None,
+        form=_form_from_dict(data["form"]) if data.get("form") else None,
         notices=[
             Notice(notice["member_id"], reply_from_dict(notice["reply"]))
             for notice in data.get("notices", [])
         ],
+    )
+
+
+def _form_from_dict(data: dict[str, Any]) -> Form:
+    return Form(
+        form_id=data["form_id"],
+        title=data["title"],
+        submit_command=data["submit_command"],
+        fields=tuple(FormField(**item) for item in data.get("fields", [])),
     )

@@ -56,6 +56,13 @@ class Router:
         """A family by name or alias, with or without its slash."""
         return self._by_spelling.get(word.lstrip("".join(COMMAND_PREFIXES)).casefold())
 
+    def conversation(self, text: str) -> Route | None:
+        """Where plain text in a direct message goes: the family that takes it, if any."""
+        for family in self.families:
+            if family.conversation is not None:
+                return Route(family, family.conversation, text.split())
+        return None
+
     def route(self, text: str) -> Route:
         words = text.split()
         if not words or not words[0].startswith(COMMAND_PREFIXES):

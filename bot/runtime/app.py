@@ -137,7 +137,10 @@ class OpsBot:
         try:
             route = self.router.route(command.text)
         except NotACommand:
-            return Reply(self.t("errors.not_a_command"), tone=Tone.ERROR)
+            conversation = self.router.conversation(command.text) if command.direct else None
+            if conversation is None or not command.text.strip():
+                return Reply(self.t("errors.not_a_command"), tone=Tone.ERROR)
+            route = conversation
         except UnknownCommand as unknown:
             return Reply(
                 self.t("errors.unknown_command", command=unknown.word[:40]), tone=Tone.ERROR

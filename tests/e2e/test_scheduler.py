@@ -142,10 +142,9 @@ def test_stand_up_prompt_and_reminder_reach_the_right_people(make_bot: BotFactor
         "member:dave",
     }
     prompts = [m for m in prompt.sent if m.kind == "standup_prompt"]
-    assert (
-        prompts[0].reply.title
-        == "🧍 早上好，Alice！今天的站会：/standup 昨天：… | 今天：… | 阻碍：…"
-    )
+    assert prompts[0].reply.title == "🧍 早上好，Alice！今天的站会"
+    assert prompts[0].reply.sections[0].lines[0] == "昨天做了什么？"  # the first question
+    assert [button.command for button in prompts[0].reply.buttons] == ["/standup form"]
     bot.send("@bob /standup today: 剪视频")
     reminder = tick(bot, "2026-11-23T11:00:00+08:00")
     assert reminder.kinds() == [

@@ -279,6 +279,7 @@ def test_help_lists_the_answer_show_and_edit(bot: BotDriver) -> None:
         USAGE,
         "/standup show",
         "/standup edit [昨天：…] [今天：…] [阻碍：…] [+任务]",
+        "/standup form",
     ]
     assert bot.send("/站会 帮助") == help_text
     assert bot.send("/standup help") == help_text

@@ -143,6 +143,7 @@ class FeishuAdapter:
             command = Command(
                 text=text, team_id=None, user_id=open_id, channel_id=message.get("chat_id"),
                 mentions=mentions, describe_user=lambda: self.client.user_name(open_id),
+                direct=not in_group,  # a p2p chat: plain text is a conversation
             )  # fmt: skip
             reply = self.services.dispatcher.dispatch(command, Delivery(PLATFORM, event_id))
             if reply is None:

@@ -33,12 +33,14 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 
 from bot.chat.base import ChatServices
 from bot.chat.slack.client import web_client
+from bot.chat.slack.forms import CALLBACK_PREFIX, modal_view, submitted_command
 from bot.chat.slack.names import command_text, spelled_for_slack
 from bot.chat.slack.render import ACTION_PREFIX, render_messages
 from bot.chat.slack.settings import SlackSettings
@@ -107,6 +109,8 @@ class SlackAdapter:
             token_verification_enabled=False,  # checked by `opsbot doctor`, not at import
         )
         self.app.command(COMMAND_PATTERN)(self._on_command)
+        self.app.event("message")(self._on_direct_message)
+        self.app.view(re.compile(f"^{CALLBACK_PREFIX}"))(self._on_form)
         self.app.action(re.compile(f"^{ACTION_PREFIX}_"))(self._on_button)
 
     # -- answering on time ---------------------------------------------------------------
@@ -196,7 +200,10 @@ class SlackAdapter:
     # -- incoming -----------------------------------------------------------------------
 
     @staticmethod
-    def _command(text: str, user_id: str, user_name: str | None, channel: str | None) -> Command:
+    def _command(
+        text: str, user_id: str, user_name: str | None, channel: str | None, *,
+        direct: bool = False,
+    ) -> Command:  # fmt: skip
         """`<@U123|bob>` mentions become placeholders the dispatcher resolves to members."""
         mentions: list[Mention] = []
 
@@ -206,7 +213,7 @@ class SlackAdapter:
 
         return Command(
             text=MENTION.sub(placeholder, text), team_id=None, user_id=user_id,
-            user_name=user_name, channel_id=channel, mentions=tuple(mentions),
+            user_name=user_name, channel_id=channel, mentions=tuple(mentions), direct=direct,
         )  # fmt: skip
 
     def _handle(self, body: dict[str, Any], user_id: str, user_name: str | None, text: str,
@@ -242,8 +249,22 @@ class SlackAdapter:
             return
         if reply is None:
             ack()
+        elif reply.form is not None and body.get("trigger_id") and self._open_form(body, reply):
+            ack()  # the modal is the answer
         else:
             ack(**self.response(reply))
+
+    def _open_form(self, body: dict[str, Any], reply: Reply) -> bool:
+        """Show the reply's form as a modal; False (so the text is shown) if Slack refuses."""
+        assert reply.form is not None
+        try:
+            self.client.views_open(
+                trigger_id=body["trigger_id"], view=modal_view(reply.form, self.services.t)
+            )
+        except SlackApiError as error:
+            log.warning("slack: the form could not be opened (%s)", error.response.get("error"))
+            return False
+        return True
 
     def _on_button(self, ack: Any, body: dict[str, Any]) -> None:
         """A button runs the command it carries, as the person who clicked it."""
@@ -256,6 +277,46 @@ class SlackAdapter:
             body["actions"][0]["value"],
             (body.get("channel") or {}).get("id"),
         )
+        if reply is not None and reply.form is not None and self._open_form(body, reply):
+            return
         if reply is not None and body.get("response_url"):
             message = self.response(reply) | {"replace_original": reply.tone is not Tone.ERROR}
             self.responders.submit(self._send_to_response_url, body["response_url"], message)
+
+    # -- the direct message and forms --------------------------------------------------
+
+    def _on_direct_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A plain message in the bot's DM (the `message.im` event): a conversation with
+        the bot, such as answering the stand-up. Other messages are not ours."""
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return
+        command = self._command(
+            event.get("text", ""), event.get("user", ""), None, event.get("channel"), direct=True
+        )
+        reply = self.services.dispatcher.dispatch(
+            command, Delivery(PLATFORM, event_id=body.get("event_id"))
+        )
+        if reply is not None:
+            message = self.response(reply)
+            self.client.chat_postMessage(
+                channel=event["channel"], text=message["text"], blocks=message["blocks"]
+            )
+
+    def _on_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """A submitted modal runs the command it stands for; a refusal is shown on the
+        field (`response_action: errors`) and nothing is stored."""
+        text, field = submitted_command(view)
+        user = body.get("user") or {}
+        command = self._command(text, user.get("id", ""), user.get("username"), None)
+        event_id = f"view:{view.get('id')}:{view.get('hash')}"
+        reply = self.services.dispatcher.dispatch(command, Delivery(PLATFORM, event_id=event_id))
+        if reply is not None and reply.is_error:
+            ack(response_action="errors", errors={field: reply.title[:150]})
+            return
+        ack()
+        if reply is not None:
+            opened = self.client.conversations_open(users=user.get("id", ""))
+            message = self.response(reply)
+            self.client.chat_postMessage(
+                channel=opened["channel"]["id"], text=message["text"], blocks=message["blocks"]
+            )

@@ -108,7 +108,8 @@ class WecomAdapter:
                 return
             sender = xml_field(message, "FromUserName")
             reply = self.services.dispatcher.dispatch(
-                Command(text=text, team_id=None, user_id=sender, user_name=sender),
+                # An app message is always one person talking to the bot.
+                Command(text=text, team_id=None, user_id=sender, user_name=sender, direct=True),
                 Delivery(PLATFORM, event_id),
             )
             if reply is None:
