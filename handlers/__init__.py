@@ -11,6 +11,7 @@ from handlers import (
     digest,
     help,
     kpi,
+    my_day,  # noqa: F401  (adds `/digest me` to the digest family)
     publish,
     publish_reminders,
     standup,

@@ -12,7 +12,9 @@ family = CommandFamily("help", aliases=("帮助",))
 def family_help(ctx: Context, shown: CommandFamily) -> Reply:
     """The usage line, purpose and example of each sub-command of one family."""
     sections = []
-    for subcommand in shown.subcommands or ([shown.default] if shown.default else []):
+    listed = [shown.default] if shown.default is not None else []
+    listed += [sub for sub in shown.subcommands if sub is not shown.default]
+    for subcommand in listed:
         key = subcommand.catalogue_key
         lines = [ctx.t(f"{key}.help")]
         if subcommand.aliases:

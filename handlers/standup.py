@@ -341,13 +341,6 @@ def edit_answer(ctx: Context, args: list[str]) -> Reply:
     return _save_answer(ctx, args)
 
 
-# `/help standup` lists a family's sub-commands, or its default handler only when it has
-# none. Answering is the default handler here, so it is listed first among them; having
-# no spelling, it is never what the router finds for a word.
-if family.default is not None:
-    family.subcommands.insert(0, family.default)
-
-
 # -- the stand-up as a conversation in the direct message ---------------------------------
 
 SKIP_WORDS = {"skip", "pass", "跳过", "略过", "-"}

@@ -164,6 +164,18 @@ def fake_slack() -> Iterator[FakeSlack]:
                     },
                     200,
                 )
+            elif name == "views.publish":
+                view = body.get("view")
+                view = json.loads(view) if isinstance(view, str) else view
+                if (
+                    not body.get("user_id")
+                    or not isinstance(view, dict)
+                    or view.get("type") != "home"
+                    or len(view.get("blocks", [])) > 100
+                ):
+                    self.answer({"ok": False, "error": "invalid_arguments"}, 200)
+                else:
+                    self.answer({"ok": True, "view": {"id": "VH1"}}, 200)
             elif name == "views.open":
                 problem = _modal_problem(body)
                 if problem:

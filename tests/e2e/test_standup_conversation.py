@@ -212,3 +212,22 @@ def test_wecom_app_messages_answer_the_standup(sqlite_url: str) -> None:
 def test_plain_text_on_the_console_is_still_not_a_command(bot: BotDriver) -> None:
     assert bot.send("剪完了口播视频").startswith("❌")
     assert bot.export()["standups"] == []
+
+
+def test_the_app_home_shows_the_members_day(slack: tuple[ChatRig, FakeSlack]) -> None:
+    rig, fake = slack
+    rig.say("/task add 剪辑探店视频 q1 ~2h", speaker="bob")
+    rig.say("/publish add 冬季护肤指南 p:wechat 明天 20:00", speaker="bob")
+    body = json.dumps({
+        "token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+        "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": "U02", "channel": "DU02", "tab": "home"},
+    })  # fmt: skip
+    headers = signed_headers(body) | {"Content-Type": "application/json"}
+    assert httpx.post(f"{rig.url}/slack/events", content=body, headers=headers).status_code == 200
+
+    (published,) = fake.posted("views.publish")
+    assert published["user_id"] == "U02"
+    shown = json.dumps(published["view"], ensure_ascii=False)
+    assert "Bob 的今天" in shown and "剪辑探店视频" in shown and "冬季护肤指南" in shown
+    assert "今天的站会还没回复" in shown

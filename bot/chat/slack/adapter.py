@@ -110,6 +110,7 @@ class SlackAdapter:
         )
         self.app.command(COMMAND_PATTERN)(self._on_command)
         self.app.event("message")(self._on_direct_message)
+        self.app.event("app_home_opened")(self._on_home_opened)
         self.app.view(re.compile(f"^{CALLBACK_PREFIX}"))(self._on_form)
         self.app.action(re.compile(f"^{ACTION_PREFIX}_"))(self._on_button)
 
@@ -320,3 +321,15 @@ class SlackAdapter:
             self.client.chat_postMessage(
                 channel=opened["channel"]["id"], text=message["text"], blocks=message["blocks"]
             )
+
+    def _on_home_opened(self, event: dict[str, Any]) -> None:
+        """The App Home tab shows the member their day, fresh each time they open it."""
+        if event.get("tab", "home") != "home":
+            return
+        user = event.get("user", "")
+        command = self._command("/digest me", user, None, None, direct=True)
+        reply = self.services.dispatcher.dispatch(command, Delivery(PLATFORM))
+        if reply is None:
+            return
+        blocks, _ = render_messages(spelled_for_slack(reply, self.settings.command))[0]
+        self.client.views_publish(user_id=user, view={"type": "home", "blocks": blocks})

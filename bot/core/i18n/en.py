@@ -486,4 +486,12 @@ MESSAGES: dict[str, str] = {
     "publish.error.missing_reason": "Say what to change, so the author knows: send /publish reject {id} <reason>",
     "digest.changes_requested": "{title} goes out at {time} and was sent back by {by}: {reason}; waiting for its author {owner} to confirm the changes",
     "reminder.publish.changes": "⏰ {title} goes out on {platform} at {time} and was sent back by {by}: {reason}. When it is changed, send /publish confirm {id}",
+    # my day
+    "my_day.title": "{name}'s day · {day}",
+    "my_day.to_confirm": "✅ Posts waiting for you to confirm ({count})",
+    "my_day.standup_done": "🧍 Stand-up answered today",
+    "my_day.standup_missing": "🧍 Stand-up not answered yet today",
+    "digest.me.usage": "/digest me",
+    "digest.me.help": "Your own day: today's tasks, posts waiting for your confirmation, whether you answered the stand-up (Slack's App Home shows the same)",
+    "digest.me.example": "/digest me",
 }

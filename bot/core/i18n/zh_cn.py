@@ -486,4 +486,12 @@ MESSAGES: dict[str, str] = {
     "publish.error.missing_reason": "退回要写明原因，作者才知道改什么：请发送 /发布 退回 {id} <原因>",
     "digest.changes_requested": "{title}{time} 发布，{by} 退回修改：{reason}；等作者 {owner} 改好后重新确认",
     "reminder.publish.changes": "⏰ {title}{time} 在{platform}发布，{by} 退回修改：{reason}。改好后请发 /publish confirm {id}",
+    # my day
+    "my_day.title": "{name} 的今天 · {day}",
+    "my_day.to_confirm": "✅ 等你确认的稿子 ({count})",
+    "my_day.standup_done": "🧍 今天的站会已回复",
+    "my_day.standup_missing": "🧍 今天的站会还没回复",
+    "digest.me.usage": "/digest me",
+    "digest.me.help": "你自己的今天：今日任务、等你确认的稿子、站会是否已回复（Slack 的 App Home 也显示这些）",
+    "digest.me.example": "/日报 我的",
 }
