@@ -70,6 +70,18 @@ def gather_digest(ctx: Context, day: date) -> DigestInput:
 def _attention(ctx: Context, data: DigestInput, names: dict[str, str]) -> list[str]:
     lines = []
     for post in data.posts_today:
+        if post.status == "changes_requested":  # with the reason: what is still to change
+            lines.append(
+                ctx.t(
+                    "digest.changes_requested",
+                    title=quoted_title(ctx, post.title),
+                    time=ctx.local(post.planned_at).strftime("%H:%M"),
+                    by=names.get(post.changes_requested_by or "", post.changes_requested_by),
+                    reason=post.changes_requested_reason,
+                    owner=names.get(post.owner, post.owner),
+                )
+            )
+            continue
         if post.status not in ("planned", "author_confirmed"):
             continue
         key = (

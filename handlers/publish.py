@@ -1,7 +1,10 @@
 """`/publish` (`/发布`): the content calendar and the two-step publish confirmation.
 
 Every post is confirmed twice before it goes out: first by its author (the owner), then
-by a reviewer — the named reviewer, or any other member who is an editor or admin.
+by a reviewer — the named reviewer, or any other member who is an editor or admin. A
+reviewer may instead send it back with a reason (`reject`, status `changes_requested`):
+the author is told by direct message, and their next confirmation starts the two steps
+again.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from datetime import date, datetime, timedelta
 
 from bot.core.commands import CommandFamily, Context, Speaker
 from bot.core.errors import CommandError
-from bot.core.messages import Audience, Button, Reply, Section, Tone
+from bot.core.i18n import Translator
+from bot.core.messages import Audience, Button, Notice, Reply, Section, Tone
 from bot.vocab.arguments import (
     OnceEach,
     parse_id,
@@ -25,17 +29,20 @@ from handlers.records import load_record
 from handlers.team import resolve_member
 from storage import members as member_store
 from storage import posts as post_store
-from storage.models import TITLE_MAX_LENGTH, URL_MAX_LENGTH, Post, Topic
+from storage.models import REASON_MAX_LENGTH, TITLE_MAX_LENGTH, URL_MAX_LENGTH, Post, Topic
 from storage.team_rows import get_in_team
 
 family = CommandFamily("publish", aliases=("发布",))
 
 REVIEWER_ROLES = ("editor", "admin")
 CLOSED_POST_STATUSES = ("published", "cancelled")
+# The author's confirmation is what these wait for: a new post, or one sent back.
+AWAITING_AUTHOR = ("planned", "changes_requested")
 STATE_ICONS = {
     "planned": "⏳",
     "author_confirmed": "✅",
     "confirmed": "✅",
+    "changes_requested": "↩",
     "published": "📤",
     "cancelled": "✖",
 }
@@ -83,6 +90,19 @@ def day_heading(ctx: Context, day: datetime) -> str:
 def can_review(member: Speaker, post: Post) -> bool:
     """A different member who is the named reviewer, or an editor or admin."""
     return member.id != post.owner and (member.id == post.reviewer or member.role in REVIEWER_ROLES)
+
+
+def review_buttons(t: Translator, post_id: int | None) -> list[Button]:
+    """What a reviewer may do with a post waiting for review: confirm it, or send it back.
+
+    The reason for sending it back is required, and a button cannot ask for one: the
+    "request changes" button runs `/publish reject <id>` without it, and the refusal
+    names the line to send (`/发布 退回 7 <原因>`) — no default reason is ever stored.
+    """
+    return [
+        Button(t("button.confirm"), f"/publish confirm {post_id}", "primary"),
+        Button(t("button.request_changes"), f"/publish reject {post_id}", "danger"),
+    ]
 
 
 def plan_post(
@@ -313,21 +333,30 @@ def confirm_post(ctx: Context, args: list[str]) -> Reply:
     reviewer = names.get(post.reviewer or "", post.reviewer) or ctx.t("publish.any_reviewer")
     if post.status == "confirmed":
         raise CommandError("publish.error.already_confirmed", title=title, show_usage=False)
-    if post.status == "planned":
+    if post.status in AWAITING_AUTHOR:
         if me.id != post.owner:
-            key = (
-                "publish.error.author_first"
-                if can_review(me, post)
-                else "publish.error.only_author"
-            )
+            if not can_review(me, post):
+                key = "publish.error.only_author"
+            elif post.status == "changes_requested":
+                key = "publish.error.changes_first"
+            else:
+                key = "publish.error.author_first"
             raise CommandError(key, title=title, owner=owner, show_usage=False)
+        # After a request for changes, the author's confirmation says "changed as asked";
+        # the reviewer then confirms as usual, with the reason in view.
+        key = (
+            "publish.author_reconfirmed"
+            if post.status == "changes_requested"
+            else "publish.author_confirmed"
+        )
         post.status, post.author_confirmed_at = "author_confirmed", ctx.now()
         post.updated_at = ctx.now()
         return Reply(
-            ctx.t("publish.author_confirmed", name=me.name, title=title, reviewer=reviewer),
+            ctx.t(key, name=me.name, title=title, reviewer=reviewer,
+                  reason=post.changes_requested_reason or ""),
             tone=Tone.SUCCESS,
-            buttons=[Button(ctx.t("button.confirm"), f"/publish confirm {post.id}", "primary")],
-        )
+            buttons=review_buttons(ctx.t, post.id),
+        )  # fmt: skip
     if me.id == post.owner:
         raise CommandError("publish.error.own_post", title=title, show_usage=False)
     if not can_review(me, post):
@@ -363,6 +392,7 @@ def mark_published(ctx: Context, args: list[str]) -> Reply:
     _require_open(ctx, post)
     _require_manager(ctx, post)
     unconfirmed = post.status != "confirmed"
+    sent_back = post.status == "changes_requested"
     now = ctx.now()
     post.status, post.published_at, post.url, post.updated_at = "published", now, url, now
     if post.topic_id is not None:
@@ -370,7 +400,11 @@ def mark_published(ctx: Context, args: list[str]) -> Reply:
         if topic is not None:
             topic.status, topic.updated_at = "published", now
     lines = [url] if url else []
-    if unconfirmed:
+    if sent_back:  # published anyway: say so, with what the reviewer had asked
+        lines.append(
+            ctx.t("publish.published_changes_requested", reason=post.changes_requested_reason)
+        )
+    elif unconfirmed:
         lines.append(ctx.t("publish.published_unconfirmed"))
     return Reply(
         ctx.t(
@@ -396,9 +430,12 @@ def move_post(ctx: Context, args: list[str]) -> Reply:
         raise CommandError(
             "publish.error.in_the_past", when=ctx.local(planned_at).strftime("%Y-%m-%d %H:%M")
         )
-    cleared = post.status != "planned"
+    # A post sent back stays sent back: a new time is not the change the reviewer asked
+    # for, and it has no confirmations left to clear.
+    cleared = post.status not in AWAITING_AUTHOR
     post.planned_at = planned_at
-    post.status = "planned"
+    if post.status != "changes_requested":
+        post.status = "planned"
     post.author_confirmed_at = post.reviewer_confirmed_at = post.reviewer_confirmed_by = None
     post.updated_at = ctx.now()
     message = ctx.t(
@@ -408,7 +445,7 @@ def move_post(ctx: Context, args: list[str]) -> Reply:
     )
     if cleared:
         message += ctx.t("publish.confirmations_cleared")
-    return Reply(message, tone=Tone.SUCCESS)
+    return Reply(message + _still_sent_back(ctx, post), tone=Tone.SUCCESS)
 
 
 @family.subcommand("cancel", "取消")
@@ -442,8 +479,85 @@ def edit_post(ctx: Context, args: list[str]) -> Reply:
     _require_manager(ctx, post)
     before = post.title
     post.title, post.updated_at = title, ctx.now()
+    # A new title may well be the change asked for, but only the author's confirmation
+    # says the post is ready again: renaming leaves it sent back.
     return Reply(
         ctx.t("publish.edited", id=post.id, before=quoted_title(ctx, before),
-              title=quoted_title(ctx, title)),
+              title=quoted_title(ctx, title)) + _still_sent_back(ctx, post),
         tone=Tone.SUCCESS,
     )  # fmt: skip
+
+
+def _still_sent_back(ctx: Context, post: Post) -> str:
+    """The echo's tail for a post that is still waiting for its author's changes."""
+    if post.status != "changes_requested":
+        return ""
+    names = member_names(ctx)
+    return ctx.t(
+        "publish.still_changes_requested", owner=names.get(post.owner, post.owner), id=post.id
+    )
+
+
+@family.subcommand("reject", "退回", "退回修改")
+def reject_post(ctx: Context, args: list[str]) -> Reply:
+    """`/publish reject 7 标题太长`: a reviewer sends the post back to its author.
+
+    Only someone who may review it may send it back, and only with a reason — the author
+    has to know what to change, so a bare `reject` (the button) is refused with the line
+    to send. Both confirmations are cleared; the author is told by direct message in
+    this command's transaction, so the message goes out once and only if this stands.
+    """
+    post = _load(ctx, args[0] if args else None)
+    _require_open(ctx, post)
+    names = member_names(ctx)
+    me, title = ctx.member, quoted_title(ctx, post.title)
+    owner = names.get(post.owner, post.owner)
+    if me.id == post.owner:
+        raise CommandError("publish.error.reject_own", title=title, show_usage=False)
+    if not can_review(me, post):
+        reviewer = names.get(post.reviewer or "", post.reviewer) or ctx.t("publish.any_reviewer")
+        raise CommandError("publish.error.not_reviewer", reviewer=reviewer, show_usage=False)
+    reason = _reason(args[1:])
+    if not reason:
+        raise CommandError("publish.error.missing_reason", id=post.id)
+    if len(reason) > REASON_MAX_LENGTH:
+        raise CommandError("errors.reason_too_long", max=REASON_MAX_LENGTH)
+    now = ctx.now()
+    post.status, post.updated_at = "changes_requested", now
+    post.author_confirmed_at = post.reviewer_confirmed_at = post.reviewer_confirmed_by = None
+    post.changes_requested_reason, post.changes_requested_by = reason, me.id
+    post.changes_requested_at = now
+    when = ctx.instant_text(post.planned_at)
+    platform = ctx.content_platforms.name(post.platform, ctx.locale)
+    message = ctx.t(
+        "publish.rejected", name=me.name, id=post.id, title=title, owner=owner, reason=reason
+    )
+    notices = []
+    # A removed author is told nothing (as publish reminders skip them).
+    if member_store.get_member(
+        ctx.session, team_id=ctx.team.id, member_id=post.owner, include_removed=False
+    ):
+        message += ctx.t("publish.rejected_notified", owner=owner)
+        notice = Reply(
+            ctx.t("publish.changes_requested_notice", name=me.name, id=post.id, title=title,
+                  when=when, platform=platform, reason=reason),
+            tone=Tone.WARNING,
+            buttons=[Button(ctx.t("button.confirm_changes"), f"/publish confirm {post.id}",
+                            "primary")],
+        )  # fmt: skip
+        notices.append(Notice(member_id=post.owner, reply=notice))
+    # The post's row echoes the stored state: sent back, no confirmation left.
+    return Reply(
+        message,
+        tone=Tone.SUCCESS,
+        sections=[Section(rows=[post_row(ctx, post, names)])],
+        notices=notices,
+    )
+
+
+def _reason(words: list[str]) -> str:
+    """The reason as typed; a reason given wholly in quotes loses them."""
+    quoted, rest = unquote(words)
+    if quoted is not None and not rest:
+        return quoted
+    return " ".join(words).strip()

@@ -18,11 +18,14 @@ from bot.core.i18n import Translator
 from bot.core.jobs import EventJob, Occurrence, Outgoing, member_target
 from bot.core.messages import Button, Reply, Tone
 from bot.vocab.content_platforms import PlatformCatalogue
+from handlers.publish import review_buttons
 from storage import members as member_store
 from storage import posts as post_store
 from storage.models import Member, Post
 
-UNCONFIRMED = ("planned", "author_confirmed")
+# Not yet confirmed by both; a post sent back for changes waits for its author again.
+UNCONFIRMED = ("planned", "author_confirmed", "changes_requested")
+AWAITING_AUTHOR = ("planned", "changes_requested")
 REVIEWER_ROLES = ("editor", "admin")
 
 
@@ -30,7 +33,7 @@ REVIEWER_ROLES = ("editor", "admin")
 class PublishReminder:
     post_id: int
     recipient: str  # member id
-    reason: str  # author | reviewer_waiting | reviewer
+    reason: str  # author | changes | reviewer_waiting | reviewer
 
     @property
     def period(self) -> str:
@@ -43,9 +46,10 @@ def reminders_due(
 ) -> list[PublishReminder]:
     """Reminders for unconfirmed posts planned within `lead` from `now`.
 
-    The author is told while their own confirmation is missing; the reviewer is told in
-    both states — as a heads-up while the author is pending, as a request after. With no
-    named reviewer, every editor and admin other than the author counts as the reviewer.
+    The author is told while their own confirmation is missing — with the reviewer's
+    reason when the post was sent back for changes; the reviewer is told in every state,
+    as a heads-up while the author is pending, as a request after. With no named
+    reviewer, every editor and admin other than the author counts as the reviewer.
     """
     members = list(members)
     reachable = {m.id for m in members}  # a removed (or unknown) member is told nothing
@@ -55,10 +59,11 @@ def reminders_due(
         if post.status not in UNCONFIRMED or not now < post.planned_at <= now + lead:
             continue
         assert post.id is not None
-        if post.status == "planned" and post.owner in reachable:
-            due.append(PublishReminder(post.id, post.owner, "author"))
+        if post.status in AWAITING_AUTHOR and post.owner in reachable:
+            author_reason = "changes" if post.status == "changes_requested" else "author"
+            due.append(PublishReminder(post.id, post.owner, author_reason))
         reviewers = [post.reviewer] if post.reviewer else reviewers_by_default
-        reason = "reviewer_waiting" if post.status == "planned" else "reviewer"
+        reason = "reviewer_waiting" if post.status in AWAITING_AUTHOR else "reviewer"
         due.extend(
             PublishReminder(post.id, reviewer, reason)
             for reviewer in reviewers
@@ -84,9 +89,13 @@ def render_publish_reminder(
         platform=content_platforms.name(post.platform, t.locale),
         owner=names.get(post.owner, post.owner),
         id=post.id,
+        by=names.get(post.changes_requested_by or "", post.changes_requested_by),
+        reason=post.changes_requested_reason,
     )
     buttons = []
-    if reminder.reason != "reviewer_waiting":
+    if reminder.reason == "reviewer":  # confirm, or send it back (handlers.publish)
+        buttons = review_buttons(t, post.id)
+    elif reminder.reason != "reviewer_waiting":
         buttons.append(Button(t("button.confirm"), f"/publish confirm {post.id}", "primary"))
     return Reply(text, tone=Tone.WARNING, buttons=buttons)
 

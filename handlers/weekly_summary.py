@@ -271,7 +271,8 @@ def _publishing(data: SummaryInput, week_end: date) -> PublishingRecord:
         post for post in published
         if post.published_at is not None and post.published_at <= post.planned_at + ON_TIME_GRACE
     ]  # fmt: skip
-    still_open = ("planned", "author_confirmed", "confirmed")
+    # Every state a post waits in before it goes out; one sent back for changes too.
+    still_open = ("planned", "author_confirmed", "confirmed", "changes_requested")
     overdue = [post for post in planned if post.status in still_open and post.planned_at < data.now]
     return PublishingRecord(
         planned=len(planned),

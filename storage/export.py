@@ -310,4 +310,8 @@ def _post_row(post: Post, zone: tzinfo) -> Row:
         "url": post.url,
         "created_by": post.created_by,
         "created_at": _instant(post.created_at, zone),
+        # The latest request for changes (kept after the author confirms again).
+        "changes_requested_reason": post.changes_requested_reason,
+        "changes_requested_by": post.changes_requested_by,
+        "changes_requested_at": _instant(post.changes_requested_at, zone),
     }

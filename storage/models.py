@@ -25,8 +25,12 @@ TOPIC_STATUSES = ("idea", "scheduled", "published", "dropped")
 QUADRANTS = ("q1", "q2", "q3", "q4")
 TASK_STATUSES = ("open", "done", "dropped")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
-POST_STATUSES = ("planned", "author_confirmed", "confirmed", "published", "cancelled")
+POST_STATUSES = (
+    "planned", "author_confirmed", "confirmed", "changes_requested", "published", "cancelled",
+)  # fmt: skip
+POST_STATUS_MAX_LENGTH = 32  # "changes_requested" does not fit the 16 of revisions 0002–0009
 TITLE_MAX_LENGTH = 200
+REASON_MAX_LENGTH = 500  # a reviewer's "not yet: change this", longer than a title
 URL_MAX_LENGTH = 1000
 
 
@@ -135,6 +139,10 @@ class Post(SQLModel, table=True):
     `reviewer` is the reviewer named when the post was planned (or, if none was, the
     editor who confirmed it); `reviewer_confirmed_by` is who actually gave the second
     confirmation, which may be another editor standing in.
+
+    A reviewer may send a post back (`changes_requested`): the `changes_requested_*`
+    columns hold the latest such request — why, who, when — and stay after the author
+    confirms again, so that the reviewer can check the change against what was asked.
     """
 
     __tablename__ = "posts"
@@ -154,7 +162,7 @@ class Post(SQLModel, table=True):
     planned_at: datetime = Field(sa_type=UTCDateTime)
     owner: str = Field(max_length=64)
     reviewer: str | None = Field(default=None, max_length=64)
-    status: str = Field(default="planned", max_length=16)
+    status: str = Field(default="planned", max_length=POST_STATUS_MAX_LENGTH)
     author_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reviewer_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reviewer_confirmed_by: str | None = Field(default=None, max_length=64)
@@ -163,6 +171,9 @@ class Post(SQLModel, table=True):
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    changes_requested_reason: str | None = Field(default=None, max_length=REASON_MAX_LENGTH)
+    changes_requested_by: str | None = Field(default=None, max_length=64)
+    changes_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Task(SQLModel, table=True):

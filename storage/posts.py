@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 
 from storage.models import Post
 
-ACTIVE_POST_STATUSES = ("planned", "author_confirmed", "confirmed")
+# Still going out: a post sent back for changes keeps its topic scheduled.
+ACTIVE_POST_STATUSES = ("planned", "author_confirmed", "confirmed", "changes_requested")
 
 
 def add_post(session: Session, post: Post) -> Post:

@@ -494,4 +494,12 @@ MESSAGES: dict[str, str] = {
     "digest.me.usage": "/digest me",
     "digest.me.help": "Your own day: today's tasks, posts waiting for your confirmation, whether you answered the stand-up (Slack's App Home shows the same)",
     "digest.me.example": "/digest me",
+    # feishu cards
+    "feishu.card.working": "⏳ Working on it…",
+    # KPI files
+    'import.reject.duplicate': '{platform} {day} "{column}" is already on line {first}: a file gives a day\'s metric once, and the first line is kept',
+    'import.reject.no_platform': 'the platform is empty: fill it in, or give one with --platform',
+    'import.more_rejected': '… and {count} more rejected lines',
+    'import.detected_platform': 'No platform column and no --platform: the headers are those of the {platform} backend export',
+    'import.sheet': 'Sheet read: {sheet}',
 }

@@ -494,4 +494,12 @@ MESSAGES: dict[str, str] = {
     "digest.me.usage": "/digest me",
     "digest.me.help": "你自己的今天：今日任务、等你确认的稿子、站会是否已回复（Slack 的 App Home 也显示这些）",
     "digest.me.example": "/日报 我的",
+    # feishu cards
+    "feishu.card.working": "⏳ 处理中…",
+    # KPI files
+    'import.reject.duplicate': '{platform} {day} 的「{column}」第 {first} 行已经有了：同一文件里同一天的同一指标只导入第一行',
+    'import.reject.no_platform': '这一行的平台是空的：请填上平台，或用 --platform 指定',
+    'import.more_rejected': '… 另有 {count} 行被拒绝',
+    'import.detected_platform': '文件没有平台列，也没有给 --platform：按表头认作{platform}后台的导出',
+    'import.sheet': '读取的工作表：{sheet}',
 }
