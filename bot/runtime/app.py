@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -74,6 +74,7 @@ class OpsBot:
             name for team in settings.teams for name in team.content_platforms
         )
         self.t = Translator(settings.locale)
+        self._outer: Session | None = None  # see `replaying`
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> OpsBot:
@@ -198,10 +199,27 @@ class OpsBot:
         post_notices(session, self.settings, team, reply.notices, now=self.clock.now())
         return reply
 
-    @staticmethod
+    @contextmanager
+    def replaying(self, session: Session) -> Iterator[None]:
+        """Run every command inside `session` (each in a savepoint), so that a sequence
+        of them — the demo — is stored whole or not at all."""
+        self._outer = session
+        try:
+            yield
+        finally:
+            self._outer = None
+
+    @contextmanager
+    def _in_outer(self, engine: Engine) -> Iterator[Session]:
+        assert self._outer is not None
+        with self._outer.begin_nested():
+            yield self._outer
+
     def _opener(
-        *, may_wait: bool, reads_only: bool
+        self, *, may_wait: bool, reads_only: bool
     ) -> Callable[[Engine], AbstractContextManager[Session]]:
+        if self._outer is not None:
+            return self._in_outer
         if may_wait:
             return transaction
         return snapshot if reads_only else transaction_at_once

@@ -2,7 +2,9 @@
 
 The demo replays a week of the team's life through the same commands people type, on a
 clock moved back in time: topics (one of them hot), a week of posts in every state,
-tasks in all quadrants, stand-ups, and three months of KPIs with targets.
+tasks in all quadrants, stand-ups, and three months of KPIs with targets. Today's part is
+replayed from early this morning, so it works at any hour; and it all runs in one
+transaction, so a demo that fails halfway leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from bot.core.clock import FrozenClock
+from bot.core.config import TeamSettings
 from bot.runtime.app import OpsBot
 from bot.runtime.progress import Progress
+from storage import ledger
+from storage.db import transaction
 
 DEMO_MEMBERS = (("alice", "admin"), ("bob", "editor"), ("carol", "editor"), ("dave", "member"))
 PLATFORM_BASE = {"wechat": 5200, "xiaohongshu": 1800, "douyin": 9000}
@@ -56,6 +61,17 @@ DEMO_COMMANDS_ABOUT = 320  # for the progress bar; the exact count depends on th
 def load_demo(bot: OpsBot, *, team_id: str | None = None, progress: Progress | None = None) -> int:
     """Load the sample data into an empty team; returns how many commands it replayed."""
     team = bot.settings.team(team_id)
+    with transaction(bot.engine) as session, bot.replaying(session):
+        count = _replay(bot, team, progress)
+        # The team has lived a week: its jobs count from then, not from this instant.
+        week_ago = bot.clock.now() - timedelta(days=7)
+        ledger.claim_run(
+            session, team_id=team.id, job=ledger.TEAM_STARTED, period="-", now=week_ago
+        )
+    return count
+
+
+def _replay(bot: OpsBot, team: TeamSettings, progress: Progress | None) -> int:
     export_probe = bot.say("/topic list all", team_id=team.id, speaker="alice")
     if "#1" in export_probe.title or any(section.rows for section in export_probe.sections):
         raise DemoError(f"team {team.id} already has topics; the demo loads into an empty team")
@@ -103,8 +119,9 @@ def load_demo(bot: OpsBot, *, team_id: str | None = None, progress: Progress | N
         clock.set(clock.now().replace(hour=19, minute=40))
         say("/publish done 2 https://www.douyin.com/video/demo")
         say("/kpi post 2 reads=15200 shares=640 likes=1200 conversions=40")
-        # Today and tomorrow: posts in every state, tasks, stand-ups, a hot topic.
-        clock.set(now - timedelta(hours=2))
+        # Today and tomorrow: posts in every state, tasks, stand-ups, a hot topic —
+        # replayed from early this morning, so that today's 12:00 is still ahead.
+        clock.set(min(now - timedelta(minutes=5), now.replace(hour=7, minute=0)))
         say("/topic schedule 1 wechat 今天 20:00 @carol", "bob")
         say("/publish add 通勤防晒三件套 p:xhs 今天 12:00 @bob", "dave")
         say("/publish add 冬季护肤指南 p:douyin 今天 18:30 @carol")

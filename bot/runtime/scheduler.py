@@ -39,6 +39,7 @@ from storage.db import transaction
 log = logging.getLogger(__name__)
 
 SKIP_LOOKBACK = timedelta(days=1)
+JUST_BEFORE = timedelta(seconds=1)  # a run at the very instant the team began is not missed
 DEFERRAL_DAYS = 14  # the longest run of days off (Spring Festival) is shorter
 
 
@@ -51,6 +52,13 @@ class TickReport:
 class Scheduler:
     def __init__(self, bot: OpsBot) -> None:
         self.bot = bot
+        self._started: dict[str, datetime] = {}
+
+    def _started_at(self, team: TeamSettings, now: datetime) -> datetime:
+        if team.id not in self._started:
+            with transaction(self.bot.engine) as session:
+                self._started[team.id] = ledger.team_started_at(session, team_id=team.id, now=now)
+        return self._started[team.id]
 
     def tick(self) -> TickReport:
         """Run every job that is due at the clock's time (and missed ones within grace)."""
@@ -105,13 +113,25 @@ class Scheduler:
     ) -> None:
         grace = timedelta(minutes=team.schedule.misfire_grace_minutes)
         trigger = self._trigger(team, job)
-        for fire in fire_times(trigger, now - max(grace, SKIP_LOOKBACK), now):
-            for scheduled in self._scheduled_days(team, job, fire.date()):
-                period = job.period(scheduled, fire)
-                if fire < now - grace:
-                    self._skip(team, job.name, period, now, report)
-                else:
-                    self.run(team, job.name, period, _on_day(job, scheduled), now, report)
+        # Nothing scheduled before the team's jobs began counts as missed.
+        since = now - max(grace, SKIP_LOOKBACK)
+        started = self._started_at(team, now)
+        if started <= now:  # (a clock set back, as in a preview, knows no start)
+            since = max(since, started - JUST_BEFORE)
+        runs = [
+            (fire, scheduled)
+            for fire in fire_times(trigger, since, now)
+            for scheduled in self._scheduled_days(team, job, fire.date())
+        ]
+        # Of the runs missed within the grace period only the latest goes out: a bot that
+        # was down for an hour posts one digest, not a backlog of them.
+        due = [run for run in runs if run[0] >= now - grace][-1:]
+        for fire, scheduled in runs:
+            period = job.period(scheduled, fire)
+            if (fire, scheduled) in due:
+                self.run(team, job.name, period, _on_day(job, scheduled), now, report)
+            else:
+                self._skip(team, job.name, period, now, report)
 
     # -- event jobs --------------------------------------------------------------------
 
@@ -132,8 +152,8 @@ class Scheduler:
             if ledger.claim_run(
                 session, team_id=team.id, job=job, period=period, now=now, status="skipped"
             ):
-                log.warning(
-                    "%s %s for %s was missed beyond the grace period and is skipped",
+                log.info(  # the bot was down: worth a line, not an alarm
+                    "%s %s for %s was missed (the bot was not running) and is skipped",
                     team.id, job, period,
                 )  # fmt: skip
                 report.skipped.append((team.id, job, period))

@@ -31,9 +31,9 @@ def _tick_in_process(url: str, barrier: multiprocessing.synchronize.Barrier, out
 
 
 def test_concurrent_ticks_post_once(database_url: str, tmp_path: Path) -> None:
-    OpsBot.open(
-        make_settings(database_url), FrozenClock(MONDAY_0930)
-    ).engine.dispose()  # migrate first
+    OpsBot.open(  # migrate first: the team exists since 08:00, so 09:00's digest is due
+        make_settings(database_url), FrozenClock(MONDAY_0930.replace(hour=8))
+    ).engine.dispose()
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(PROCESSES)
     outputs = [tmp_path / f"out-{index}.txt" for index in range(PROCESSES)]

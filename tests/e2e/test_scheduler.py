@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 import pytest
@@ -76,6 +77,7 @@ def test_a_make_up_saturday_gets_the_digest_and_a_holiday_monday_does_not(
 
 
 def test_a_missed_run_goes_out_within_the_grace_period(quiet_bot: BotDriver) -> None:
+    tick(quiet_bot, "2026-11-22T20:00:00+08:00")  # the bot ran yesterday evening
     # The bot was down at 09:00 and comes back at 09:55 (grace: 60 minutes).
     assert tick(quiet_bot, "2026-11-23T09:55:00+08:00").kinds() == [("digest", "team")]
 
@@ -83,12 +85,38 @@ def test_a_missed_run_goes_out_within_the_grace_period(quiet_bot: BotDriver) -> 
 def test_a_run_missed_beyond_the_grace_period_is_skipped_and_logged(
     quiet_bot: BotDriver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
+    tick(quiet_bot, "2026-11-22T20:00:00+08:00")  # the bot ran yesterday evening
     assert tick(quiet_bot, "2026-11-23T10:30:00+08:00").sent == []
     assert runs(quiet_bot, "digest") == [("digest", "2026-11-23T09:00", "skipped")]
-    assert "missed beyond the grace period" in caplog.text
+    assert "missed (the bot was not running)" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # not an alarm
     caplog.clear()
     tick(quiet_bot, "2026-11-23T10:31:00+08:00")
-    assert "missed beyond" not in caplog.text  # logged once
+    assert "missed" not in caplog.text  # logged once
+
+
+def test_a_new_teams_first_tick_misses_nothing_and_warns_of_nothing(
+    make_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A team that did not exist a second ago had no digest at 09:00 to miss."""
+    caplog.set_level(logging.INFO)
+    bot = make_bot(now=datetime.fromisoformat("2026-11-23T10:30:00+08:00"))  # a new database
+
+    assert tick(bot).sent == []
+    assert runs(bot) == []  # nothing skipped: there was nothing to skip
+    assert "missed" not in caplog.text
+
+
+def test_after_a_long_outage_only_the_latest_run_of_a_job_goes_out(make_bot: BotFactory) -> None:
+    bot = make_bot(team={"schedule": {"digest": "* * * * *", "misfire_grace_minutes": 60}})
+    tick(bot, "2026-11-22T08:00:00+08:00")  # the bot ran yesterday morning
+    sent = tick(bot, "2026-11-23T09:00:00+08:00")  # and comes back a day later
+
+    assert sent.kinds().count(("digest", "team")) == 1  # not 60 catch-up digests
+    today = [run for run in runs(bot, "digest") if run[1].startswith("2026-11-23")]
+    assert today[-1] == ("digest", "2026-11-23T09:00", "done")
+    assert {status for _, _, status in today[:-1]} == {"skipped"}
 
 
 def test_daylight_saving_in_new_york(make_bot: BotFactory) -> None:
