@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 import re
 from datetime import date, datetime, timedelta
 
@@ -12,8 +14,8 @@ from bot.core.config import TeamSettings
 from bot.core.errors import CommandError
 from bot.core.i18n import Translator
 from bot.core.jobs import TEAM, CronJob, Outgoing
-from bot.core.messages import Audience, Reply, Section
-from bot.core.render.chart import render_summary_chart
+from bot.core.messages import Audience, Image, Reply, Section
+from bot.core.render.chart import TITLE_KEY, ChartsUnavailable, render_summary_chart
 from bot.vocab.content_platforms import PlatformCatalogue
 from bot.vocab.metrics import metric_name
 from bot.vocab.numbers import format_change, format_number, format_percent, format_signed
@@ -35,6 +37,8 @@ from storage import posts as post_store
 from storage import standups as standup_store
 from storage import tasks as task_store
 from storage import topics as topic_store
+
+log = logging.getLogger(__name__)
 
 family = CommandFamily("summary", aliases=("周报",))
 
@@ -315,17 +319,29 @@ def show_summary(ctx: Context, args: list[str]) -> Reply:
 
 
 def _summary_of_last_week(ctx: Context, day: date) -> list[Outgoing]:
+    """The Monday post: the text summary, with its chart attached when one can be drawn
+    (a platform that cannot show pictures simply leaves it out)."""
+    week_start = previous_week_start(day)
     reply = weekly_summary_reply(
-        ctx.session, team=ctx.team, week_start=previous_week_start(day), now=ctx.now(),
+        ctx.session, team=ctx.team, week_start=week_start, now=ctx.now(),
+        t=ctx.t, content_platforms=ctx.content_platforms,
+    )  # fmt: skip
+    reply.image = summary_chart_image(
+        ctx.session, team=ctx.team, week_start=week_start,
         t=ctx.t, content_platforms=ctx.content_platforms,
     )  # fmt: skip
     return [Outgoing(TEAM, reply)]
 
 
+def iso_week_name(week_start: date) -> str:
+    """`2026-W47`: how a week is named in the ledger and in the chart's file name."""
+    year, week, _ = week_start.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def week_period(day: date) -> str:
     """The ledger period of the summary posted on `day`: the ISO week it covers."""
-    year, week, _ = previous_week_start(day).isocalendar()
-    return f"{year}-W{week:02d}"
+    return iso_week_name(previous_week_start(day))
 
 
 WEEKLY_SUMMARY = CronJob(
@@ -336,22 +352,29 @@ WEEKLY_SUMMARY = CronJob(
     next_workday=True,  # a summary skipped for a holiday Monday is still wanted
 )
 
+CHART_WEEKS = 8
+Series = dict[str, dict[str, list[float | None]]]
 
-def summary_chart_png(
-    session: Session,
-    *,
-    team: TeamSettings,
-    week_start: date,
-    t: Translator,
-    content_platforms: PlatformCatalogue,
-    weeks: int = 8,
-) -> bytes:
-    """The chart of the main metrics per platform over the `weeks` weeks up to this one."""
+
+def _chart_series(session: Session, *, team: TeamSettings, week_start: date, weeks: int) -> Series:
     first = week_start - timedelta(days=7 * (weeks - 1))
     rows = kpi_store.daily_values(
         session, team_id=team.id, start=first, end=week_start + timedelta(days=6)
     )
-    series = weekly_series(rows, last_week_start=week_start, weeks=weeks)
+    return weekly_series(rows, last_week_start=week_start, weeks=weeks)
+
+
+def _chart_words(
+    series: Series,
+    *,
+    team: TeamSettings,
+    t: Translator,
+    content_platforms: PlatformCatalogue,
+    weeks: int,
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The title and names in the team's language, and in English for a host without a
+    CJK font (the English title names the team by its id: its display name may be
+    Chinese)."""
     words, english = (
         SummaryWords(t, content_platforms),
         SummaryWords(Translator("en"), content_platforms),
@@ -362,11 +385,70 @@ def summary_chart_png(
     fallback = {key: english.platform(key) for key in series} | {
         m: english.metric(m) for m in CHART_METRICS
     }
-    fallback["__title__"] = english.t("summary.chart_title", team=team.id, weeks=weeks)
+    fallback[TITLE_KEY] = english.t("summary.chart_title", team=team.id, weeks=weeks)
+    title = t("summary.chart_title", team=team.display_name, weeks=weeks)
+    return title, labels, fallback
+
+
+def summary_chart_png(
+    session: Session,
+    *,
+    team: TeamSettings,
+    week_start: date,
+    t: Translator,
+    content_platforms: PlatformCatalogue,
+    weeks: int = CHART_WEEKS,
+) -> bytes:
+    """The chart of the main metrics per platform over the `weeks` weeks up to this one.
+
+    Raises `ChartsUnavailable` without matplotlib (the CLI's `--chart` says so)."""
+    series = _chart_series(session, team=team, week_start=week_start, weeks=weeks)
+    title, labels, fallback = _chart_words(
+        series, team=team, t=t, content_platforms=content_platforms, weeks=weeks
+    )
     return render_summary_chart(
-        series,
-        last_week_start=week_start,
-        title=t("summary.chart_title", team=team.display_name, weeks=weeks),
-        labels=labels,
-        fallback_labels=fallback,
+        series, last_week_start=week_start, title=title, labels=labels, fallback_labels=fallback
+    )
+
+
+def summary_chart_image(
+    session: Session,
+    *,
+    team: TeamSettings,
+    week_start: date,
+    t: Translator,
+    content_platforms: PlatformCatalogue,
+    weeks: int = CHART_WEEKS,
+) -> Image | None:
+    """The chart as the summary post's picture, or None: no KPI in those weeks (an empty
+    chart says nothing), no matplotlib, or drawing failed. The text summary is the post;
+    the chart only illustrates it, so no failure here may keep the text from going out."""
+    series = _chart_series(session, team=team, week_start=week_start, weeks=weeks)
+    if not any(v is not None for metrics in series.values() for vs in metrics.values() for v in vs):
+        return None
+    title, labels, fallback = _chart_words(
+        series, team=team, t=t, content_platforms=content_platforms, weeks=weeks
+    )
+    try:
+        png = render_summary_chart(
+            series, last_week_start=week_start, title=title, labels=labels, fallback_labels=fallback
+        )
+    except ChartsUnavailable as error:
+        log.warning("weekly summary of %s goes without its chart: %s", team.id, error)
+        return None
+    except Exception:  # matplotlib's failures are many and undocumented; the text still goes
+        log.exception("weekly summary of %s: drawing the chart failed", team.id)
+        return None
+    words = SummaryWords(t, content_platforms)
+    alt = " · ".join(
+        (
+            title,
+            " / ".join(words.platform(key) for key in sorted(series)),
+            " / ".join(words.metric(m) for m in CHART_METRICS),
+        )
+    )
+    return Image(
+        png_base64=base64.b64encode(png).decode("ascii"),
+        alt=alt,
+        filename=f"weekly-summary-{iso_week_name(week_start)}.png",
     )

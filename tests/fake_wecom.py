@@ -1,7 +1,16 @@
-"""A fake WeCom API on 127.0.0.1 (port 0): gettoken, message/send and the group robot."""
+"""A fake WeCom API on 127.0.0.1 (port 0): gettoken, message/send and the group robot.
+
+A robot `image` post is checked as WeCom checks it: the base64 must decode, the md5 must
+be the hex md5 of the decoded bytes, and the picture must be at most 2 MB. A post that
+fails a check is answered with WeCom's error, recorded in `violations`, and fails the
+test when the fake is closed.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -12,6 +21,10 @@ from urllib.parse import parse_qs, urlparse
 
 from tests.fakes import JsonHandler, serve
 
+ROBOT_IMAGE_BYTES = 2 * 1024 * 1024
+INVALID_IMAGE_SIZE = 40009
+INVALID_PARAMETER = 40058
+
 
 @dataclass
 class FakeWecom:
@@ -21,12 +34,44 @@ class FakeWecom:
     expire_next: bool = False
     robot_limited: int = 0  # answer this many robot posts with 45009
     robot_limited_posts: set[int] = field(default_factory=set)  # or these (1, 2…)
+    image_errors: list[int] = field(default_factory=list)  # answer the next image posts so
+    violations: list[str] = field(default_factory=list)
 
     def sent(self) -> list[dict[str, Any]]:
         return [body for path, _, body in self.calls if path == "/cgi-bin/message/send"]
 
     def robot(self) -> list[dict[str, Any]]:
         return [body for path, _, body in self.calls if path == "/cgi-bin/webhook/send"]
+
+    def robot_images(self) -> list[bytes]:
+        """The pictures the robot was sent (decoded), whether WeCom took them or not."""
+        return [
+            base64.b64decode(body["image"]["base64"])
+            for body in self.robot()
+            if body.get("msgtype") == "image"
+        ]
+
+    def _image_problem(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """WeCom's answer to a robot image post it refuses (None: it takes it)."""
+        image = body.get("image") or {}
+        try:
+            data = base64.b64decode(str(image.get("base64", "")), validate=True)
+        except (binascii.Error, ValueError):
+            self.violations.append("robot image: base64 that does not decode")
+            return {"errcode": INVALID_PARAMETER, "errmsg": "invalid base64"}
+        if not data:
+            self.violations.append("robot image: no bytes")
+            return {"errcode": INVALID_PARAMETER, "errmsg": "empty image"}
+        if image.get("md5") != hashlib.md5(data).hexdigest():
+            self.violations.append(f"robot image: md5 {image.get('md5')!r} is not the bytes'")
+            return {"errcode": INVALID_PARAMETER, "errmsg": "md5 mismatch"}
+        if len(data) > ROBOT_IMAGE_BYTES:
+            self.violations.append(f"robot image: {len(data)} bytes, over 2 MB")
+            return {"errcode": INVALID_IMAGE_SIZE, "errmsg": "invalid image size"}
+        if self.image_errors:
+            code = self.image_errors.pop(0)
+            return {"errcode": code, "errmsg": "image refused"}
+        return None
 
 
 @contextmanager
@@ -56,6 +101,8 @@ def fake_wecom() -> Iterator[FakeWecom]:
                     if fake.robot_limited or len(fake.robot()) in fake.robot_limited_posts:
                         fake.robot_limited = max(fake.robot_limited - 1, 0)
                         return {"errcode": 45009, "errmsg": "api freq out of limit"}
+                    if body.get("msgtype") == "image":
+                        return fake._image_problem(body) or {"errcode": 0, "errmsg": "ok"}
                     return {"errcode": 0, "errmsg": "ok"}
             return {"errcode": 404, "errmsg": "unknown"}
 
@@ -69,3 +116,5 @@ def fake_wecom() -> Iterator[FakeWecom]:
     with serve(Handler) as base:
         fake.base = base
         yield fake
+    # Reached only when the test itself passed: a picture WeCom would refuse fails it here.
+    assert fake.violations == [], f"the bot sent the robot a bad picture: {fake.violations}"

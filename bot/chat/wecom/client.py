@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,11 +19,12 @@ from bot.chat.wecom.render import (
 )
 from bot.chat.wecom.settings import WecomSettings
 from bot.core.clock import Clock
-from bot.core.messages import Reply
+from bot.core.messages import Image, Reply
 
 TOKEN_EXPIRED = {40014, 42001}
 TOKEN_MARGIN = timedelta(minutes=5)
 NO_ROBOT_KEY = -2  # ours, not WeCom's: the config names no robot
+ROBOT_IMAGE_BYTES = 2 * 1024 * 1024  # the robot takes a JPG or PNG of at most 2 MB (raw)
 
 
 class WecomError(Exception):
@@ -97,6 +100,21 @@ class WecomClient:
             {"msgtype": "markdown", "markdown": {"content": chunk}}
             for chunk in split_by_bytes(render_markdown(reply), ROBOT_MARKDOWN_BYTES)
         ]
+
+    @staticmethod
+    def robot_image(image: Image, *, limit: int = ROBOT_IMAGE_BYTES) -> dict[str, Any] | None:
+        """The picture as a robot `image` post (base64 and the hex md5 of the raw bytes),
+        or None when it is over the robot's 2 MB (`limit`): WeCom would refuse it anyway."""
+        png = image.png
+        if len(png) > limit:
+            return None
+        return {
+            "msgtype": "image",
+            "image": {
+                "base64": base64.b64encode(png).decode("ascii"),  # one line, as WeCom wants
+                "md5": hashlib.md5(png, usedforsecurity=False).hexdigest(),
+            },
+        }
 
     def send_robot_message(self, body: dict[str, Any]) -> None:
         key = self.settings.robot_webhook_key
