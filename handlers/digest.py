@@ -186,7 +186,7 @@ def build_digest(ctx: Context, data: DigestInput) -> Reply:
     title = ctx.t(
         "digest.title",
         team=ctx.team.display_name,
-        month=data.day.month,
+        month_name=ctx.t(f"month.{data.day.month}"),
         day=data.day.day,
         weekday=ctx.t(f"weekday.{data.day.weekday()}"),
     )

@@ -16,6 +16,7 @@ from bot.core.commands import CommandFamily, Context, Speaker
 from bot.core.errors import CommandError
 from bot.core.i18n import Translator
 from bot.core.messages import Audience, Button, Notice, Reply, Section, Tone
+from bot.core.render.text import shorten
 from bot.vocab.arguments import (
     OnceEach,
     parse_id,
@@ -77,7 +78,7 @@ def post_row(ctx: Context, post: Post, names: dict[str, str]) -> tuple[str, ...]
         f"#{post.id}",
         ctx.local(post.planned_at).strftime("%H:%M"),
         ctx.content_platforms.name(post.platform, ctx.locale),
-        quoted_title(ctx, post.title),
+        quoted_title(ctx, shorten(post.title)),
         f"{names.get(post.owner, post.owner)} → {reviewer}",
         post_state(ctx, post),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.commands import Context
@@ -42,7 +42,12 @@ class PublishReminder:
 
 
 def reminders_due(
-    posts: Iterable[Post], members: Iterable[Member], *, now: datetime, lead: timedelta
+    posts: Iterable[Post],
+    members: Iterable[Member],
+    *,
+    now: datetime,
+    lead: timedelta,
+    zone: ZoneInfo | None = None,
 ) -> list[PublishReminder]:
     """Reminders for unconfirmed posts planned within `lead` from `now`.
 
@@ -52,14 +57,23 @@ def reminders_due(
     reviewer, every editor and admin other than the author counts as the reviewer.
     """
     members = list(members)
-    reachable = {m.id for m in members}  # a removed (or unknown) member is told nothing
+    # A removed (or unknown) member is told nothing, nor is one away on the post's day.
+    reachable = {m.id for m in members}
+    away = {
+        (m.id, day)
+        for m in members
+        if m.away_from and m.away_to
+        for day in _days(m.away_from, m.away_to)
+    }
     reviewers_by_default = [m.id for m in members if m.role in REVIEWER_ROLES]
     due = []
     for post in sorted(posts, key=lambda post: (post.planned_at, post.id or 0)):
         if post.status not in UNCONFIRMED or not now < post.planned_at <= now + lead:
             continue
         assert post.id is not None
-        if post.status in AWAITING_AUTHOR and post.owner in reachable:
+        day = post.planned_at.astimezone(zone).date() if zone else post.planned_at.date()
+        reachable_now = {m for m in reachable if (m, day) not in away}
+        if post.status in AWAITING_AUTHOR and post.owner in reachable_now:
             author_reason = "changes" if post.status == "changes_requested" else "author"
             due.append(PublishReminder(post.id, post.owner, author_reason))
         reviewers = [post.reviewer] if post.reviewer else reviewers_by_default
@@ -67,9 +81,13 @@ def reminders_due(
         due.extend(
             PublishReminder(post.id, reviewer, reason)
             for reviewer in reviewers
-            if reviewer != post.owner and reviewer in reachable
+            if reviewer != post.owner and reviewer in reachable_now
         )
     return due
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def render_publish_reminder(
@@ -122,7 +140,10 @@ def _reminders(ctx: Context) -> list[Occurrence]:
 
         return Occurrence(reminder.period, build)
 
-    return [occurrence(reminder) for reminder in reminders_due(posts, members, now=now, lead=lead)]
+    return [
+        occurrence(reminder)
+        for reminder in reminders_due(posts, members, now=now, lead=lead, zone=ctx.team.zone)
+    ]
 
 
 PUBLISH_REMINDER = EventJob("publish_reminder", due=_reminders)

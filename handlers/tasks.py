@@ -8,6 +8,7 @@ from datetime import date
 from bot.core.commands import CommandFamily, Context, Speaker
 from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section, Tone
+from bot.core.render.text import shorten
 from bot.vocab.arguments import OnceEach, parse_id, parse_mention, unquote
 from bot.vocab.durations import format_minutes, is_estimate, parse_estimate
 from bot.vocab.when import parse_date, split_trailing_date
@@ -120,7 +121,8 @@ def estimate_text(ctx: Context, minutes: int | None) -> str:
 
 
 def hours_text(minutes: int) -> str:
-    return f"{minutes / 60:g}"
+    """Hours to a tenth: `13.4` rather than `13.4167`."""
+    return f"{round(minutes / 60, 1):g}"
 
 
 def plan_rows(ctx: Context, plan: DayPlan) -> list[tuple[str, ...]]:
@@ -137,7 +139,7 @@ def plan_rows(ctx: Context, plan: DayPlan) -> list[tuple[str, ...]]:
             (
                 item.task.quadrant.upper(),
                 slot,
-                f"{item.task.text} ({estimate_text(ctx, item.task.estimate_minutes)})",
+                f"{shorten(item.task.text)} ({estimate_text(ctx, item.task.estimate_minutes)})",
                 f"#{item.task.id}",
                 waited,
             )

@@ -12,6 +12,7 @@ from bot.core.config import ScoringWeights
 from bot.core.errors import CommandError
 from bot.core.jobs import TEAM, EventJob, Occurrence, Outgoing
 from bot.core.messages import Audience, Button, Reply, Section, Tone
+from bot.core.render.text import shorten
 from bot.vocab.arguments import TopicOptions, parse_platform, parse_topic_options, split_option
 from handlers.publish import plan_post, planned_reply, read_post_options
 from handlers.records import load_record
@@ -244,7 +245,7 @@ def topic_row(
     return (
         f"#{topic.id}",
         f"{_priority(ctx, topic)} {topic.score:.2f}",
-        topic.title,
+        shorten(topic.title),
         " ".join(f"#{tag}" for tag in topic.tags),
         ctx.content_platforms.name(topic.platform, ctx.locale),
         " ".join(notes),
@@ -286,9 +287,17 @@ def vote_topic(ctx: Context, args: list[str]) -> Reply:
     )
     total = topic_store.vote_counts(ctx.session, topic_ids=[topic.id]).get(topic.id, 0)
     if not counted:
-        return Reply(ctx.t("topic.already_voted", id=topic.id, title=topic.title, votes=total))
+        return Reply(
+            ctx.t(
+                "topic.already_voted",
+                id=topic.id,
+                title=topic.title,
+                votes=ctx.t.count("votes", total),
+            )
+        )
     return Reply(
-        ctx.t("topic.voted", id=topic.id, title=topic.title, votes=total), tone=Tone.SUCCESS
+        ctx.t("topic.voted", id=topic.id, title=topic.title, votes=ctx.t.count("votes", total)),
+        tone=Tone.SUCCESS,
     )
 
 
@@ -302,9 +311,14 @@ def unvote_topic(ctx: Context, args: list[str]) -> Reply:
     removed = topic_store.remove_vote(ctx.session, topic_id=topic.id, member_id=ctx.member.id)
     total = topic_store.vote_counts(ctx.session, topic_ids=[topic.id]).get(topic.id, 0)
     if not removed:
-        return Reply(ctx.t("topic.not_voted", id=topic.id, title=topic.title, votes=total))
+        return Reply(
+            ctx.t(
+                "topic.not_voted", id=topic.id, title=topic.title, votes=ctx.t.count("votes", total)
+            )
+        )
     return Reply(
-        ctx.t("topic.unvoted", id=topic.id, title=topic.title, votes=total), tone=Tone.SUCCESS
+        ctx.t("topic.unvoted", id=topic.id, title=topic.title, votes=ctx.t.count("votes", total)),
+        tone=Tone.SUCCESS,
     )
 
 

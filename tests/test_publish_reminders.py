@@ -94,3 +94,17 @@ def test_the_reminder_message_names_the_post_and_what_is_missing() -> None:
         '⏰ "冬季护肤指南" goes out on WeChat at 20:00; its author Bob has not confirmed yet, then it needs your review'
     )
     assert reply.buttons == []
+
+
+def test_a_member_on_leave_gets_no_publish_reminder() -> None:
+    from datetime import date
+
+    carol = _member("carol", "editor")
+    carol.away_from, carol.away_to = date(2026, 11, 24), date(2026, 11, 25)
+    members = [_member("bob", "editor"), carol]
+
+    due = reminders_due(
+        [_post(7, "planned")], members, now=AT_20 - timedelta(hours=1), lead=LEAD, zone=SHANGHAI
+    )
+
+    assert [(r.recipient, r.reason) for r in due] == [("bob", "author")]  # carol is away

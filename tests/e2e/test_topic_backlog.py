@@ -238,7 +238,7 @@ def test_english_replies(bot_en: BotDriver) -> None:
     assert bot_en.send("/topic add Winter guide #skincare p:wechat t:5 v:4 c:4") == (
         "✅ Topic #1 saved · score 4.33 · priority high"
     )
-    assert bot_en.send("@bob /topic vote 1") == '✅ Voted for #1 "Winter guide" · 1 votes'
+    assert bot_en.send("@bob /topic vote 1") == '✅ Voted for #1 "Winter guide" · 1 vote'
     assert bot_en.send("/topic add") == (
         "❌ Missing title. Usage: /topic add <title> [#tag…] [p:platform] [t:1-5] [v:1-5] [c:1-5]"
     )

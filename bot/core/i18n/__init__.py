@@ -24,3 +24,8 @@ class Translator:
 
     def __call__(self, key: str, **params: object) -> str:
         return self._messages[key].format(**params)
+
+    def count(self, noun: str, number: int) -> str:
+        """`1 vote`, `2 votes`, `2 票`: `count.<noun>.one` or `.other` with `{n}`."""
+        form = "one" if number == 1 else "other"
+        return self(f"count.{noun}.{form}", n=f"{number:,}")

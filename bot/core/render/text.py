@@ -29,6 +29,22 @@ def display_width(text: str) -> int:
     return width
 
 
+LIST_TITLE_COLUMNS = 40  # a long title in a list is cut, so one row does not widen them all
+
+
+def shorten(text: str, columns: int = LIST_TITLE_COLUMNS) -> str:
+    """`text` cut to `columns` terminal columns with `…` (a wide character counts two)."""
+    if display_width(text) <= columns:
+        return text
+    kept, width = [], 0
+    for character in text:
+        width += display_width(character)
+        if width > columns - 1:
+            break
+        kept.append(character)
+    return "".join(kept) + "…"
+
+
 def render_rows(rows: list[tuple[str, ...]]) -> list[str]:
     """Align the columns of a table; columns empty in every row are left out."""
     if not rows:
