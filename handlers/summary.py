@@ -44,6 +44,7 @@ family = CommandFamily("summary", aliases=("周报",))
 
 ISO_WEEK = re.compile(r"^(?:(\d{4})-?)?w(\d{1,2})$", re.IGNORECASE)
 THIS_WEEK_WORDS = {"this", "本周", "这周"}
+LAST_WEEK_WORDS = {"last", "上周", "上星期"}
 RULE = "   "
 
 
@@ -67,8 +68,20 @@ def previous_week_start(today: date) -> date:
 def gather_summary_input(
     session: Session, *, team: TeamSettings, week_start: date, now: datetime
 ) -> SummaryInput:
-    """Read from storage exactly what `build_weekly_summary` needs."""
+    """Read from storage exactly what `build_weekly_summary` needs.
+
+    A week still under way is counted up to today; participation counts the team's
+    workdays (its holiday calendar) that have passed.
+    """
     week_end = week_start + timedelta(days=6)
+    today = now.astimezone(team.zone).date()
+    as_of = today if week_start <= today < week_end else None
+    counted_end = as_of or week_end
+    workdays = [
+        day
+        for day in (week_start + timedelta(days=n) for n in range(7))
+        if day <= counted_end and day <= today and team.is_workday(day)
+    ]
     previous_start = week_start - timedelta(days=7)
     first_day = min(previous_start, week_end.replace(day=1))
     kpis = kpi_store.daily_values(session, team_id=team.id, start=first_day, end=week_end)
@@ -106,7 +119,9 @@ def gather_summary_input(
         standups=standup_store.standups_between(
             session, team_id=team.id, start=week_start, end=week_end
         ),
-        tasks=task_store.tasks_between(session, team_id=team.id, start=week_start, end=week_end),
+        tasks=task_store.tasks_between(session, team_id=team.id, start=week_start, end=counted_end),
+        as_of=as_of,
+        workdays=workdays,
     )
 
 
@@ -221,7 +236,8 @@ def render_weekly_summary(
     """The summary worded for people: one section per platform, then the team's week."""
     words = SummaryWords(t, content_platforms)
     _, week = summary.iso_week
-    title = t("summary.title", team=summary.team_name, week=week, range=_week_range(words, summary))
+    title_key = "summary.title_partial" if summary.partial_until else "summary.title"
+    title = t(title_key, team=summary.team_name, week=week, range=_week_range(words, summary))
     sections = [_platform_section(words, figures) for figures in summary.platforms]
     if not summary.platforms:
         sections.append(Section(lines=[t("summary.no_kpis")]))
@@ -306,6 +322,8 @@ def show_summary(ctx: Context, args: list[str]) -> Reply:
         week_start = previous_week_start(today)
     elif args[0].casefold() in THIS_WEEK_WORDS:
         week_start = week_bounds(today)[0]
+    elif args[0].casefold() in LAST_WEEK_WORDS:
+        week_start = previous_week_start(today)
     else:
         week_start = parse_iso_week(args[0], today=today)
     return weekly_summary_reply(

@@ -44,6 +44,11 @@ class SummaryInput:
     members: list[Member]
     standups: list[Standup]  # of the week
     tasks: list[Task]  # planned for days of the week
+    # A week still under way counts only its days up to `as_of`, and compares them with
+    # the same days of the week before. None: the whole week.
+    as_of: date | None = None
+    # The team's workdays of the week (its holiday calendar); None: Monday to Friday.
+    workdays: list[date] | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,7 @@ class WeeklySummary:
     participation: Participation
     highlights: list[Note]
     problems: list[Note]
+    partial_until: date | None = None  # a week still under way: counted up to this day
 
     @property
     def iso_week(self) -> tuple[int, int]:
@@ -200,7 +206,7 @@ def _platform_figures(
     before_sums: dict[tuple[str, str], float],
 ) -> PlatformFigures:
     start, previous_start = data.week_start, data.week_start - timedelta(days=7)
-    previous_end = start - timedelta(days=1)
+    previous_end = previous_start + (week_end - start)  # the same days, for a partial week
 
     def figure(metric: str) -> Figure:
         return Figure(now_sums.get((platform, metric)), before_sums.get((platform, metric)))
@@ -289,8 +295,9 @@ def _pipeline(data: SummaryInput, week_end: date) -> Pipeline:
         return day is not None and _between(day, data.week_start, week_end)
 
     backlog = {"high": 0, "mid": 0, "low": 0}
-    for topic in data.topics:
-        if topic.status == "idea":
+    for topic in data.topics:  # the backlog as of the week: not topics captured after it
+        created = _local_day(topic.created_at, data.zone)
+        if topic.status == "idea" and created is not None and created <= week_end:
             backlog[topic.priority] += 1
     return Pipeline(
         captured=sum(in_week(topic.created_at) for topic in data.topics),
@@ -301,8 +308,16 @@ def _pipeline(data: SummaryInput, week_end: date) -> Pipeline:
 
 
 def _participation(data: SummaryInput, week_end: date) -> Participation:
-    workdays = [data.week_start + timedelta(days=offset) for offset in range(5)]
-    expected = {(m.id, day) for m in data.members for day in workdays if not is_away(m, day)}
+    """Stand-ups on the workdays that have passed, from members who were in the team that
+    day and not away; tasks of the days counted."""
+    workdays = data.workdays or [data.week_start + timedelta(days=offset) for offset in range(5)]
+    workdays = [day for day in workdays if day <= week_end]
+    expected = {
+        (m.id, day)
+        for m in data.members
+        for day in workdays
+        if not is_away(m, day) and m.created_at.astimezone(data.zone).date() <= day
+    }
     answered = {(s.member, s.day) for s in data.standups} & expected
     tasks = [
         t
@@ -388,18 +403,17 @@ def _target_params(target: TargetProgress) -> dict[str, object]:
 
 
 def build_weekly_summary(data: SummaryInput) -> WeeklySummary:
-    week_end = data.week_start + timedelta(days=6)
+    full_end = data.week_start + timedelta(days=6)
+    week_end = min(full_end, data.as_of) if data.as_of else full_end
+    counted_days = (week_end - data.week_start).days
+    previous_start = data.week_start - timedelta(days=7)
     targets = _target_progress(data, week_end)
-    this_or_last_week = {
-        row.platform
-        for row in data.kpis
-        if _between(row.day, data.week_start - timedelta(days=7), week_end)
-    }
-    names = sorted(this_or_last_week | {t.platform for t in targets})
-    now_sums = _sums(data.kpis, data.week_start, week_end)
-    before_sums = _sums(
-        data.kpis, data.week_start - timedelta(days=7), data.week_start - timedelta(days=1)
+    # A platform without figures this week is left out: a row of dashes says nothing.
+    names = sorted(
+        {row.platform for row in data.kpis if _between(row.day, data.week_start, week_end)}
     )
+    now_sums = _sums(data.kpis, data.week_start, week_end)
+    before_sums = _sums(data.kpis, previous_start, previous_start + timedelta(days=counted_days))
     platforms = []
     for name in names:
         figures = _platform_figures(data, name, week_end, now_sums, before_sums)
@@ -416,6 +430,7 @@ def build_weekly_summary(data: SummaryInput) -> WeeklySummary:
         participation=_participation(data, week_end),
         highlights=[],
         problems=[],
+        partial_until=week_end if week_end < full_end else None,
     )
     summary.highlights, summary.problems = _notes(platforms, summary)
     return summary

@@ -27,24 +27,63 @@ class Metric:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("reads", "reads", "阅读", ("阅读量", "阅读数", "阅读次数", "read")),
-    Metric("shares", "shares", "分享", ("转发", "分享次数", "转发次数", "分享数", "share")),
+    # 观看 is what Xiaohongshu calls a note being opened: the figure WeChat calls 阅读.
+    Metric(
+        "reads",
+        "reads",
+        "阅读",
+        (
+            "阅读量",
+            "阅读数",
+            "阅读次数",
+            "read",
+            "观看",
+            "观看量",
+            "观看数",
+            "观看次数",
+            "笔记阅读",
+        ),
+    ),
+    Metric(
+        "shares",
+        "shares",
+        "分享",
+        ("转发", "分享次数", "转发次数", "分享数", "share", "分享量", "作品分享", "作品分享数"),
+    ),
     Metric("conversions", "conversions", "转化", ("转化数", "conversion")),
     Metric(
-        "new_followers", "new followers", "新增关注", ("新关注", "新关注人数", "新增粉丝", "涨粉")
+        "new_followers",
+        "new followers",
+        "新增关注",
+        ("新关注", "新关注人数", "新增粉丝", "涨粉", "涨粉数", "新增粉丝数"),
     ),
-    Metric("unfollows", "unfollows", "取关", ("取消关注", "取消关注人数", "掉粉", "unfollow")),
+    Metric(
+        "unfollows",
+        "unfollows",
+        "取关",
+        ("取消关注", "取消关注人数", "掉粉", "unfollow", "取关粉丝", "取关粉丝量"),
+    ),
     Metric(
         "followers",
         "followers",
         "关注",
-        ("粉丝", "粉丝数", "关注数", "累积关注人数", "累计关注人数"),
+        ("粉丝", "粉丝数", "关注数", "累积关注人数", "累计关注人数", "总粉丝量", "粉丝总量"),
         cumulative=True,
     ),
-    Metric("likes", "likes", "点赞", ("点赞数", "点赞次数", "赞", "like")),
-    Metric("comments", "comments", "评论", ("评论数", "留言", "留言数", "comment")),
-    Metric("favorites", "favorites", "收藏", ("收藏数", "收藏次数", "favorite", "saves")),
-    Metric("views", "views", "浏览", ("浏览量", "曝光", "曝光量", "impressions")),
+    Metric(
+        "likes",
+        "likes",
+        "点赞",
+        ("点赞数", "点赞次数", "赞", "like", "点赞量", "作品点赞", "作品点赞数"),
+    ),
+    Metric(
+        "comments",
+        "comments",
+        "评论",
+        ("评论数", "留言", "留言数", "comment", "评论量", "作品评论", "作品评论数"),
+    ),
+    Metric("favorites", "favorites", "收藏", ("收藏数", "收藏次数", "favorite", "saves", "收藏量")),
+    Metric("views", "views", "浏览", ("浏览量", "曝光", "曝光量", "曝光数", "impressions")),
     Metric("plays", "plays", "播放", ("播放量", "播放次数", "play")),
     Metric("users", "users", "阅读人数", ("用户", "用户数", "reader")),
     Metric("purchases", "purchases", "购买", ("购买数", "订单", "订单数", "purchase")),
@@ -53,8 +92,9 @@ METRICS: tuple[Metric, ...] = (
 METRIC_KEYS = tuple(metric.key for metric in METRICS)
 BY_KEY = {metric.key: metric for metric in METRICS}
 
-# Columns of the WeChat backend export that are derived from others and not stored.
-DERIVED_HEADERS = frozenset({"净增关注人数", "净增关注", "净增粉丝"})
+# Columns of the exports that are derived from others (new minus lost followers) and not
+# stored; Douyin's exports call it 净增粉丝, 粉丝净增 or 粉丝增量.
+DERIVED_HEADERS = frozenset({"净增关注人数", "净增关注", "净增粉丝", "粉丝净增", "粉丝增量"})
 DATE_HEADERS = frozenset({"date", "day", "日期", "时间"})
 PLATFORM_HEADERS = frozenset({"platform", "平台"})
 

@@ -249,8 +249,8 @@ MESSAGES: dict[str, str] = {
     "kpi.error.future": "{date} has not happened yet",
     # /summary
     "summary.summary": "the weekly KPI summary: platforms, week-over-week, targets, top posts, publishing, topics, stand-up",
-    "summary.usage": "/summary [YYYY-Www|this]",
-    "summary.help": "Shows a week's KPI summary, the previous week (Monday to Sunday) by default; this for this week so far",
+    "summary.usage": "/summary [YYYY-Www|this|last]",
+    "summary.help": "A week's KPI summary, by default last week (Monday to Sunday); this: the week so far, against the same days of last week; last: last week",
     "summary.example": "/summary 2026-W47",
     "summary.title": "📊 {team} · Week {week} KPI summary ({range}, vs previous week)",
     "summary.range_same_month": "{day1}–{day2} {month_name1}",
@@ -537,4 +537,6 @@ MESSAGES: dict[str, str] = {
     # words that read naturally
     "count.votes.one": "{n} vote",
     "count.votes.other": "{n} votes",
+    # a truthful weekly summary
+    "summary.title_partial": "📊 {team} · Week {week} KPI summary ({range}, the week so far, vs the same days last week)",
 }

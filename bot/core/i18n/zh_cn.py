@@ -249,8 +249,8 @@ MESSAGES: dict[str, str] = {
     "kpi.error.future": "{date} 还没到，不能记录未来的数据",
     # /summary
     "summary.summary": "每周数据周报：各平台数据、环比、目标进度、最佳内容、发布、选题和站会",
-    "summary.usage": "/summary [YYYY-Www|this]",
-    "summary.help": "查看一周的数据周报，默认是上一周（周一到周日）；this 为本周到目前为止",
+    "summary.usage": "/summary [YYYY-Www|this|last]",
+    "summary.help": "查看一周的数据周报，默认是上一周（周一到周日）；this（本周）为本周到目前为止、对比上周同期，last（上周）为上一周",
     "summary.example": "/周报 2026-W47",
     "summary.title": "📊 {team} · 第 {week} 周数据周报 ({range}，对比上周)",
     "summary.range_same_month": "{month_name1}{day1}日–{day2}日",
@@ -537,4 +537,6 @@ MESSAGES: dict[str, str] = {
     # words that read naturally
     "count.votes.one": "{n} 票",
     "count.votes.other": "{n} 票",
+    # a truthful weekly summary
+    "summary.title_partial": "📊 {team} · 第 {week} 周数据周报 ({range}，本周到目前为止，对比上周同期)",
 }
