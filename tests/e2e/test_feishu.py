@@ -5,62 +5,42 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
 import pytest
 
 from bot.chat.feishu.crypto import decrypt
 from bot.runtime.scheduler import Scheduler
-from tests.chat_rig import ChatRig, chat_rig
 from tests.fake_feishu import (
-    ENCRYPT_KEY,
     VERIFICATION_TOKEN,
-    FakeFeishu,
+    FeishuRig,
     card_action,
-    fake_feishu,
+    feishu_rig,
     message_event,
     sealed,
 )  # fmt: skip
-
-MEMBERS = [
-    {"id": "alice", "name": "Alice", "role": "admin", "feishu": "ou_alice"},
-    {"id": "bob", "name": "Bob", "role": "editor", "feishu": "ou_bob"},
-    {"id": "carol", "name": "Carol", "role": "editor", "feishu": "ou_carol"},
-]
 
 
 def test_feishus_published_decryption_example() -> None:
     assert decrypt("P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk=", "test key") == "hello world"
 
 
-@dataclass
-class FeishuRig(ChatRig):
-    fake: FakeFeishu | None = None
-
-    def post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        return httpx.post(f"{self.url}/feishu/events", content=body, headers=headers, timeout=10)
-
-    def send(self, payload: dict) -> httpx.Response:
-        return self.post(*sealed(payload))
-
-    def wait_for_messages(self, count: int) -> list[dict]:
-        """What the bot sent (events are handled inline: it is all there already)."""
-        messages = self.fake.messages()
-        assert len(messages) == count, messages
-        return messages
-
-
 @pytest.fixture
 def feishu(sqlite_url: str) -> Iterator[FeishuRig]:
-    with fake_feishu() as fake:
-        settings = {"app_id": "cli_test", "app_secret": "secret", "verification_token": VERIFICATION_TOKEN,
-                    "encrypt_key": ENCRYPT_KEY, "mode": "http", "base_url": fake.base}  # fmt: skip
-        with chat_rig(
-            sqlite_url, "feishu", settings, members=MEMBERS, channels={"feishu": "oc_123"}
-        ) as rig:
-            yield FeishuRig.of(rig, fake)
+    with feishu_rig(sqlite_url) as rig:
+        yield rig
+
+
+def button_commands(card: dict) -> list[str]:
+    """The commands a JSON 2.0 card's buttons call back with."""
+    (row,) = [e for e in card["body"]["elements"] if e["tag"] == "column_set"]
+    return [
+        behavior["value"]["command"]
+        for column in row["columns"]
+        for button in column["elements"]
+        for behavior in button["behaviors"]
+        if behavior["type"] == "callback"
+    ]
 
 
 def test_url_verification_plain_and_encrypted(feishu: FeishuRig) -> None:
@@ -93,7 +73,8 @@ def test_a_command_round_trip_with_mentions(feishu: FeishuRig) -> None:
     (reply,) = feishu.wait_for_messages(1)
     card = json.loads(reply["content"])
     assert card["header"]["title"]["content"] == "选题 #1 已保存 · 评分 4.33 · 优先级 高"
-    assert card["elements"][-1]["actions"][0]["value"] == {"command": "/topic vote 1"}
+    assert card["schema"] == "2.0"
+    assert button_commands(card) == ["/topic vote 1"]
     assert feishu.topics() == ["冬至节气海报"]
     feishu.send(message_event("@_user_1 /team role @_user_2 admin", mentions=mentions))
     roles = feishu.wait_for_messages(2)
@@ -115,7 +96,7 @@ def test_group_chatter_is_ignored_and_a_newcomer_gets_their_name(feishu: FeishuR
 def test_a_card_button_updates_the_card(feishu: FeishuRig) -> None:
     feishu.say("/topic add 冬至节气海报")
 
-    answer = feishu.send(card_action("/topic vote 1")).json()
+    answer = feishu.click(card_action("/topic vote 1"))
 
     assert answer["toast"] == {
         "type": "success",

@@ -23,12 +23,18 @@ import hmac
 import json
 import logging
 import re
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
+import httpx
+
 from bot.chat.base import ChatServices
-from bot.chat.feishu.client import FeishuClient
+from bot.chat.feishu.client import FeishuClient, FeishuError
 from bot.chat.feishu.crypto import CallbackRejected, decrypt, signature
-from bot.chat.feishu.render import render_card
+from bot.chat.feishu.render import card_fits, render_card
 from bot.chat.feishu.sender import _uuid
 from bot.chat.feishu.settings import FeishuSettings
 from bot.core.dispatch import Delivery
@@ -155,31 +161,113 @@ class FeishuAdapter:
         except Exception:
             log.exception("feishu message could not be answered")
 
+    # -- card buttons ---------------------------------------------------------------------
+
+    # Feishu waits 3 s for a card callback's answer (处理卡片回调). A command still running
+    # after `card_answer_within` seconds is answered with a toast, and its card updated
+    # through the delayed-update API when it is done — `card_update_grace` seconds after
+    # the answer was handed back, since Feishu undoes an update that does not come after
+    # the answer (延时更新消息卡片). Both are attributes so a test can shorten them.
+    card_answer_within: float = 2.5
+    card_update_grace: float = 0.5
+
     def _on_card_action(self, event: dict[str, Any], event_id: str | None) -> dict[str, Any]:
-        """A button runs the command it carries; the answer updates the card."""
+        """A button runs the command it carries, on the executor, while this thread keeps
+        Feishu's deadline: a quick command's answer carries the updated card; a slow one
+        is answered "working on it", and `_answer_late` updates the card when it is done.
+        """
         command = ((event.get("action") or {}).get("value") or {}).get("command")
         open_id = (event.get("operator") or {}).get("open_id", "")
-        chat_id = (event.get("context") or {}).get("open_chat_id")
+        context = event.get("context") or {}
         if not command:
             return {}
-        reply = self.services.dispatcher.dispatch(
-            Command(text=command, team_id=None, user_id=open_id, channel_id=chat_id),
-            Delivery(PLATFORM, event_id),
-        )
-        if reply is None:
-            return {}
-        return self.card_answer(reply)
+        token, message_id = event.get("token"), context.get("open_message_id")
+        answered = threading.Event()
+        try:
+            try:
+                future: Future[Reply | None] = self.services.executor.submit(
+                    self.services.dispatcher.dispatch,
+                    Command(
+                        text=command, team_id=None, user_id=open_id,
+                        channel_id=context.get("open_chat_id"),
+                    ),
+                    Delivery(PLATFORM, event_id),
+                )  # fmt: skip
+                reply = future.result(timeout=self.card_answer_within)
+            except FutureTimeout:
+                self._in_background(
+                    self._answer_late, answered, future, token, message_id, event_id
+                )
+                working = self.services.t("feishu.card.working")
+                return {"toast": {"type": "info", "content": working}}
+            except Exception:
+                log.exception("feishu card button %r failed", command)
+                internal = self.services.t("errors.internal")[:100]
+                return {"toast": {"type": "error", "content": internal}}
+            if reply is None:
+                return {}
+            answer = self.card_answer(reply)
+            if "card" not in answer and reply.tone is not Tone.ERROR:  # too big for a card
+                self._in_background(self._show_late, reply, None, message_id, event_id)
+            return answer
+        finally:
+            answered.set()  # the answer is on its way back to Feishu
 
     @staticmethod
     def card_answer(reply: Reply) -> dict[str, Any]:
-        """What a card callback answers: a toast, and the updated card unless it failed."""
+        """What a card callback answers: a toast, and the updated card (JSON 2.0) unless
+        the command failed or the card would be too big for Feishu."""
         toast = {
             "type": "error" if reply.tone is Tone.ERROR else "success",
             "content": reply.title[:100],
         }
-        if reply.tone is Tone.ERROR:
+        card = render_card(reply)
+        if reply.tone is Tone.ERROR or not card_fits(card):
             return {"toast": toast}
-        return {"toast": toast, "card": {"type": "raw", "data": render_card(reply)}}
+        return {"toast": toast, "card": {"type": "raw", "data": card}}
+
+    @staticmethod
+    def _in_background(target: Any, *args: Any) -> None:
+        """Work a card's answer must not wait for (rare: a slow or an oversized reply)."""
+        threading.Thread(target=target, args=args, name="feishu-card", daemon=True).start()
+
+    def _answer_late(
+        self, answered: threading.Event, future: Future[Reply | None],
+        token: str | None, message_id: str | None, event_id: str | None,
+    ) -> None:  # fmt: skip
+        """A slow button's command, once it is done: after Feishu has had its answer."""
+        answered.wait()
+        time.sleep(self.card_update_grace)
+        try:
+            reply = future.result()
+        except Exception:
+            log.exception("feishu card button failed after its answer")
+            return
+        if reply is not None:
+            self._show_late(reply, token, message_id, event_id)
+
+    def _show_late(
+        self, reply: Reply, token: str | None, message_id: str | None, event_id: str | None
+    ) -> None:
+        """The card updated through the callback's token; a reply the card cannot show
+        (a failure, whose toast is gone, or a card too big) is posted as an answer to the
+        card's message instead, and so is the reply when the update is refused."""
+        card = render_card(reply)
+        if token and reply.tone is not Tone.ERROR and card_fits(card):
+            try:
+                self.client.update_card(token, card)
+                return
+            except (FeishuError, httpx.HTTPError):
+                log.exception("feishu: a card could not be updated; its reply is posted instead")
+        if not message_id:
+            log.warning("feishu: a card button's reply has nowhere to go: %s", reply.title)
+            return
+        try:
+            self.client.reply_to(
+                message_id, reply, uuid=_uuid(f"card:{event_id or token or message_id}")
+            )
+        except (FeishuError, httpx.HTTPError):
+            log.exception("feishu: a card button's reply could not be posted")
 
     # -- the long connection --------------------------------------------------------------
 

@@ -1,4 +1,14 @@
-"""The Feishu Open API over httpx, with the tenant token cached and refreshed."""
+"""The Feishu Open API over httpx, with the tenant token cached and refreshed.
+
+Besides messages (`im/v1/messages`, with a `uuid` Feishu keeps for an hour so a request
+sent again never makes a second message), it uploads pictures (上传图片,
+`POST /open-apis/im/v1/images`: multipart `image_type=message` and `image`, at most
+10 MB, answering `data.image_key`) and updates a clicked card later (延时更新消息卡片,
+`POST /open-apis/interactive/v1/card/update` with the callback's `token` and the new
+`card`: the token lasts 30 minutes and serves twice, and the call must come after the
+callback was answered). Feishu's documentation points card callbacks to that endpoint;
+`PATCH im/v1/messages/{id}` is for updating a card unprompted.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +19,10 @@ from typing import Any
 
 import httpx
 
-from bot.chat.feishu.render import render_message
+from bot.chat.feishu.render import Card, render_message
 from bot.chat.feishu.settings import FeishuSettings
 from bot.core.clock import Clock
-from bot.core.messages import Reply
+from bot.core.messages import Image, Reply
 
 TOKEN_EXPIRED_CODES = {99991661, 99991663, 99991668}
 TOKEN_MARGIN = timedelta(minutes=5)
@@ -80,22 +90,45 @@ class FeishuClient:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _message_body(reply: Reply, uuid: str) -> dict[str, Any]:
-        msg_type, content = render_message(reply)
+    def _message_body(reply: Reply, uuid: str, image_key: str | None) -> dict[str, Any]:
+        msg_type, content = render_message(reply, image_key=image_key)
         return {
             "msg_type": msg_type,
             "content": json.dumps(content, ensure_ascii=False),
             "uuid": uuid,
         }
 
-    def send(self, receive_id_type: str, receive_id: str, reply: Reply, uuid: str) -> None:
-        body = {"receive_id": receive_id, **self._message_body(reply, uuid)}
+    def send(
+        self, receive_id_type: str, receive_id: str, reply: Reply, uuid: str,
+        *, image_key: str | None = None,
+    ) -> None:  # fmt: skip
+        """Post a reply as a new message (the card shows the picture `image_key`)."""
+        body = {"receive_id": receive_id, **self._message_body(reply, uuid, image_key)}
         params = {"receive_id_type": receive_id_type}
         self.call("POST", "/open-apis/im/v1/messages", params=params, json=body)
 
-    def reply_to(self, message_id: str, reply: Reply, uuid: str) -> None:
+    def reply_to(
+        self, message_id: str, reply: Reply, uuid: str, *, image_key: str | None = None
+    ) -> None:
+        """Answer a message in its chat (quoting it)."""
         path = f"/open-apis/im/v1/messages/{message_id}/reply"
-        self.call("POST", path, json=self._message_body(reply, uuid))
+        self.call("POST", path, json=self._message_body(reply, uuid, image_key))
+
+    def upload_image(self, image: Image) -> str:
+        """Upload a picture for messages; its `image_key` is what a card's `img` shows."""
+        data = self.call(
+            "POST", "/open-apis/im/v1/images", data={"image_type": "message"},
+            files={"image": (image.filename, image.png, "image/png")},
+        )  # fmt: skip
+        key = data.get("image_key")
+        if not isinstance(key, str) or not key:
+            raise FeishuError(-1, "the upload was answered without an image_key")
+        return key
+
+    def update_card(self, token: str, card: Card) -> None:
+        """Replace a clicked card after the callback was answered (延时更新消息卡片)."""
+        body = {"token": token, "card": card}
+        self.call("POST", "/open-apis/interactive/v1/card/update", json=body)
 
     def user_name(self, open_id: str) -> str | None:
         try:

@@ -1,15 +1,44 @@
-"""Reply → a Feishu interactive card (header, `lark_md` sections, buttons), or plain text
-where a card does not fit."""
+"""Reply → a Feishu card in the JSON 2.0 format, or plain text where a card does not fit.
+
+JSON 1.0 (`config.wide_screen_mode`, top-level `elements`, `div` + `lark_md`, `action`)
+gets no new features; 2.0 is what Feishu builds on. What this module relies on, from
+Feishu's own documentation (open.feishu.cn → 飞书卡片):
+
+- 卡片 JSON 2.0 版本更新说明 (`feishu-cards/card-json-v2-breaking-changes-release-notes`):
+  `"schema": "2.0"` must be declared; `elements` moved under `body`; the `action` module,
+  `i18n_elements` and `fallback` are gone; `update_multi` (a shared card) may only be
+  true; and, unlike 1.0, **a property 2.0 does not know is an error**, so every property
+  emitted here is a documented one (`tests/fake_feishu.py` refuses any other).
+- 富文本 Markdown, 2.0 (`card-json-v2-components/content-components/rich-text`): tag
+  `markdown` with `content`; it renders all CommonMark except HTML blocks, plus tags such
+  as `<at>`, `<font>`, `<link>`, `<person>`, `<text_tag>`, and emoji keys (`:OK:`). Its
+  «特殊字符转义说明» says to show a character markdown would read (`* ~ > < - ! [ ] ( ) #
+  : + _ $ \\` …) it must be written as an HTML entity `&#N;` — which `escape` does.
+  Lines are joined with `\\n`, as the documentation's own examples do.
+- 按钮 button, 2.0 (`.../interactive-components/button`): `text` is plain_text (≤ 100
+  characters), `type`, and a click that calls us back is
+  `behaviors: [{"type": "callback", "value": {...}}]`; buttons may stand in columns.
+- 分栏 column_set / column (`.../containers/column-set`): `flex_mode: flow` wraps the row
+  of buttons on a narrow screen.
+- 图片 img, 2.0 (`.../content-components/image`): `img_key` from 上传图片
+  (`POST /open-apis/im/v1/images`), `alt` as plain_text.
+- Cards over 30 KB are refused (延时更新消息卡片: 卡片大小需控制在 30KB 以内), so a
+  reply whose card would be larger goes as a text message.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from bot.core.messages import Reply, Tone
+from bot.core.messages import Button, Reply, Section, Tone
 from bot.core.render.text import render_text
 
-MAX_CARD_BYTES = 28_000  # Feishu refuses cards over 30 KB
+MAX_CARD_BYTES = 28_000  # Feishu refuses cards over 30 KB; a margin for the envelope
+MAX_TITLE_CHARS = 200
+MAX_BUTTON_TEXT_CHARS = 100  # Feishu's limit for a button's text
+MAX_ALT_CHARS = 500
 HEADER_COLOURS = {
     Tone.SUCCESS: "green",
     Tone.ERROR: "red",
@@ -17,56 +46,104 @@ HEADER_COLOURS = {
     Tone.INFO: "blue",
 }
 BUTTON_TYPES = {"primary": "primary", "danger": "danger"}
+# What a sender may assume an image key looks like, to tell before uploading whether the
+# card will fit at all (Feishu's keys are about this long: `img_v3_0238_073f…622j`).
+IMAGE_KEY_PLACEHOLDER = "img_v3_" + "0" * 48
 
 Card = dict[str, Any]
 
+# The characters 2.0 markdown reads as syntax (the documentation's table, with `&` so an
+# entity typed by someone shows as typed, `|` for tables and `=` for setext headings).
+_SYNTAX = frozenset("\\`*_~[]()#+-!<>|&$=")
+_EMOJI_COLON = re.compile(r":(?=[A-Za-z])")  # `:OK:`; `https://` and `09:00` stay as they are
+_LIST_NUMBER = re.compile(r"^(\d+)\.", re.MULTILINE)  # `1. ` would start an ordered list
+_LEADING_BLANKS = re.compile(r"^[ \t]+", re.MULTILINE)  # 4 spaces would start a code block
+
 
 def escape(text: str) -> str:
-    """Characters lark_md would read as markup or as a mention tag."""
-    return text.replace("<", "&lt;").replace(">", "&gt;").replace("*", "\\*").replace("~", "\\~")
+    """Text shown as written in a 2.0 `markdown` element: nothing in it can become
+    markup, a mention (`<at id=all>`), a link, an emoji or a list.
+
+    Feishu's rule for 2.0 markdown is HTML entities (`&#42;` for `*`), not backslashes.
+    Leading blanks become no-break spaces, so indentation still shows.
+    """
+    escaped = "".join(f"&#{ord(char)};" if char in _SYNTAX else char for char in text)
+    escaped = _EMOJI_COLON.sub("&#58;", escaped)
+    escaped = _LIST_NUMBER.sub(r"\1&#46;", escaped)
+    return _LEADING_BLANKS.sub(lambda blanks: "&#160;" * len(blanks.group(0)), escaped)
 
 
-def render_card(reply: Reply) -> Card:
+def plain_text(content: str) -> dict[str, str]:
+    return {"tag": "plain_text", "content": content}
+
+
+def _section_markdown(section: Section) -> str:
+    lines = []
+    if section.title:
+        lines.append(f"**{escape(section.title.strip())}**")
+    lines.extend(" · ".join(escape(cell) for cell in row if cell) for row in section.rows)
+    lines.extend(escape(line) for line in section.lines)
+    lines.extend(f"**{escape(name)}**：{escape(value)}" for name, value in section.fields)
+    return "\n".join(lines)
+
+
+def _button(button: Button) -> dict[str, Any]:
+    return {
+        "tag": "button",
+        "text": plain_text(button.label[:MAX_BUTTON_TEXT_CHARS]),
+        "type": BUTTON_TYPES.get(button.style, "default"),
+        "behaviors": [{"type": "callback", "value": {"command": button.command}}],
+    }
+
+
+def render_card(reply: Reply, *, image_key: str | None = None) -> Card:
+    """The reply as a JSON 2.0 card: a coloured header, a markdown element per section
+    (rules between them), the picture when it was uploaded (`image_key`), a row of
+    buttons that call back with their command."""
     elements: list[dict[str, Any]] = []
-    for index, section in enumerate(reply.sections):
-        if index:
+    for section in reply.sections:
+        content = _section_markdown(section)
+        if not content:
+            continue
+        if elements:
             elements.append({"tag": "hr"})
-        lines = []
-        if section.title:
-            lines.append(f"**{escape(section.title.strip())}**")
-        lines.extend(" · ".join(escape(cell) for cell in row if cell) for row in section.rows)
-        lines.extend(escape(line) for line in section.lines)
-        lines.extend(f"**{escape(name)}**：{escape(value)}" for name, value in section.fields)
-        if lines:
-            elements.append({"tag": "div", "text": {"tag": "lark_md", "content": "\n".join(lines)}})
+        elements.append({"tag": "markdown", "content": content})
+    if image_key and reply.image is not None:
+        elements.append(
+            {"tag": "img", "img_key": image_key, "alt": plain_text(reply.image.alt[:MAX_ALT_CHARS])}
+        )
     if reply.buttons:
         elements.append(
             {
-                "tag": "action",
-                "actions": [
-                    {
-                        "tag": "button",
-                        "text": {"tag": "plain_text", "content": button.label},
-                        "type": BUTTON_TYPES.get(button.style, "default"),
-                        "value": {"command": button.command},
-                    }
+                "tag": "column_set",
+                "flex_mode": "flow",
+                "columns": [
+                    {"tag": "column", "width": "auto", "elements": [_button(button)]}
                     for button in reply.buttons
                 ],
             }
         )
     return {
-        "config": {"wide_screen_mode": True, "update_multi": True},
+        "schema": "2.0",
+        "config": {"update_multi": True},  # 2.0 allows shared cards only; updates need it
         "header": {
-            "title": {"tag": "plain_text", "content": reply.title[:200]},
+            "title": plain_text(reply.title[:MAX_TITLE_CHARS]),
             "template": HEADER_COLOURS[reply.tone],
         },
-        "elements": elements,
+        "body": {"elements": elements},
     }
 
 
-def render_message(reply: Reply) -> tuple[str, dict[str, Any]]:
-    """(msg_type, content) for the message API: a card, or text when the card is too big."""
-    card = render_card(reply)
-    if len(json.dumps(card, ensure_ascii=False).encode()) <= MAX_CARD_BYTES:
+def card_fits(card: Card) -> bool:
+    """Whether Feishu takes a card this size (in a message, a callback's answer or an
+    update)."""
+    return len(json.dumps(card, ensure_ascii=False).encode()) <= MAX_CARD_BYTES
+
+
+def render_message(reply: Reply, *, image_key: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(msg_type, content) for the message API: a card, or text when the card is too big
+    (the text has everything but the picture, which a text message cannot carry)."""
+    card = render_card(reply, image_key=image_key)
+    if card_fits(card):
         return "interactive", card
     return "text", {"text": render_text(reply)[: MAX_CARD_BYTES // 3]}
