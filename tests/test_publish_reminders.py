@@ -82,7 +82,7 @@ def test_the_reminder_message_names_the_post_and_what_is_missing() -> None:
     )  # fmt: skip
     assert (
         reply.title
-        == "⏰ 《冬季护肤指南》20:00 在公众号发布，你（作者）还没有确认。确认请发 /publish confirm 7"
+        == "⏰ 《冬季护肤指南》20:00 在公众号发布，你（作者）还没有确认。确认请发 /发布 确认 7"
     )
     assert [button.command for button in reply.buttons] == ["/publish confirm 7"]
 

@@ -304,7 +304,9 @@ def test_a_removed_member_who_answered_is_not_counted(bot: BotDriver) -> None:
     assert any("剪视频" in line for line in lines)  # their answer stays in the history
 
 
-def test_the_weekly_summary_expects_only_active_members(bot: BotDriver) -> None:
+def test_the_weekly_summary_expects_only_active_members(make_bot: BotFactory) -> None:
+    bot = make_bot(now=datetime.fromisoformat("2026-11-16T08:00:00+08:00"))  # week 47 begins
+    bot.clock.set(datetime.fromisoformat("2026-11-23T10:00:00+08:00"))
     assert (
         "🧍 站会   参与 0% (0/20) · 任务完成 0/0 · 阻碍 0 条" in bot.send("/summary").splitlines()
     )

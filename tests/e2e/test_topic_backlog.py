@@ -78,7 +78,7 @@ def test_list_filters(bot: BotDriver) -> None:
     assert titles("/topic list p:公众号") == ["促销长文"]
     assert titles("/topic list high") == ["节日海报"]
     assert titles("/选题 列表 低 #促销") == ["低优先"]
-    assert bot.send("/topic list #没有") == "没有符合条件的选题。用 /topic add <标题> 记下一个吧"
+    assert bot.send("/topic list #没有") == "没有符合条件的选题。用 /选题 新增 <标题> 记下一个吧"
 
 
 def test_list_all_includes_dropped_topics_with_their_status(bot: BotDriver) -> None:
@@ -227,8 +227,8 @@ def test_a_rejected_command_does_not_register_its_speaker(make_bot: BotFactory) 
 
 
 def test_unknown_commands_and_sub_commands(bot: BotDriver) -> None:
-    assert bot.send("/launch") == "❌ 没有 /launch 这个命令。发送 /help 查看全部命令"
-    assert bot.send("hello") == "❌ 我只懂以 / 开头的命令。发送 /help 查看全部命令"
+    assert bot.send("/launch") == "❌ 没有 /launch 这个命令。发送 /帮助 查看全部命令"
+    assert bot.send("hello") == "❌ 我只懂以 / 开头的命令。发送 /帮助 查看全部命令"
     reply = bot.send("/topic frobnicate").splitlines()
     assert reply[0] == "❌ /topic 没有「frobnicate」这个子命令"
     assert "  /topic vote <编号>" in reply

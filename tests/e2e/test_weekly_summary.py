@@ -181,7 +181,7 @@ def test_a_week_across_a_month_boundary(make_bot: BotFactory) -> None:
 def test_missing_data_shows_dashes_and_no_error(bot: BotDriver) -> None:
     lines = bot.send("/summary").splitlines()
     assert lines[0] == "📊 内容组 · 第 47 周数据周报 (11月16日–22日，对比上周)"
-    assert lines[1] == "  本周还没有数据。用 /kpi log 记录，或 opsbot kpi import 导入 CSV"
+    assert lines[1] == "  本周还没有数据。用 /数据 记录 记下，或 opsbot kpi import 导入文件"
     # The members were added on the 23rd: nobody was in the team that week to answer.
     assert "🧍 站会   参与 – (0/0) · 任务完成 0/0 · 阻碍 0 条" in lines
 

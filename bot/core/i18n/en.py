@@ -323,7 +323,7 @@ MESSAGES: dict[str, str] = {
     "digest.yesterday": "📈 Published yesterday: {posts}",
     # the scheduler
     "scheduler.standup_prompt": "🧍 Good morning, {name}! Today's stand-up",
-    "scheduler.standup_reminder": "⏰ {name}, your stand-up for today is still missing: /standup yesterday: … | today: … | blockers: …",
+    "scheduler.standup_reminder": "⏰ {name}, your stand-up for today is still missing: just reply, or /standup yesterday: … | today: … | blockers: …",
     "scheduler.hot_alert": '🔥 Hot topic #{id} "{title}" is due {deadline} and not scheduled. Schedule it: /topic schedule {id} <platform> <when>',
     # chat platforms
     "slack.working": "⏳ Got it, working on it…",

@@ -16,8 +16,8 @@ MESSAGES: dict[str, str] = {
     "list.more": "… 还有 {count} 条",
     # errors
     "errors.with_usage": "{reason}。用法：{usage}",
-    "errors.not_a_command": "我只懂以 / 开头的命令。发送 /help 查看全部命令",
-    "errors.unknown_command": "没有 {command} 这个命令。发送 /help 查看全部命令",
+    "errors.not_a_command": "我只懂以 / 开头的命令。发送 /帮助 查看全部命令",
+    "errors.unknown_command": "没有 {command} 这个命令。发送 /帮助 查看全部命令",
     "errors.unknown_subcommand": "/{family} 没有「{word}」这个子命令",
     "errors.internal": "出了点问题，这条命令没有执行，也没有保存任何内容。请稍后再试",
     "errors.bad_rating": "{option}:{value} 不对，评分是 1 到 5 的整数",
@@ -59,7 +59,7 @@ MESSAGES: dict[str, str] = {
     "topic.hot_saved": "🔥 热点 #{id}「{title}」已保存 · 评分 {score} · 优先级 {priority} · {deadline} 前出稿（{hours} 小时）",
     "topic.hot_until": "🔥 {deadline} 截止",
     "topic.list_title": "选题库 · {count} 个",
-    "topic.list_empty": "没有符合条件的选题。用 /topic add <标题> 记下一个吧",
+    "topic.list_empty": "没有符合条件的选题。用 /选题 新增 <标题> 记下一个吧",
     "topic.voted": "已为 #{id}「{title}」投票 · 共 {votes}",
     "topic.already_voted": "你已经给 #{id}「{title}」投过票了 · 共 {votes}",
     "topic.rescored": "#{id} 重新评分 {before} → {score} · 优先级 {priority}",
@@ -151,9 +151,9 @@ MESSAGES: dict[str, str] = {
     "topic.schedule.usage": "/topic schedule <编号> <平台> <时间> [@审核人]",
     "topic.schedule.help": "把选题排进内容日历，成为一篇待发布的稿子，你是作者；选题变为已排期",
     "topic.schedule.example": "/选题 排期 3 公众号 明天 20:00 @carol",
-    "reminder.publish.author": "⏰ {title}{time} 在{platform}发布，你（作者）还没有确认。确认请发 /publish confirm {id}",
+    "reminder.publish.author": "⏰ {title}{time} 在{platform}发布，你（作者）还没有确认。确认请发 /发布 确认 {id}",
     "reminder.publish.reviewer_waiting": "⏰ {title}{time} 在{platform}发布，作者 {owner} 还没有确认，之后需要你审核",
-    "reminder.publish.reviewer": "⏰ {title}{time} 在{platform}发布，作者已确认，等你审核。审核请发 /publish confirm {id}",
+    "reminder.publish.reviewer": "⏰ {title}{time} 在{platform}发布，作者已确认，等你审核。审核请发 /发布 确认 {id}",
     # /task
     "task.summary": "今日任务：重要紧急矩阵、估时和时间线",
     "task.add.usage": "/task add <内容> [q1|q2|q3|q4] [~时长] [@成员] [日期]",
@@ -237,7 +237,7 @@ MESSAGES: dict[str, str] = {
     "kpi.target_set": "{platform} {month} 目标：{values}",
     "kpi.show_week": "📈 本周数据 {start} – {end}",
     "kpi.show_month": "📈 本月数据 {start} – {end}",
-    "kpi.nothing": "这段时间还没有数据。用 /kpi log 记录，或 opsbot kpi import 导入 CSV",
+    "kpi.nothing": "这段时间还没有数据。用 /数据 记录 记下，或 opsbot kpi import 导入文件",
     "kpi.error.missing_platform": "缺少平台",
     "kpi.error.missing_month": "缺少月份，例如 2026-11",
     "kpi.error.no_metrics": "缺少数据，例如 阅读=12000",
@@ -261,7 +261,7 @@ MESSAGES: dict[str, str] = {
     "summary.rates": "阅读率 {read_rate} (上周 {previous})   分享率 {share_rate}   转化率 {conversion_rate}",
     "summary.targets": "{month}目标 {items}",
     "summary.target_item": "{metric} {actual}/{target} ({progress}，时间进度 {pace}) {mark}",
-    "summary.no_kpis": "本周还没有数据。用 /kpi log 记录，或 opsbot kpi import 导入 CSV",
+    "summary.no_kpis": "本周还没有数据。用 /数据 记录 记下，或 opsbot kpi import 导入文件",
     "summary.top_post": "🏆 本周最佳  {title}{platform} · {figures}",
     "summary.other_post": "   其次  {title}{platform} · {figures}",
     "summary.publishing": "📅 发布   计划 {planned} · 已发布 {published} · 准时 {on_time} · 延期 {slipped} · 取消 {cancelled}",
@@ -323,8 +323,8 @@ MESSAGES: dict[str, str] = {
     "digest.yesterday": "📈 昨日已发布：{posts}",
     # the scheduler
     "scheduler.standup_prompt": "🧍 早上好，{name}！今天的站会",
-    "scheduler.standup_reminder": "⏰ {name}，今天的站会还没回复：/standup 昨天：… | 今天：… | 阻碍：…",
-    "scheduler.hot_alert": "🔥 热点 #{id}「{title}」{deadline} 截止，还没有排期。排期：/topic schedule {id} <平台> <时间>",
+    "scheduler.standup_reminder": "⏰ {name}，今天的站会还没回复：直接回复，或 /站会 昨天：… | 今天：… | 阻碍：…",
+    "scheduler.hot_alert": "🔥 热点 #{id}「{title}」{deadline} 截止，还没有排期。排期：/选题 排期 {id} <平台> <时间>",
     # chat platforms
     "slack.working": "⏳ 收到，正在处理…",
     # /team
@@ -350,7 +350,7 @@ MESSAGES: dict[str, str] = {
     # /help
     "help.summary": "查看命令说明和示例",
     "help.usage": "/help [命令]",
-    "help.help": "列出全部命令；/help topic 查看一个命令的全部子命令和示例",
+    "help.help": "列出全部命令；/帮助 选题 查看一个命令的全部子命令和示例",
     "help.example": "/帮助 选题",
     "help.title": "opsbot 能做这些：",
     "help.more": "发送 /帮助 <命令> 查看子命令和示例，例如 /帮助 选题；/帮助 时间 说明时间怎么写",
@@ -359,7 +359,7 @@ MESSAGES: dict[str, str] = {
     "help.example_line": "例：{example}",
     "help.error.unknown": "没有 {command} 这个命令",
     # console
-    "console.banner": "opsbot · 团队 {team} · {locale} · /help 查看命令，/quit 退出",
+    "console.banner": "opsbot · 团队 {team} · {locale} · /帮助 查看命令，/退出 退出",
     # <when> and <date>: the grammar's refusals
     "when.error.period_mismatch": "「{value}」的时段和钟点对不上；请写 24 小时制（例如 15:00），或写相符的时段（例如 下午 3点）",
     "when.error.ambiguous_time": "「{value}」可以指两个不同的时间，机器人不猜；请写 24 小时制，例如 00:00、13:00、08:05，或写 凌晨 1点、中午 12点",
@@ -485,7 +485,7 @@ MESSAGES: dict[str, str] = {
     "publish.error.reject_own": "你是{title}的作者；退回修改由审核人来做（改标题用 /发布 修改，改时间用 /发布 改期）",
     "publish.error.missing_reason": "退回要写明原因，作者才知道改什么：请发送 /发布 退回 {id} <原因>",
     "digest.changes_requested": "{title}{time} 发布，{by} 退回修改：{reason}；等作者 {owner} 改好后重新确认",
-    "reminder.publish.changes": "⏰ {title}{time} 在{platform}发布，{by} 退回修改：{reason}。改好后请发 /publish confirm {id}",
+    "reminder.publish.changes": "⏰ {title}{time} 在{platform}发布，{by} 退回修改：{reason}。改好后请发 /发布 确认 {id}",
     # my day
     "my_day.title": "{name} 的今天 · {day}",
     "my_day.to_confirm": "✅ 等你确认的稿子 ({count})",
