@@ -22,12 +22,13 @@ from storage import outbox as outbox_store
 
 
 def delivery_platforms(settings: Settings, team: TeamSettings) -> list[str]:
-    """Where a team's posts go: each configured chat platform the team has a channel on
-    (or that has a default channel), or the console when no chat platform is configured."""
+    """Where a team's posts go: each configured chat platform on which the team names a
+    channel — never another team's (a WeCom robot configured for one team is not every
+    team's) — or the console when the team has none."""
     enabled = [
         configured.name
         for configured in configured_platforms(settings)
-        if configured.name in team.channels or configured.platform.default_channel(team)
+        if team.channels.get(configured.name)
     ]
     return enabled or [CONSOLE]
 
