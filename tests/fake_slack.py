@@ -36,6 +36,9 @@ class FakeSlack:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limit_next: int = 0  # answer this many chat.postMessage calls with 429
     fail_posts: set[int] = field(default_factory=set)  # these chat.postMessage calls (1, 2…) fail
+    # An outage: the next chat.postMessage calls get these (status, content type, body).
+    outage: list[tuple[int, str, str]] = field(default_factory=list)
+    delivered: list[dict[str, Any]] = field(default_factory=list)  # posts answered ok
     upload_statuses: list[int] = field(default_factory=list)  # answer the next uploads so
     complete_errors: list[str] = field(default_factory=list)  # and the next completions
     issued: dict[str, tuple[str, int]] = field(default_factory=dict)  # id → (filename, length)
@@ -149,7 +152,15 @@ def fake_slack() -> Iterator[FakeSlack]:
                 if limited:
                     fake.rate_limit_next -= 1
                 failing = name == "chat.postMessage" and len(fake.posted()) in fake.fail_posts
-            if limited:
+                down = fake.outage.pop(0) if name == "chat.postMessage" and fake.outage else None
+            if down is not None:
+                status, content_type, text = down
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(text.encode())))
+                self.end_headers()
+                self.wfile.write(text.encode())
+            elif limited:
                 self.answer({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
             elif failing:
                 self.answer({"ok": False, "error": "internal_error"}, 200)
@@ -185,6 +196,7 @@ def fake_slack() -> Iterator[FakeSlack]:
             elif name == "conversations.open":
                 self.answer({"ok": True, "channel": {"id": "D" + body.get("users", "?")}}, 200)
             elif name == "chat.postMessage":
+                fake.delivered.append(body)
                 self.answer(
                     {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}, 200
                 )

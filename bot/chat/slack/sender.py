@@ -23,6 +23,7 @@ import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.chat.slack.errors import hint
 from bot.chat.slack.render import Block, render_messages
 from bot.core.messages import Image, Reply
 from bot.core.outbound import DeliveryError, OutgoingMessage
@@ -30,13 +31,6 @@ from bot.core.outbound import DeliveryError, OutgoingMessage
 log = logging.getLogger(__name__)
 
 CHANNEL_INTERVAL_SECONDS = 1.0  # Slack allows about one message a second per channel
-RETRYABLE_ERRORS = {
-    "ratelimited",
-    "service_unavailable",
-    "internal_error",
-    "fatal_error",
-    "request_timeout",
-}
 RETRYABLE_UPLOAD_STATUSES = {408, 429}  # and every 5xx
 
 Part = tuple[list[Block], str] | Image  # (blocks, text) of a message, or a picture
@@ -140,12 +134,9 @@ class SlackSender:
 
 
 def _transient(error: SlackApiError) -> bool:
-    """Rate limits, Slack's own trouble and 5xx answers pass; the rest is for good."""
-    response = error.response
-    if response is None:
-        return True
-    code = response.get("error", "") or ""
-    return response.status_code == 429 or response.status_code >= 500 or code in RETRYABLE_ERRORS
+    """Only Slack's documented permanent errors (`errors.PERMANENT`) are for good;
+    rate limits, 5xx answers, HTML error pages and unknown codes are tried again."""
+    return hint(_error_code(error)) is None
 
 
 def _refuse_unless_transient(error: SlackApiError, method: str) -> None:
@@ -154,12 +145,24 @@ def _refuse_unless_transient(error: SlackApiError, method: str) -> None:
         raise ImageRefused(f"{method}: {code or error}") from error
 
 
+def _error_code(error: SlackApiError) -> str:
+    """Slack's `error` code, or "" when the answer was no JSON (an HTML error page)."""
+    response = error.response
+    if response is None or not isinstance(response.data, dict):
+        return ""
+    return str(response.data.get("error", "") or "")
+
+
 def _delivery_error(error: SlackApiError) -> DeliveryError:
     """A Slack refusal as the delivery loop wants it: retried (after Retry-After on a
-    429) when it is transient, marked failed when it is not."""
+    429) unless it is one of the documented permanent errors, which fail with advice."""
     response = error.response
-    code = response.get("error", "") if response is not None else ""
     if response is not None and response.status_code == 429:
         retry_after = float(response.headers.get("Retry-After", "1"))
         return DeliveryError("slack: rate limited", retry_after=retry_after)
-    return DeliveryError(f"slack: {code or error}", retryable=_transient(error))
+    code = _error_code(error)
+    advice = hint(code)
+    if advice:
+        return DeliveryError(f"slack: {code} — {advice}", retryable=False)
+    status = response.status_code if response is not None else "?"
+    return DeliveryError(f"slack: {code or 'HTTP ' + str(status)} (will retry)")
