@@ -5,9 +5,13 @@ The fake refuses what Feishu refuses, so a test fails where production would:
 - A card (an `interactive` message, a callback's answer, a delayed update) is checked as
   card JSON 2.0, which is strict (卡片 JSON 2.0 版本更新说明: 传入不支持的属性将报错):
   `schema` "2.0", `body.elements` a list of components this bot uses (`markdown`, `hr`,
-  `img`, `button`, `column_set` of `column`s), no property a component does not
-  document, a button with text and a callback behaviour, an `img` whose key was
-  uploaded here, at most 30 KB. A refused card is answered as Feishu answers it: HTTP 400,
+  `img`, `button`, `column_set` of `column`s, `form` holding `input`s), no property a
+  component does not document, a button with text and a callback behaviour, an `img`
+  whose key was uploaded here, at most 30 KB. A form (表单容器) stands only at the root
+  of `body.elements`, has a `name` and a submit button (`form_action_type: "submit"`,
+  the only form action this bot uses); an `input` (输入框) stands only inside a form, and
+  the names of forms and of what is in them are unique in the card (Feishu: otherwise
+  the submission fails). A refused card is answered as Feishu answers it: HTTP 400,
   `code` 230099, "Failed to create card content, ext=ErrCode: 11310; ErrMsg: …".
 - 上传图片 (`POST /open-apis/im/v1/images`): multipart, `image_type` message (or
   avatar), an `image` file that is a picture, not empty, at most 10 MB.
@@ -74,6 +78,12 @@ ELEMENT_KEYS = {
                              "name", "required"},
     "column_set": COMMON_KEYS | {"horizontal_spacing", "horizontal_align", "flex_mode",
                                  "background_style", "columns", "action"},
+    "form": COMMON_KEYS | {"name", "elements", "direction", "padding", "horizontal_spacing",
+                           "horizontal_align", "vertical_spacing", "vertical_align"},
+    "input": COMMON_KEYS | {"name", "required", "disabled", "disabled_tips", "placeholder",
+                            "default_value", "width", "max_length", "input_type", "show_icon",
+                            "rows", "auto_resize", "max_rows", "label", "label_position",
+                            "behaviors", "confirm"},
 }  # fmt: skip
 COLUMN_KEYS = {"tag", "element_id", "width", "weight", "vertical_align", "vertical_spacing",
                "horizontal_align", "horizontal_spacing", "direction", "padding", "margin",
@@ -86,6 +96,9 @@ HEADER_TEMPLATES = {"blue", "wathet", "turquoise", "green", "yellow", "orange", 
 BUTTON_TYPES = {"default", "primary", "danger", "text", "primary_text", "danger_text",
                 "primary_filled", "danger_filled", "laser"}  # fmt: skip
 FLEX_MODES = {"none", "stretch", "flow", "bisect", "trisect"}
+INPUT_TYPES = {"text", "multiline_text", "password"}
+FORM_ACTION_TYPES = {"submit"}  # Feishu also has "reset", which this bot does not use
+MAX_INPUT_LENGTH = 1000
 TOAST_TYPES = {"info", "success", "error", "warning"}
 
 
@@ -117,18 +130,72 @@ def _plain_text(where: str, value: Any, *, max_chars: int | None = None) -> None
     )
 
 
-def _elements(where: str, elements: Any, image_keys: set[str]) -> None:
+@dataclass
+class _Scope:
+    """What checking one card needs to know beyond the element at hand."""
+
+    image_keys: set[str]
+    names: set[str] = field(default_factory=set)  # of forms and what is in them, card-wide
+    form: str | None = None  # the form the elements being checked stand in
+    submits: int = 0  # submit buttons seen in that form
+
+
+def _name(where: str, element: dict[str, Any], scope: _Scope) -> None:
+    """A form's component needs a name, unique in the card (表单容器: 否则提交失败)."""
+    name = element.get("name")
+    _require(isinstance(name, str) and name, f"{where}: a form component without a name")
+    _require(name not in scope.names, f"{where}: the name {name!r} is used twice in the card")
+    scope.names.add(str(name))
+
+
+def _elements(where: str, elements: Any, scope: _Scope, *, root: bool = False) -> None:
     _require(isinstance(elements, list), f"{where} is not a list")
     for index, element in enumerate(elements):
-        _element(f"{where}[{index}]", element, image_keys)
+        _element(f"{where}[{index}]", element, scope, root=root)
 
 
-def _element(where: str, element: Any, image_keys: set[str]) -> None:
+def _form(where: str, element: dict[str, Any], scope: _Scope, *, root: bool) -> None:
+    _require(root, f"{where}: a form may stand only at the root of body.elements")
+    _name(where, element, scope)
+    scope.form, scope.submits = str(element["name"]), 0
+    _elements(f"{where}.elements", element.get("elements"), scope)
+    _require(scope.submits > 0, f"{where}: a form without a submit button")
+    scope.form = None
+
+
+def _input(where: str, element: dict[str, Any], scope: _Scope) -> None:
+    _require(scope.form is not None, f"{where}: an input outside a form")
+    _name(where, element, scope)
+    for text in ("label", "placeholder"):
+        if text in element:
+            _plain_text(
+                f"{where}.{text}", element[text], max_chars=100 if text == "placeholder" else None
+            )
+    _require(element.get("input_type", "text") in INPUT_TYPES, f"{where}: unknown input_type")
+    length = element.get("max_length", MAX_INPUT_LENGTH)
+    _require(
+        isinstance(length, int) and 1 <= length <= MAX_INPUT_LENGTH,
+        f"{where}: max_length must be in [1, {MAX_INPUT_LENGTH}]",
+    )
+    rows = element.get("rows", 5)
+    _require(isinstance(rows, int) and rows >= 1, f"{where}: rows is not a positive number")
+    _require(isinstance(element.get("required", False), bool), f"{where}: required is no boolean")
+    _require(
+        isinstance(element.get("default_value", ""), str), f"{where}: default_value is no string"
+    )
+
+
+def _element(where: str, element: Any, scope: _Scope, *, root: bool = False) -> None:
     _require(isinstance(element, dict), f"{where} is not an object")
     tag = element.get("tag")
     _require(tag in ELEMENT_KEYS, f"{where}: unknown tag {tag!r} in JSON 2.0 (as this bot uses it)")
     _only(f"{where} ({tag})", element, ELEMENT_KEYS[tag])
-    if tag == "markdown":
+    image_keys = scope.image_keys
+    if tag == "form":
+        _form(where, element, scope, root=root)
+    elif tag == "input":
+        _input(where, element, scope)
+    elif tag == "markdown":
         _require(isinstance(element.get("content"), str), f"{where}: markdown without content")
     elif tag == "img":
         key = element.get("img_key")
@@ -153,6 +220,13 @@ def _element(where: str, element: Any, image_keys: set[str]) -> None:
             all(isinstance(b.get("value"), dict) for b in callbacks),
             f"{where}: a callback without a value",
         )
+        if scope.form is not None:
+            _name(where, element, scope)
+        if "form_action_type" in element:
+            _require(scope.form is not None, f"{where}: form_action_type outside a form")
+            action = element["form_action_type"]
+            _require(action in FORM_ACTION_TYPES, f"{where}: form_action_type {action!r}")
+            scope.submits += 1
     elif tag == "column_set":
         _require(element.get("flex_mode", "none") in FLEX_MODES, f"{where}: unknown flex_mode")
         columns = element.get("columns")
@@ -160,7 +234,7 @@ def _element(where: str, element: Any, image_keys: set[str]) -> None:
         for number, column in enumerate(columns):
             _only(f"{where}.columns[{number}]", column, COLUMN_KEYS)
             _require(column.get("tag") == "column", f"{where}.columns[{number}] is not a column")
-            _elements(f"{where}.columns[{number}].elements", column.get("elements", []), image_keys)
+            _elements(f"{where}.columns[{number}].elements", column.get("elements", []), scope)
 
 
 def validate_card(card: Any, *, image_keys: set[str] | frozenset[str] = frozenset()) -> None:
@@ -177,7 +251,7 @@ def validate_card(card: Any, *, image_keys: set[str] | frozenset[str] = frozense
             header.get("template", "default") in HEADER_TEMPLATES, "header.template is no colour"
         )
     body = _only("body", card.get("body"), BODY_KEYS)
-    _elements("body.elements", body.get("elements"), set(image_keys))
+    _elements("body.elements", body.get("elements"), _Scope(set(image_keys)), root=True)
     size = len(json.dumps(card, ensure_ascii=False).encode())
     _require(size <= MAX_CARD_BYTES, f"the card is {size} bytes, over 30 KB")
 
@@ -402,13 +476,18 @@ def fake_feishu() -> Iterator[FakeFeishu]:
 
 
 def sealed(
-    payload: dict[str, Any], *, key: str = ENCRYPT_KEY, sign_with: str | None = None
+    payload: dict[str, Any],
+    *,
+    key: str = ENCRYPT_KEY,
+    sign_with: str | None = None,
+    age_seconds: int = 0,
 ) -> tuple[bytes, dict[str, str]]:
-    """An encrypted, signed callback body and its headers, as Feishu sends them."""
+    """An encrypted, signed callback body and its headers, as Feishu sends them
+    (`age_seconds` back-dates the signature, as a replayed capture would be)."""
     body = json.dumps(
         {"encrypt": encrypt(json.dumps(payload, ensure_ascii=False), key, os.urandom(16))}
     ).encode()
-    timestamp, nonce = str(int(time.time())), "nonce-123"
+    timestamp, nonce = str(int(time.time()) - age_seconds), "nonce-123"
     headers = {
         "Content-Type": "application/json",
         "X-Lark-Request-Timestamp": timestamp,
@@ -448,6 +527,18 @@ def card_action(
                   "action": {"tag": "button", "value": {"command": command}},
                   "context": {"open_message_id": message_id, "open_chat_id": chat_id}},
     }  # fmt: skip
+
+
+def form_submission(
+    value: dict[str, Any], form_value: dict[str, Any], *, open_id: str = "ou_bob",
+    chat_id: str = "oc_123", message_id: str = "om_card", button: str = "opsbot_submit",
+) -> dict[str, Any]:  # fmt: skip
+    """A form container's submit button (卡片回传交互 `card.action.trigger`): the button's
+    callback `value`, and `form_value` with what each input (by name) held."""
+    payload = card_action("", open_id=open_id, chat_id=chat_id, message_id=message_id)
+    payload["event"]["action"] = {"tag": "button", "name": button, "value": value,
+                                  "form_value": form_value}  # fmt: skip
+    return payload
 
 
 # -- the bot, connected to the fake --------------------------------------------------------

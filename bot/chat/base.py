@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.core.clock import Clock
+from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings, TeamSettings
 from bot.core.dispatch import Dispatcher
 from bot.core.i18n import Translator
@@ -82,6 +82,9 @@ class ChatServices:
     executor: Executor = field(default_factory=InlineExecutor)
     answers_at_once: bool = False
     command_threads: int = 1
+    # Signature windows are about the real world (a replay), so they use the real clock
+    # even when the bot's own clock is frozen for a preview.
+    wall_clock: Clock = field(default_factory=SystemClock)
 
 
 class ChatConnection(Protocol):

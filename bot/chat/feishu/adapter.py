@@ -19,6 +19,7 @@ outbox retry never doubles a message.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -34,7 +35,7 @@ import httpx
 from bot.chat.base import ChatServices
 from bot.chat.feishu.client import FeishuClient, FeishuError
 from bot.chat.feishu.crypto import CallbackRejected, decrypt, signature
-from bot.chat.feishu.render import card_fits, render_card
+from bot.chat.feishu.render import card_fits, render_card, submitted_command
 from bot.chat.feishu.sender import _uuid
 from bot.chat.feishu.settings import FeishuSettings
 from bot.core.dispatch import Delivery
@@ -43,6 +44,7 @@ from bot.core.messages import Command, Mention, Reply, Tone
 log = logging.getLogger(__name__)
 
 PLATFORM = "feishu"
+SIGNATURE_WINDOW_SECONDS = 5 * 60  # as Slack: an older (or future) signed event is a replay
 MENTION_KEY = re.compile(r"@_user_\d+")
 LEADING_MENTIONS = re.compile(r"^(\s*@_user_\d+\s*)+(?=[/／])")  # "@opsbot /topic …"
 
@@ -71,32 +73,59 @@ class FeishuAdapter:
         return 200, self.handle_event(payload)
 
     def _open(self, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        """Check a callback before anything reads it, and return its payload.
+
+        With an Encrypt Key, every event must be encrypted and signed, with a timestamp
+        within five minutes (Feishu signs events; only its URL check comes unsigned, and
+        that is answered with the challenge and nothing else). Without one, the
+        Verification Token must match; with neither configured, nothing is let in.
+        """
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
             raise CallbackRejected("not JSON") from None
+        if not isinstance(payload, dict):
+            raise CallbackRejected("not a JSON object")
         key = self.settings.encrypt_key
-        if "encrypt" in payload:
-            if not key:
-                raise CallbackRejected("an encrypted body but no encrypt_key configured")
-            timestamp = headers.get("x-lark-request-timestamp")
-            if timestamp is not None or payload.keys() != {"encrypt"}:
-                expected = signature(
-                    timestamp or "", headers.get("x-lark-request-nonce", ""), key, body
-                )
-                if not hmac.compare_digest(expected, headers.get("x-lark-signature", "")):
-                    raise CallbackRejected("bad signature")
+        if key and payload.get("type") == "url_verification" and "encrypt" not in payload:
+            pass  # the plain URL check: answered with its challenge, it changes nothing
+        elif key:
+            if not isinstance(payload.get("encrypt"), str) or payload.keys() != {"encrypt"}:
+                raise CallbackRejected("a plain body although an encrypt_key is configured")
             try:
-                payload = json.loads(decrypt(payload["encrypt"], key))
+                opened = json.loads(decrypt(payload["encrypt"], key))
             except ValueError:
                 raise CallbackRejected("decrypted body is not JSON") from None
-        elif key and payload.get("type") != "url_verification":
-            raise CallbackRejected("plain body although an encrypt_key is configured")
-        token = payload.get("token") or (payload.get("header") or {}).get("token")
+            if not isinstance(opened, dict):
+                raise CallbackRejected("decrypted body is not a JSON object")
+            if opened.get("type") != "url_verification":
+                self._check_signature(headers, body, key)
+            payload = opened
+        elif not self.settings.verification_token:
+            raise CallbackRejected("neither encrypt_key nor verification_token is configured")
+        header = payload.get("header")
+        token = payload.get("token") or (header.get("token") if isinstance(header, dict) else None)
         if self.settings.verification_token and token != self.settings.verification_token:
             raise CallbackRejected("wrong verification token")
-        opened: dict[str, Any] = payload
-        return opened
+        checked: dict[str, Any] = payload
+        return checked
+
+    def _check_signature(self, headers: dict[str, str], body: bytes, key: str) -> None:
+        timestamp = headers.get("x-lark-request-timestamp", "")
+        nonce = headers.get("x-lark-request-nonce", "")
+        given = headers.get("x-lark-signature", "")
+        if not (timestamp and given):
+            raise CallbackRejected("an event without X-Lark-Signature and its timestamp")
+        if not hmac.compare_digest(signature(timestamp, nonce, key, body), given):
+            raise CallbackRejected("bad signature")
+        try:
+            sent = float(timestamp)
+        except ValueError:
+            raise CallbackRejected("the timestamp is not a number") from None
+        # The real clock, as Bolt checks Slack's: a frozen preview clock must not
+        # turn every callback away (nor let an old one in).
+        if abs(self.services.wall_clock.now().timestamp() - sent) > SIGNATURE_WINDOW_SECONDS:
+            raise CallbackRejected("the timestamp is outside the five-minute window")
 
     # -- events (from HTTP or the long connection) ---------------------------------------
 
@@ -110,7 +139,9 @@ class FeishuAdapter:
         """
         header = payload.get("header") or {}
         event_type = header.get("event_type")
-        event_id = header.get("event_id")
+        # An event without header.event_id (the 1.0 schema) is still recognised when
+        # Feishu sends it again: by its uuid, else by its content.
+        event_id = header.get("event_id") or payload.get("uuid") or _fingerprint(payload)
         event = payload.get("event") or {}
         if event_type == "im.message.receive_v1":
             self.services.executor.submit(self._on_message, event, event_id)
@@ -175,8 +206,12 @@ class FeishuAdapter:
         """A button runs the command it carries, on the executor, while this thread keeps
         Feishu's deadline: a quick command's answer carries the updated card; a slow one
         is answered "working on it", and `_answer_late` updates the card when it is done.
+
+        A form container's submit button is the same, with the command built from what was
+        typed (`_action_command`): a refusal is an error toast and the card stays as it
+        is, so the person fixes the field and submits again; what was stored replaces it.
         """
-        command = ((event.get("action") or {}).get("value") or {}).get("command")
+        command = self._action_command(event.get("action") or {})
         open_id = (event.get("operator") or {}).get("open_id", "")
         context = event.get("context") or {}
         if not command:
@@ -206,7 +241,7 @@ class FeishuAdapter:
                 return {"toast": {"type": "error", "content": internal}}
             if reply is None:
                 return {}
-            answer = self.card_answer(reply)
+            answer = self.card_answer(reply, submit_label=self.services.t("button.submit"))
             if "card" not in answer and reply.tone is not Tone.ERROR:  # too big for a card
                 self._in_background(self._show_late, reply, None, message_id, event_id)
             return answer
@@ -214,16 +249,33 @@ class FeishuAdapter:
             answered.set()  # the answer is on its way back to Feishu
 
     @staticmethod
-    def card_answer(reply: Reply) -> dict[str, Any]:
+    def _action_command(action: dict[str, Any]) -> str | None:
+        """The command a card callback stands for: a form's submission (its values written
+        into the form's command), or the command a button carries."""
+        submitted = submitted_command(action)
+        if submitted is not None:
+            return submitted
+        value = action.get("value")
+        command = value.get("command") if isinstance(value, dict) else None
+        return command if isinstance(command, str) else None
+
+    @staticmethod
+    def card_answer(reply: Reply, *, submit_label: str | None = None) -> dict[str, Any]:
         """What a card callback answers: a toast, and the updated card (JSON 2.0) unless
-        the command failed or the card would be too big for Feishu."""
+        the command failed or the card would be too big for Feishu.
+
+        A form (the stand-up's "Answer" button) comes without a toast: nothing was done
+        yet, and the card turning into the form says enough.
+        """
         toast = {
             "type": "error" if reply.tone is Tone.ERROR else "success",
             "content": reply.title[:100],
         }
-        card = render_card(reply)
+        card = render_card(reply, submit_label=submit_label)
         if reply.tone is Tone.ERROR or not card_fits(card):
             return {"toast": toast}
+        if reply.form is not None:
+            return {"card": {"type": "raw", "data": card}}
         return {"toast": toast, "card": {"type": "raw", "data": card}}
 
     @staticmethod
@@ -252,7 +304,7 @@ class FeishuAdapter:
         """The card updated through the callback's token; a reply the card cannot show
         (a failure, whose toast is gone, or a card too big) is posted as an answer to the
         card's message instead, and so is the reply when the update is refused."""
-        card = render_card(reply)
+        card = render_card(reply, submit_label=self.services.t("button.submit"))
         if token and reply.tone is not Tone.ERROR and card_fits(card):
             try:
                 self.client.update_card(token, card)
@@ -303,3 +355,12 @@ class FeishuAdapter:
             event_handler=self.event_handler(), domain=self.settings.base_url,
         )  # fmt: skip
         client.start()
+
+
+def _fingerprint(payload: dict[str, Any]) -> str:
+    return (
+        "sha256:"
+        + hashlib.sha256(
+            json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+    )
