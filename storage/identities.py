@@ -98,6 +98,24 @@ def link(
     session.flush()
 
 
+def add(
+    session: Session, *, team_id: str, member_id: str, platform: str, external_id: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """A newcomer's id: a plain insert, so that a second registration of the same id
+    (another first command at the same moment) fails on the key instead of taking it."""
+    session.add(
+        Identity(
+            team_id=team_id,
+            platform=platform,
+            external_id=external_id,
+            member_id=member_id,
+            created_at=now,
+        )
+    )
+    session.flush()
+
+
 def all_identities(session: Session) -> list[Identity]:
     statement = select(Identity).order_by(
         col(Identity.team_id), col(Identity.member_id), col(Identity.platform)

@@ -91,7 +91,7 @@ def add_member(
     session.add(member)
     session.flush()
     for platform, external_id in (identities_by_platform or {}).items():
-        identities.link(
+        identities.add(
             session, team_id=team_id, member_id=member_id, platform=platform,
             external_id=external_id, now=now,
         )  # fmt: skip
@@ -115,16 +115,9 @@ def sync_configured_members(
         # A removed member stays removed on restart: config only adds the ones never seen.
         member = get_member(session, team_id=team_id, member_id=member_id, include_removed=True)
         if member is None:
-            add_member(
-                session,
-                team_id=team_id,
-                member_id=member_id,
-                name=name,
-                role=role,
-                now=now,
-                identities_by_platform=identities_by_platform,
+            member = add_member(
+                session, team_id=team_id, member_id=member_id, name=name, role=role, now=now
             )
-            continue
         for platform, external_id in identities_by_platform.items():
             if linked.get(member.id, {}).get(platform) != external_id:
                 identities.link(
