@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -33,6 +34,74 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+# The backends opsbot is built and tested on, with the driver it ships (SQLAlchemy's
+# names): anything else would fail later on a missing driver (MySQLdb …) or on SQL
+# that only these two are tested with.
+SUPPORTED_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+
+# SQLite's (primary) result codes for "the file cannot be created, opened or written".
+_CANNOT_OPEN = {sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM}
+
+
+class UnsupportedDatabase(ValueError):
+    """The URL names a database opsbot does not talk to (MySQL, a typo …).
+
+    Raised before any engine is built, so the command line can refuse it as a mistake in
+    the config instead of failing on a driver that is not installed.
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class DatabaseUnavailable(Exception):
+    """The SQLite file cannot be created, opened or written, at `path`.
+
+    A read-only folder, a path that is a folder, a file owned by someone else: the
+    message names the file, which the driver's own error does not.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(normalise_url(url))
+    except ArgumentError:
+        raise UnsupportedDatabase(url) from None
+
+
+def check_url(url: str) -> None:
+    """Refuse a URL of a backend or driver opsbot does not support (`UnsupportedDatabase`)."""
+    parsed = _parse(url)
+    if SUPPORTED_DRIVERS.get(parsed.get_backend_name()) != parsed.get_driver_name():
+        raise UnsupportedDatabase(url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None in memory or on another backend).
+
+    Relative paths are relative to the working directory, as SQLite opens them.
+    """
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def cannot_open(error: BaseException) -> str | None:
+    """SQLite's reason when `error` says its file cannot be created, opened or written
+    (a read-only folder …), else None: SQLAlchemy wraps the driver's error in its own."""
+    original = getattr(error, "orig", error)
+    if isinstance(original, sqlite3.Error) and original.sqlite_errorcode & 0xFF in _CANNOT_OPEN:
+        return str(original)
+    return None
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -76,12 +145,21 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def create_engine_for(url: str) -> Engine:
-    """An engine for `url`, with the settings each backend needs."""
+    """An engine for `url`, with the settings each backend needs.
+
+    Raises `UnsupportedDatabase` for a backend opsbot does not support, and
+    `DatabaseUnavailable` when the folder of a SQLite file cannot be created.
+    """
+    check_url(url)
+    file = sqlite_file(url)
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if file is not None:
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseUnavailable(file, error.strerror or str(error)) from None
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine)
         return engine

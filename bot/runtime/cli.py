@@ -2,71 +2,127 @@
 
 stdout carries only each command's own output (so `opsbot export | jq` works); logs and
 errors go to stderr. Exit codes: 0 success, 2 bad usage or config, 1 anything else.
+
+A failure is one line on stderr that names the file, key or path and says what to do, in
+the configured locale (the `cli.` texts of the catalogue), never a traceback: a
+newcomer's first week is spent reading these lines (`OPSBOT_LOG_LEVEL=DEBUG` shows the
+traceback as well). Nothing is created or half-written by a command that fails: an
+output file is checked before any work and written whole, or not at all.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import logging
 import os
+import re
+import sqlite3
 import sys
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, NoReturn, TextIO, cast
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import select
 
 from bot import __version__
 from bot.chat import CHAT_PLATFORM_NAMES
 from bot.chat.console.adapter import ConsoleAdapter
 from bot.core.clock import SystemClock, clock_from_environment
-from bot.core.config import ConfigError, Settings, TeamSettings
-from bot.core.jobs import TEAM, Outgoing
-from bot.core.messages import Reply
+from bot.core.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, TeamSettings
+from bot.core.i18n import CATALOGUES, Translator
+from bot.core.jobs import CronJob
 from bot.core.render.chart import ChartsUnavailable
 from bot.core.render.text import render_text
 from bot.runtime.app import OpsBot
 from bot.runtime.demo import DEMO_COMMANDS_ABOUT, DemoError, load_demo
 from bot.runtime.doctor import run_checks
 from bot.runtime.export import write_csv, write_csv_directory, write_json
-from bot.runtime.posting import post
+from bot.runtime.logs import configure_logging, mask_secrets
 from bot.runtime.progress import Progress
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.settings import configured_platforms, load_settings
 from bot.runtime.wiring import ChatPlatforms, connect_chat_platforms, deliver_outbox
+from bot.vocab.cron import fire_times
 from bot.vocab.errors import InputError
 from bot.vocab.when import parse_date
-from handlers.digest import digest_reply
+from handlers.digest import DIGEST, digest_reply
 from handlers.kpi_import import ImportError_, import_kpi_csv, render_import_report
 from handlers.summary import (
+    WEEKLY_SUMMARY,
     parse_iso_week,
     previous_week_start,
     summary_chart_png,
     weekly_summary_reply,
 )
-from storage.db import create_engine_for, transaction
+from storage.db import (
+    DatabaseUnavailable,
+    UnsupportedDatabase,
+    cannot_open,
+    check_url,
+    create_engine_for,
+    normalise_url,
+    sqlite_file,
+    transaction,
+)
 from storage.export import export_tables
 from storage.migrate import current_revision, upgrade_database
+from storage.models import JobRun
 
 log = logging.getLogger("opsbot")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_LOCALE = "zh-CN"  # the locale of failures before the config says otherwise
 
 
 class UsageError(Exception):
     """Bad usage that argparse cannot see (a bad OPSBOT_NOW, an unknown team …)."""
 
 
+class CliError(Exception):
+    """A failure worded by the catalogue (`cli.<…>`), with the exit code it ends with.
+
+    The key is translated only when the failure is reported, in the locale of the config
+    (which may not be loaded yet where the failure is found)."""
+
+    def __init__(self, key: str, exit_code: int = EXIT_USAGE, /, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.exit_code = exit_code
+        self.params = params
+
+    def words(self, t: Translator) -> str:
+        # From the catalogue itself: a `{key}` placeholder (the config key at fault)
+        # would collide with the translator's own `key` argument.
+        return CATALOGUES[t.locale][self.key].format(**self.params)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its refusal on one line (it prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         type=Path,
         default=argparse.SUPPRESS,
         help="config file (default: $OPSBOT_CONFIG, then ./config.yaml)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="opsbot",
         description="The chat bot of a content-operations team.",
         parents=[common],
@@ -88,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
     digest.add_argument("--date", metavar="DATE", help="the day (default: today)")
     digest.add_argument("--post", action="store_true", help="post it through the outbox")
+    digest.add_argument("--force", action="store_true", help="with --post: post it again")
     demo = commands.add_parser("demo", parents=[common], help="load a realistic sample team")
     demo.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
     commands.add_parser("doctor", parents=[common], help="check config, database and platforms")
@@ -108,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
         "--chart", type=Path, metavar="PNG", help="also draw the last 8 weeks as a PNG here"
     )
     summary.add_argument("--post", action="store_true", help="post it through the outbox")
+    summary.add_argument("--force", action="store_true", help="with --post: post it again")
 
     kpi = commands.add_parser("kpi", parents=[common], help="KPI data")
     kpi_commands = kpi.add_subparsers(dest="kpi_command", metavar="action", required=True)
@@ -142,11 +200,17 @@ def _team(settings: Settings, team_id: str | None) -> TeamSettings:
         raise UsageError(str(error)) from None
 
 
-def _open_bot(settings: Settings) -> OpsBot:
+def _open_bot(settings: Settings, *, writes: bool = True) -> OpsBot:
+    """The bot, on a database it can use. A command that writes refuses a SQLite file it
+    may not write at once, naming it: SQLite itself opens a read-only file without a
+    word and fails only at the first write, each command of a console session apart."""
     try:
         clock = clock_from_environment(os.environ.get("OPSBOT_NOW"))
     except ValueError as error:
         raise UsageError(f"OPSBOT_NOW: {error}") from None
+    file = sqlite_file(settings.storage.url)
+    if writes and file is not None and file.exists() and not os.access(file, os.W_OK):
+        raise DatabaseUnavailable(file, os.strerror(errno.EACCES))
     return OpsBot.open(settings, clock)
 
 
@@ -226,30 +290,120 @@ def _tick(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _post_now(bot: OpsBot, team: TeamSettings, job: str, reply: Reply) -> None:
-    """Post a reply asked for on the command line, as the scheduler posts its runs."""
-    now = bot.clock.now()
+class _FailedRuns(logging.Filter):
+    """Catches the scheduler's report of a run that failed (it logs the traceback and
+    carries on, as a long-running process should), so the CLI can end with one line
+    naming the error instead; with OPSBOT_LOG_LEVEL=DEBUG the traceback shows too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[BaseException] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.errors.append(record.exc_info[1])
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+@contextmanager
+def _failed_runs() -> Iterator[_FailedRuns]:
+    caught = _FailedRuns()
+    scheduler_log = logging.getLogger(Scheduler.__module__)
+    scheduler_log.addFilter(caught)
+    try:
+        yield caught
+    finally:
+        scheduler_log.removeFilter(caught)
+
+
+def _scheduled_period(bot: OpsBot, team: TeamSettings, job: CronJob, day: date) -> str:
+    """The ledger period a tick would claim for `job` on `day`: from the day's first fire
+    time of the team's cron when the job is scheduled that day (`2026-11-23T09:00` for
+    the digest, `2026-W47` for the Monday summary), else the day itself.
+
+    Asked of the scheduler's own arithmetic (workdays, the team's calendar), so that a
+    post from the command line and the scheduled one are the same run: whichever comes
+    first, the other sees it was posted.
+    """
+    scheduler = Scheduler(bot)
+    trigger = scheduler._trigger(team, job)
+    start, end = (
+        datetime.combine(midnight, time(0), tzinfo=team.zone) - timedelta(seconds=1)
+        for midnight in (day, day + timedelta(days=1))
+    )
+    fires = fire_times(trigger, start, end)
+    if fires and (job.next_workday or day in scheduler._scheduled_days(team, job, day)):
+        return job.period(day, fires[0])
+    return day.isoformat()
+
+
+def _period_words(t: Translator, period: str) -> str:
+    """`2026-11-23T09:00` as people say it (`2026-11-23 at 09:00`); others as they are."""
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})", period)
+    return t("cli.post.period_at", day=match[1], time=match[2]) if match else period
+
+
+def _earlier_run(bot: OpsBot, team: TeamSettings, job: str, period: str) -> str | None:
+    """The ledger's status of (team, job, period): `done`, `skipped`, or None if unclaimed."""
     with transaction(bot.engine) as session:
-        period = f"manual:{now.isoformat()}"
-        post(session, bot.settings, team, job=job, period=period, outgoing=[Outgoing(TEAM, reply)],
-             now=now)  # fmt: skip
-    deliver_outbox(bot)
+        statement = select(JobRun.status).where(
+            JobRun.team_id == team.id, JobRun.job == job, JobRun.period == period
+        )
+        return session.exec(statement).first()
 
 
-def _digest(settings: Settings, team_id: str | None, day_text: str | None, to_post: bool) -> int:
+def _post_once(bot: OpsBot, team: TeamSettings, job: CronJob, day: date, *, force: bool) -> None:
+    """Post `job`'s run of `day` (the day it is scheduled on) as a tick would post it.
+
+    The run claims the same (team, job, period) in the ledger as the scheduler, through
+    `Scheduler.run`, so it goes out once per period whoever posts first; asking again
+    says when it was posted. `--force` posts it again under a period of its own
+    (`<period>:forced:<now>`), so the ledger shows that it was forced, and when.
+    """
+    t, now = bot.t, bot.clock.now()
+    period = _scheduled_period(bot, team, job, day)
+    what, words = t(f"cli.what.{job.name}"), _period_words(t, period)
+    claimed = f"{period}:forced:{now.isoformat()}" if force else period
+    earlier = _earlier_run(bot, team, job.name, claimed)
+    if earlier is None:
+        with _failed_runs() as failed:
+            posted = Scheduler(bot).run(
+                team, job.name, claimed, lambda ctx: job.build(ctx, day), now
+            )
+        if failed.errors:
+            raise failed.errors[-1]  # reported in one line by `main`, as any failure
+        if posted:
+            deliver_outbox(bot)
+            if force:
+                print(t("cli.post.forced", what=what, period=words, record=claimed),
+                      file=sys.stderr)  # fmt: skip
+            else:
+                print(t("cli.post.done", what=what, period=words), file=sys.stderr)
+            return
+        earlier = _earlier_run(bot, team, job.name, claimed)  # another process was first
+    key = "cli.post.skipped" if earlier == "skipped" else "cli.post.already"
+    print(t(key, what=what, period=words), file=sys.stderr)
+
+
+def _digest(
+    settings: Settings, team_id: str | None, day_text: str | None, to_post: bool, force: bool
+) -> int:
+    if force and not to_post:
+        raise CliError("cli.force_without_post")
     team = _team(settings, team_id)
-    bot = _open_bot(settings)
+    bot = _open_bot(settings, writes=to_post)
     today = bot.clock.now().astimezone(team.zone).date()
     try:
         day = parse_date([day_text], today=today) if day_text else today
     except InputError as error:
         raise UsageError(f"--date: {bot.t(error.message_key, **error.params)}") from None
+    if to_post:
+        _post_once(bot, team, DIGEST, day, force=force)
+        return EXIT_OK
     with transaction(bot.engine) as session:
         reply = digest_reply(bot.system_context(session, team), day)
-    if to_post:
-        _post_now(bot, team, "digest", reply)
-    else:
-        print(render_text(reply))
+    print(render_text(reply))
     return EXIT_OK
 
 
@@ -266,73 +420,176 @@ def _demo(settings: Settings, team_id: str | None) -> int:
     return EXIT_OK
 
 
-def _doctor(settings: Settings, source: str) -> int:
-    checks = run_checks(settings, source)
+def _doctor(settings: Settings, config: Path) -> int:
+    checks = run_checks(settings, config=config if config.exists() else None, looked_at=config)
     for check in checks:
         print(f"{'✓' if check.ok else '✗'} {check.text}")
     return EXIT_OK if all(check.ok for check in checks) else EXIT_FAILURE
 
 
-def _export(settings: Settings, output_format: str, out: Path | None) -> int:
-    bot = _open_bot(settings)
-    zones = {team.id: team.zone for team in settings.teams}
-    default_zone = settings.team().zone
-    progress = Progress("exporting", 2)
-    with transaction(bot.engine) as session:
-        tables = export_tables(
-            session,
-            zone_for_team=lambda team: zones.get(team, default_zone),
-            chat_platforms=CHAT_PLATFORM_NAMES,
+class WholeFile:
+    """A file written whole or not at all: a new file beside it, renamed over it at the
+    end (and removed if the command fails), so a failed export or chart leaves no
+    half-written file behind, nor a damaged earlier one.
+
+    Opening it is the check that the file can be written there, made before any work so
+    that a bad path fails first, in one line, before anything is printed or created.
+    """
+
+    def __init__(self, option: str, path: Path, *, binary: bool = False) -> None:
+        self.option, self.path = option, path
+        self._temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+        if path.is_dir():
+            raise CliError("cli.path.is_folder", option=option, path=path)
+        folder = path.absolute().parent
+        if not folder.is_dir():
+            raise CliError("cli.path.no_folder", option=option, path=path, folder=folder)
+        try:
+            descriptor = os.open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as error:
+            raise CliError(
+                "cli.path.not_writable", option=option, path=path, folder=folder,
+                reason=error.strerror or error,
+            ) from None  # fmt: skip
+        self.stream: IO[Any] = (
+            os.fdopen(descriptor, "wb") if binary else os.fdopen(descriptor, "w", encoding="utf-8")
         )
-    progress.update(1)
-    if output_format == "csv" and out is not None:
-        for path in write_csv_directory(tables, out):
-            log.info("wrote %s", path)
-        return EXIT_OK
-    writer = write_json if output_format == "json" else write_csv
-    if out is None:
-        writer(tables, sys.stdout)
-    else:
-        with out.open("w", encoding="utf-8") as stream:
-            writer(tables, stream)
-    progress.finish()
+        self._done = False
+
+    @contextmanager
+    def writing(self) -> Iterator[IO[Any]]:
+        """The stream to write the content to; a failure to write (a full disk) ends the
+        command in one line, and the partial file is removed."""
+        try:
+            yield self.stream
+        except OSError as error:
+            self._failed(error)
+
+    def commit(self) -> None:
+        """Put the finished file in place (one rename: readers see all of it or none)."""
+        try:
+            self.stream.close()
+            os.replace(self._temporary, self.path)
+        except OSError as error:
+            self._failed(error)
+        self._done = True
+
+    def _failed(self, error: OSError) -> NoReturn:
+        self.discard()
+        raise CliError(
+            "cli.path.write_failed", EXIT_FAILURE, option=self.option, path=self.path,
+            reason=error.strerror or error,
+        ) from None  # fmt: skip
+
+    def discard(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        with suppress(OSError):  # the file goes anyway
+            self.stream.close()
+        self._temporary.unlink(missing_ok=True)
+
+    def __enter__(self) -> WholeFile:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
+    ) -> None:
+        self.discard()  # unless committed: the command failed, so leave nothing behind
+
+
+def _writable_folder(option: str, folder: Path) -> None:
+    """Refuse, before any work, a folder that cannot be made or written (`--format csv
+    --out`, which writes one file per table into it)."""
+    existing = folder.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CliError("cli.path.not_a_folder", option=option, path=folder, folder=existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CliError(
+            "cli.path.not_writable", option=option, path=folder, folder=existing,
+            reason=os.strerror(errno.EACCES),
+        )  # fmt: skip
+
+
+def _export(settings: Settings, output_format: str, out: Path | None) -> int:
+    with ExitStack() as stack:
+        target: WholeFile | None = None
+        if out is not None and output_format == "csv":
+            _writable_folder("--out", out)
+        elif out is not None:
+            target = stack.enter_context(WholeFile("--out", out))
+        bot = _open_bot(settings, writes=False)
+        zones = {team.id: team.zone for team in settings.teams}
+        default_zone = settings.team().zone
+        progress = Progress("exporting", 2)
+        with transaction(bot.engine) as session:
+            tables = export_tables(
+                session,
+                zone_for_team=lambda team: zones.get(team, default_zone),
+                chat_platforms=CHAT_PLATFORM_NAMES,
+            )
+        progress.update(1)
+        if out is not None and target is None:
+            for path in write_csv_directory(tables, out):
+                log.info("wrote %s", path)
+            return EXIT_OK
+        writer = write_json if output_format == "json" else write_csv
+        if target is None:
+            writer(tables, sys.stdout)
+        else:
+            with target.writing() as stream:
+                writer(tables, cast(TextIO, stream))
+            target.commit()
+        progress.finish()
     return EXIT_OK
 
 
 def _summary(
-    settings: Settings, team_id: str | None, week: str | None, chart: Path | None, to_post: bool
+    settings: Settings,
+    team_id: str | None,
+    week: str | None,
+    chart: Path | None,
+    to_post: bool,
+    force: bool,
 ) -> int:
+    if force and not to_post:
+        raise CliError("cli.force_without_post")
     team = _team(settings, team_id)
-    bot = _open_bot(settings)
-    today = bot.clock.now().astimezone(team.zone).date()
-    try:
-        week_start = parse_iso_week(week, today=today) if week else previous_week_start(today)
-    except InputError as error:
-        raise UsageError(bot.t(error.message_key, **error.params)) from None
-    with transaction(bot.engine) as session:
-        reply = weekly_summary_reply(
-            session, team=team, week_start=week_start, now=bot.clock.now(), t=bot.t,
-            content_platforms=bot.content_platforms,
-        )  # fmt: skip
-        png = None
-        if chart is not None:
-            try:
-                png = summary_chart_png(
-                    session,
-                    team=team,
-                    week_start=week_start,
-                    t=bot.t,
-                    content_platforms=bot.content_platforms,
-                )
-            except ChartsUnavailable as error:
-                raise UsageError(f"--chart: {error}") from None
-    if to_post:
-        _post_now(bot, team, "weekly_summary", reply)
-    else:
-        print(render_text(reply))
-    if chart is not None and png is not None:
-        chart.write_bytes(png)
-        log.info("wrote %s", chart)
+    with ExitStack() as stack:
+        # The chart's file is opened first: a path that cannot be written fails before
+        # the summary is printed or posted, not after.
+        image = stack.enter_context(WholeFile("--chart", chart, binary=True)) if chart else None
+        bot = _open_bot(settings, writes=to_post)
+        today = bot.clock.now().astimezone(team.zone).date()
+        try:
+            week_start = parse_iso_week(week, today=today) if week else previous_week_start(today)
+        except InputError as error:
+            raise UsageError(bot.t(error.message_key, **error.params)) from None
+        with transaction(bot.engine) as session:
+            reply = weekly_summary_reply(
+                session, team=team, week_start=week_start, now=bot.clock.now(), t=bot.t,
+                content_platforms=bot.content_platforms,
+            )  # fmt: skip
+            if image is not None:
+                try:
+                    png = summary_chart_png(
+                        session, team=team, week_start=week_start, t=bot.t,
+                        content_platforms=bot.content_platforms,
+                    )  # fmt: skip
+                except ChartsUnavailable as error:
+                    raise UsageError(f"--chart: {error}") from None
+                with image.writing() as stream:
+                    stream.write(png)
+        if image is not None:
+            image.commit()
+            log.info("wrote %s", chart)
+        if to_post:
+            # The run of the Monday after the week, as the scheduler posts it.
+            _post_once(bot, team, WEEKLY_SUMMARY, week_start + timedelta(days=7), force=force)
+        else:
+            print(render_text(reply))
     return EXIT_OK
 
 
@@ -361,7 +618,7 @@ def _kpi_import(settings: Settings, path: Path, platform: str | None, team_id: s
             report = import_kpi_csv(
                 session, data, team_id=team.id, content_platforms=bot.content_platforms,
                 default_platform=default_platform, today=now.astimezone(team.zone).date(), now=now,
-                progress=show,
+                progress=show, filename=path.name,
             )  # fmt: skip
     except ImportError_ as error:
         raise UsageError(f"{path}: {error}") from None
@@ -378,40 +635,92 @@ def _db_upgrade(settings: Settings) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("OPSBOT_LOG_LEVEL", "WARNING").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    arguments = _parser().parse_args(argv)
+def _log_level(environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """The level `OPSBOT_LOG_LEVEL` asks for, and the value itself when it is no level
+    (then WARNING, until the refusal is reported in the config's locale)."""
+    value = environ.get("OPSBOT_LOG_LEVEL", "")
+    name = value.strip().upper() or "WARNING"
+    return (name, None) if name in LOG_LEVELS else ("WARNING", value)
+
+
+def _config_path(arguments: argparse.Namespace, environ: Mapping[str, str]) -> Path:
+    """Where the settings come from, as `load_settings` chooses: --config, then
+    $OPSBOT_CONFIG, then ./config.yaml (which may be missing: then the defaults apply)."""
+    named: Path | None = getattr(arguments, "config", None)
+    if named is None and environ.get("OPSBOT_CONFIG"):
+        named = Path(environ["OPSBOT_CONFIG"])
+    return named or DEFAULT_CONFIG_PATH
+
+
+def _check_database_url(settings: Settings, config: Path, environ: Mapping[str, str]) -> None:
+    """Refuse a database opsbot does not support as the config mistake it is, naming
+    where the URL came from, before a command fails on a driver that is not there."""
     try:
+        check_url(settings.storage.url)
+    except UnsupportedDatabase:
+        key = "OPSBOT_DATABASE_URL" if environ.get("OPSBOT_DATABASE_URL") else (
+            f"{config}: storage.url" if config.exists() else "storage.url"
+        )  # fmt: skip
+        raise CliError("cli.database.unsupported", key=key, url=_shown_url(settings)) from None
+
+
+def _shown_url(settings: Settings) -> str:
+    """The database URL without its password, fit to print."""
+    try:
+        return make_url(normalise_url(settings.storage.url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return settings.storage.url[:80]
+
+
+def _database_failure(error: Exception, settings: Settings) -> CliError:
+    """One line for a database that cannot be used: the file and what to do when SQLite
+    cannot open or write it, else the URL and the driver's reason (its first line only:
+    SQLAlchemy adds the SQL and a link to its documentation)."""
+    file = sqlite_file(settings.storage.url)
+    if isinstance(error, DatabaseUnavailable):
+        return CliError(
+            "cli.database.unwritable", EXIT_FAILURE, path=error.path.absolute(),
+            reason=error.reason,
+        )  # fmt: skip
+    reason = cannot_open(error)
+    if reason is not None and file is not None:
+        return CliError("cli.database.unwritable", EXIT_FAILURE, path=file.absolute(),
+                        reason=reason)  # fmt: skip
+    original = getattr(error, "orig", None) or error
+    first_line = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    return CliError(
+        "cli.database.failed", EXIT_FAILURE, url=_shown_url(settings), reason=first_line[:300]
+    )
+
+
+def _fail(words: str) -> None:
+    """The one line of a failure, on stderr, with any secret in it masked (an error may
+    quote a URL with a token in it, as a log line may)."""
+    print(f"opsbot: {mask_secrets(words)}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    level, bad_level = _log_level(os.environ)
+    configure_logging(level, sys.stderr)
+    arguments = _parser().parse_args(argv)
+    settings: Settings | None = None
+    try:
+        config = _config_path(arguments, os.environ)
         settings = load_settings(getattr(arguments, "config", None))
-        match arguments.command:
-            case None | "run":
-                return _run(settings)
-            case "console":
-                return _console(settings, arguments.speaker, arguments.team)
-            case "export":
-                return _export(settings, arguments.format, arguments.out)
-            case "summary":
-                return _summary(
-                    settings, arguments.team, arguments.week, arguments.chart, arguments.post
-                )
-            case "tick":
-                return _tick(settings)
-            case "digest":
-                return _digest(settings, arguments.team, arguments.date, arguments.post)
-            case "demo":
-                return _demo(settings, arguments.team)
-            case "doctor":
-                return _doctor(settings, str(getattr(arguments, "config", None) or "config.yaml"))
-            case "kpi":
-                return _kpi_import(settings, arguments.file, arguments.platform, arguments.team)
-            case "db":
-                return _db_upgrade(settings)
+        if bad_level is not None:
+            raise CliError("cli.log_level", value=bad_level, levels=", ".join(LOG_LEVELS))
+        _check_database_url(settings, config, os.environ)
+        try:
+            return _command(arguments, settings, config)
+        except (DatabaseUnavailable, OperationalError, sqlite3.OperationalError) as error:
+            log.debug("failed", exc_info=True)
+            raise _database_failure(error, settings) from None
+    except CliError as error:
+        t = Translator(settings.locale if settings is not None else DEFAULT_LOCALE)
+        _fail(error.words(t))
+        return error.exit_code
     except (ConfigError, UsageError) as error:
-        print(f"opsbot: {error}", file=sys.stderr)
+        _fail(str(error))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILURE
@@ -422,6 +731,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except Exception as error:
         log.debug("failed", exc_info=True)
-        print(f"opsbot: {type(error).__name__}: {error}", file=sys.stderr)
+        t = Translator(settings.locale if settings is not None else DEFAULT_LOCALE)
+        first_line = (str(error).strip().splitlines() or [""])[0][:300]
+        _fail(t("cli.failed", error=f"{type(error).__name__}: {first_line}"))
         return EXIT_FAILURE
+
+
+def _command(arguments: argparse.Namespace, settings: Settings, config: Path) -> int:
+    """Run the command the arguments name."""
+    match arguments.command:
+        case None | "run":
+            return _run(settings)
+        case "console":
+            return _console(settings, arguments.speaker, arguments.team)
+        case "export":
+            return _export(settings, arguments.format, arguments.out)
+        case "summary":
+            return _summary(
+                settings, arguments.team, arguments.week, arguments.chart, arguments.post,
+                arguments.force,
+            )  # fmt: skip
+        case "tick":
+            return _tick(settings)
+        case "digest":
+            return _digest(
+                settings, arguments.team, arguments.date, arguments.post, arguments.force
+            )
+        case "demo":
+            return _demo(settings, arguments.team)
+        case "doctor":
+            return _doctor(settings, config)
+        case "kpi":
+            return _kpi_import(settings, arguments.file, arguments.platform, arguments.team)
+        case "db":
+            return _db_upgrade(settings)
     return EXIT_USAGE

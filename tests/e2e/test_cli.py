@@ -186,5 +186,5 @@ def test_digest_command_and_doctor(workdir: Path) -> None:
 
     doctor = opsbot("doctor", cwd=workdir, env=env)
     assert doctor.returncode == 0, doctor.stdout
-    assert "✓ outbox: 1 sent, 0 waiting, 0 failed" in doctor.stdout
-    assert "✓ platforms: none configured" in doctor.stdout
+    assert "✓ 发送队列：已发 1，等待 0，失败 0" in doctor.stdout  # in the config's locale
+    assert "✓ 聊天平台：没有配置" in doctor.stdout

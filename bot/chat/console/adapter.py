@@ -61,6 +61,11 @@ def _typed_so_far() -> str:
 PROMPT = Prompt()  # one terminal per process
 
 
+def is_quit(line: str) -> bool:
+    """Whether the line asks to leave (`/quit`, `/exit`, `/退出`), in a chat or a script."""
+    return line.strip().casefold() in QUIT_WORDS
+
+
 PLATFORM = "console"
 
 
@@ -94,8 +99,13 @@ class ConsoleAdapter:
         return render_text(self.answer(text, speaker))
 
     def run_script(self, lines: TextIO, out: TextIO) -> None:
-        """Piped input: one message per line, each reply printed as it comes."""
+        """Piped input: one message per line, each reply printed as it comes.
+
+        `/quit` ends a script as it ends a chat: the lines after it do not run (a script
+        is often an interactive session saved to a file)."""
         for line in lines:
+            if is_quit(line):
+                return
             reply = self.reply_to(line)
             if reply is not None:
                 out.write(reply + "\n")
@@ -111,7 +121,7 @@ class ConsoleAdapter:
             except (EOFError, KeyboardInterrupt):
                 out.write("\n")
                 return
-            if line.strip().casefold() in QUIT_WORDS:
+            if is_quit(line):
                 return
             reply = self.reply_to(line)
             if reply is not None:
