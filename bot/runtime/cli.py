@@ -272,14 +272,13 @@ def _run(settings: Settings) -> int:
 def _serve(bot: OpsBot, platforms: ChatPlatforms) -> None:
     import uvicorn
 
-    from bot.runtime.server import build_http_app
+    from bot.runtime.server import build_http_app, server_config
 
     platforms.start()
     try:
-        uvicorn.run(
-            build_http_app(bot, platforms.routes()), host=bot.settings.server.host,
-            port=bot.settings.server.port, log_level="warning",
-        )  # fmt: skip
+        app = build_http_app(bot, platforms.routes())
+        where = bot.settings.server
+        uvicorn.Server(server_config(app, where.host, where.port)).run()  # with the limits
     finally:
         platforms.stop()
 

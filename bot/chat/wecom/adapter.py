@@ -5,9 +5,10 @@ callback (`/wecom/callback`) follows Tencent's WXBizMsgCrypt scheme: the signatu
 SHA-1 of the sorted token, timestamp, nonce and encrypted text; the text is AES-256-CBC
 with the key from the EncodingAESKey (IV = the key's first 16 bytes), PKCS#7 padded to
 32-byte blocks, and holds 16 random bytes, a 4-byte length, the message and the corp id,
-which must be ours. Any failure is a 401 and changes nothing. The callback is answered
-at once (WeCom retries what is not answered within 5 seconds) and the command is handled
-after; a retry is recognised by its MsgId (or sender and time, for events).
+which must be ours. A callback that cannot be read (not XML) is a 400, any other failure
+a 401, and neither changes anything. The callback is answered at once (WeCom retries what
+is not answered within 5 seconds) and the command is handled after; a retry is
+recognised by its MsgId (or sender and time, for events).
 
 Sending: the access token from `gettoken` is cached until shortly before it expires and
 fetched again on errcode 40014/42001; `message/send` is called with
@@ -24,7 +25,13 @@ from xml.etree.ElementTree import Element
 
 from bot.chat.base import ChatServices
 from bot.chat.wecom.client import WecomClient
-from bot.chat.wecom.crypto import CallbackRejected, WecomCrypto, parse_xml, xml_field
+from bot.chat.wecom.crypto import (
+    CallbackRejected,
+    MalformedCallback,
+    WecomCrypto,
+    parse_xml,
+    xml_field,
+)
 from bot.chat.wecom.settings import WecomSettings
 from bot.core.dispatch import Delivery
 from bot.core.messages import Command
@@ -62,6 +69,9 @@ class WecomAdapter:
                 echo,
             )
             return 200, self.crypto.decrypt(echo)
+        except MalformedCallback as malformed:
+            log.warning("wecom URL verification malformed: %s", malformed)
+            return 400, "malformed request"
         except CallbackRejected as rejected:
             log.warning("wecom URL verification rejected: %s", rejected)
             return 401, "unauthorized"
@@ -77,6 +87,9 @@ class WecomAdapter:
                 encrypted,
             )
             message = parse_xml(self.crypto.decrypt(encrypted))
+        except MalformedCallback as malformed:
+            log.warning("wecom callback malformed: %s", malformed)
+            return 400, "malformed request"
         except CallbackRejected as rejected:
             log.warning("wecom callback rejected: %s", rejected)
             return 401, "unauthorized"

@@ -19,6 +19,13 @@ class CallbackRejected(Exception):
     """A callback that fails its signature or decryption (HTTP 401)."""
 
 
+class MalformedCallback(CallbackRejected):
+    """A callback that cannot even be read: not XML, a non-ASCII signature (HTTP 400).
+
+    A `CallbackRejected` still, so a caller that only knows that refuses it too.
+    """
+
+
 class WecomCrypto:
     """WXBizMsgCrypt: signatures and the AES envelope."""
 
@@ -35,6 +42,8 @@ class WecomCrypto:
         ).hexdigest()
 
     def check(self, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
+        if not (msg_signature or "").isascii():  # compare_digest raises on non-ASCII text
+            raise MalformedCallback("the signature is not ASCII")
         if not hmac.compare_digest(
             self.signature(timestamp, nonce, encrypted), msg_signature or ""
         ):
@@ -55,7 +64,10 @@ class WecomCrypto:
             raise CallbackRejected(f"cannot decrypt: {error}") from None
         if receive_id.decode(errors="replace") != self.corp_id:
             raise CallbackRejected("the message is for another corp id")
-        return message.decode()
+        try:
+            return message.decode()
+        except UnicodeDecodeError:
+            raise CallbackRejected("the decrypted message is not UTF-8") from None
 
     def encrypt(self, message: str, *, random_bytes: bytes | None = None) -> str:
         body = (
@@ -71,11 +83,13 @@ class WecomCrypto:
 
 
 def parse_xml(text: str | bytes) -> Element:
+    """The XML's root; `MalformedCallback` for anything expat or defusedxml refuses
+    (LookupError: an XML declaration naming an unknown encoding)."""
     try:
         root: Element = fromstring(text)
         return root
-    except (ParseError, ValueError) as error:
-        raise CallbackRejected(f"not XML: {error}") from None
+    except (ParseError, ValueError, LookupError, RecursionError) as error:
+        raise MalformedCallback(f"not XML: {str(error)[:200]}") from None
 
 
 def xml_field(root: Element, name: str) -> str:
