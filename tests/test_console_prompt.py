@@ -46,3 +46,33 @@ def test_away_from_a_prompt_posts_are_plain_lines() -> None:
     ConsoleSender(piped, team_names={"content": "内容组"}).send(morning_post())
 
     assert piped.getvalue() == "── 📣 内容组 · digest ──\n☀️ 早安\n"
+
+
+def test_a_log_line_at_the_prompt_lands_above_it_too(bot: BotDriver) -> None:
+    import logging
+
+    from bot.chat.console.adapter import PromptLogHandler
+
+    screen = Terminal()
+    handler = PromptLogHandler(screen)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("opsbot.test.prompt")
+    logger.addHandler(handler)
+    logger.propagate = False
+    answers = iter(["/quit"])
+
+    def read_line(prompt: str) -> str:
+        screen.write(prompt)
+        logger.warning("feishu: the long connection dropped")  # from another thread
+        return next(answers)
+
+    try:
+        console = ConsoleAdapter(
+            bot.bot, bot.bot.t, team_id="content", team_name="内容组", speaker="alice"
+        )
+        console.run_interactive(screen, read_line)
+    finally:
+        logger.removeHandler(handler)
+
+    shown = screen.getvalue().split("\n", 1)[1]
+    assert shown == f"alice> {CLEAR_LINE}WARNING feishu: the long connection dropped\nalice> "

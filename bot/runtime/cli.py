@@ -36,7 +36,7 @@ from sqlmodel import select
 
 from bot import __version__
 from bot.chat import CHAT_PLATFORM_NAMES
-from bot.chat.console.adapter import ConsoleAdapter
+from bot.chat.console.adapter import ConsoleAdapter, keep_logs_off_the_prompt
 from bot.core.clock import SystemClock, clock_from_environment
 from bot.core.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, TeamSettings
 from bot.core.i18n import CATALOGUES, Translator
@@ -223,6 +223,7 @@ def _console_adapter(bot: OpsBot, team: TeamSettings, speaker: str | None) -> Co
 
 def _chat_in_console(adapter: ConsoleAdapter) -> None:
     if sys.stdin.isatty():
+        keep_logs_off_the_prompt()  # the scheduler's thread logs while people type
         adapter.run_interactive(sys.stdout)
     else:
         adapter.run_script(sys.stdin, sys.stdout)

@@ -8,6 +8,7 @@ speak as that member for that line.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import sys
 import threading
@@ -59,6 +60,31 @@ def _typed_so_far() -> str:
 
 
 PROMPT = Prompt()  # one terminal per process
+
+
+class PromptLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log lines that land above the line being typed, as the scheduler's posts do, so a
+    warning from another thread never breaks into what the person is typing."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            PROMPT.write_above(self.stream, self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def keep_logs_off_the_prompt() -> None:
+    """Replace the root logger's stream handlers with `PromptLogHandler`s that write to
+    the same stream, with the same format and filters (the secret masking)."""
+    root = logging.getLogger()
+    for index, handler in enumerate(list(root.handlers)):
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, PromptLogHandler):
+            safe = PromptLogHandler(handler.stream)
+            safe.setFormatter(handler.formatter)
+            safe.setLevel(handler.level)
+            for log_filter in handler.filters:
+                safe.addFilter(log_filter)
+            root.handlers[index] = safe
 
 
 def is_quit(line: str) -> bool:
