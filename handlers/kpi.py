@@ -224,6 +224,9 @@ def log_post_metrics(ctx: Context, args: list[str]) -> Reply:
     values = parse_pairs(ctx, args[1:]) if args else {}
     post = load_record(ctx, Post, args[0] if args else None, not_found="publish.error.not_found")
     assert post.id is not None
+    involved = (post.owner, post.reviewer, post.reviewer_confirmed_by)
+    if ctx.member.id not in involved and ctx.member.role not in ("editor", "admin"):
+        raise CommandError("kpi.error.post_not_allowed", show_usage=False)
     replaced = {}
     for metric, value in values.items():
         outcome, previous = kpi_store.upsert_post_metric(

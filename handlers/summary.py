@@ -54,6 +54,8 @@ def parse_iso_week(text: str, *, today: date) -> date:
     if not match:
         raise CommandError("summary.error.bad_week", value=text[:20])
     year = int(match.group(1) or today.isocalendar().year)
+    if not 1970 <= year <= 2100:
+        raise CommandError("summary.error.bad_week", value=text[:20])
     try:
         return date.fromisocalendar(year, int(match.group(2)), 1)
     except ValueError:

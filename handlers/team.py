@@ -107,7 +107,8 @@ def add_to_team(ctx: Context, args: list[str]) -> Reply:
     role: str | None = None
     for word in args[1:]:
         role = parse_role(word)
-    if not MEMBER_ID.match(handle):
+    if not MEMBER_ID.match(handle) or handle.casefold() in SELF_HANDLES:
+        # `@me` names the speaker everywhere, so nobody can be called "me".
         raise CommandError("team.error.bad_id", value=handle[:40])
     _require_admin(ctx)
     existing = member_store.find_member(

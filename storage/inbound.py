@@ -39,3 +39,11 @@ def first_delivery(session: Session, *, platform: str, event_id: str, now: datet
     statement = _record_statement(session.get_bind().dialect.name)
     parameters = {"platform": platform, "event_id": event_id[:255], "received_at": now}
     return session.connection().execute(statement, parameters).first() is not None
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Forget deliveries received before `before` (past every platform's retry window:
+    Slack retries within minutes, Feishu and WeCom within hours); how many were removed."""
+    table = InboundEvent.__table__  # type: ignore[attr-defined]
+    result = session.connection().execute(table.delete().where(table.c.received_at < before))
+    return int(result.rowcount or 0)

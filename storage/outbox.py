@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, func, select
 
 from storage.models import OutboxItem
@@ -67,3 +67,12 @@ def counts(session: Session) -> dict[str, int]:
 def failed_items(session: Session, *, limit: int = 10) -> list[OutboxItem]:
     statement = select(OutboxItem).where(OutboxItem.status == "failed")
     return list(session.exec(statement.order_by(col(OutboxItem.id).desc()).limit(limit)))
+
+
+def prune_sent(session: Session, *, before: datetime) -> int:
+    """Remove items delivered before `before`: the ledger (`job_runs`), not the outbox,
+    is what keeps a post from going out twice, so old sent items are only weight."""
+    statement = delete(OutboxItem).where(
+        col(OutboxItem.status) == "sent", col(OutboxItem.sent_at) < before
+    )
+    return int(session.exec(statement).rowcount or 0)

@@ -255,3 +255,22 @@ def test_a_delivery_is_first_only_once(engine: Engine) -> None:
         assert first_delivery(session, platform="feishu", event_id="Ev1", now=NOW)
     with transaction(engine) as session:
         assert not first_delivery(session, platform="slack", event_id="Ev1", now=NOW)
+
+
+def test_old_deliveries_and_old_sent_posts_are_pruned(engine: Engine) -> None:
+    from datetime import timedelta
+
+    from storage import outbox as outbox_store
+    from storage.inbound import first_delivery, prune
+
+    with transaction(engine) as session:
+        assert first_delivery(session, platform="slack", event_id="old", now=NOW - timedelta(days=2))
+        assert first_delivery(session, platform="slack", event_id="new", now=NOW)
+        outbox_store.enqueue(session, team_id="content", key="k1", platform="console",
+                             target="team", kind="digest", payload={"title": "x"}, now=NOW)  # fmt: skip
+    with transaction(engine) as session:
+        assert prune(session, before=NOW - timedelta(days=1)) == 1
+        assert outbox_store.prune_sent(session, before=NOW + timedelta(days=1)) == 0  # unsent
+    with transaction(engine) as session:
+        assert not first_delivery(session, platform="slack", event_id="new", now=NOW)
+        assert first_delivery(session, platform="slack", event_id="old", now=NOW)  # forgotten

@@ -43,6 +43,7 @@ from storage.models import Member
 log = logging.getLogger(__name__)
 
 MEMBER_ID = re.compile(r"^[\w.\-]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, newlines pass
 
 
 class _Rejected(Exception):
@@ -135,6 +136,9 @@ class OpsBot:
         that only reads is not recorded at all: its retry is answered again, which
         changes nothing.
         """
+        if _CONTROL.search(command.text):
+            # NUL and terminal escapes in stored text would break databases and screens.
+            return Reply(self.t("errors.control_characters"), tone=Tone.ERROR)
         try:
             route = self.router.route(command.text)
         except NotACommand:

@@ -33,12 +33,15 @@ from bot.core.jobs import Build, CronJob, EventJob
 from bot.runtime.app import OpsBot
 from bot.runtime.posting import post
 from bot.vocab.cron import fire_times, means_workdays, parse_cron
-from storage import ledger
+from storage import inbound, ledger
+from storage import outbox as outbox_store
 from storage.db import transaction
 
 log = logging.getLogger(__name__)
 
 SKIP_LOOKBACK = timedelta(days=1)
+INBOUND_KEPT = timedelta(days=1)  # Slack retries for minutes, Feishu and WeCom for hours
+SENT_KEPT = timedelta(days=30)
 JUST_BEFORE = timedelta(seconds=1)  # a run at the very instant the team began is not missed
 DEFERRAL_DAYS = 14  # the longest run of days off (Spring Festival) is shorter
 
@@ -64,6 +67,7 @@ class Scheduler:
         """Run every job that is due at the clock's time (and missed ones within grace)."""
         report = TickReport()
         now = self.bot.clock.now()
+        self._prune(now)
         for team in self.bot.settings.teams:
             for job in self.bot.jobs:
                 if isinstance(job, CronJob):
@@ -71,6 +75,13 @@ class Scheduler:
                 else:
                     self._tick_event(team, job, now, report)
         return report
+
+    def _prune(self, now: datetime) -> None:
+        """Keep the tables that only grow small: deliveries past the platforms' retry
+        window, and outbox items delivered long ago."""
+        with transaction(self.bot.engine) as session:
+            inbound.prune(session, before=now - INBOUND_KEPT)
+            outbox_store.prune_sent(session, before=now - SENT_KEPT)
 
     # -- cron jobs ---------------------------------------------------------------------
 

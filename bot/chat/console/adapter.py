@@ -60,6 +60,13 @@ def _typed_so_far() -> str:
 
 
 PROMPT = Prompt()  # one terminal per process
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: control characters (an escape sequence in a stored title
+    from before they were refused, say) shown as `\\x1b`, never sent raw."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group(0)):02x}", text)
 
 
 class PromptLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -122,7 +129,7 @@ class ConsoleAdapter:
         match = SPEAKER_PREFIX.match(text)
         if match:
             speaker, text = match.group(1), match.group(2).strip()
-        return render_text(self.answer(text, speaker))
+        return printable(render_text(self.answer(text, speaker)))
 
     def run_script(self, lines: TextIO, out: TextIO) -> None:
         """Piped input: one message per line, each reply printed as it comes.
@@ -171,5 +178,5 @@ class ConsoleSender:
         else:
             heading = f"✉️ @{message.target.removeprefix('member:')}"
         PROMPT.write_above(
-            self.out, f"── {heading} · {message.kind} ──\n{render_text(message.reply)}\n"
+            self.out, f"── {heading} · {message.kind} ──\n{printable(render_text(message.reply))}\n"
         )

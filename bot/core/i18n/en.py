@@ -539,4 +539,7 @@ MESSAGES: dict[str, str] = {
     "count.votes.other": "{n} votes",
     # a truthful weekly summary
     "summary.title_partial": "📊 {team} · Week {week} KPI summary ({range}, the week so far, vs the same days last week)",
+    # hardening
+    "errors.control_characters": "The message has control characters (a NUL or a terminal escape, say); nothing was run or saved. Send it without them",
+    "kpi.error.post_not_allowed": "Only the post's author, its reviewer, editors and admins can log its figures",
 }

@@ -539,4 +539,7 @@ MESSAGES: dict[str, str] = {
     "count.votes.other": "{n} 票",
     # a truthful weekly summary
     "summary.title_partial": "📊 {team} · 第 {week} 周数据周报 ({range}，本周到目前为止，对比上周同期)",
+    # hardening
+    "errors.control_characters": "消息里有控制字符（例如 NUL 或终端转义），没有执行也没有保存；请去掉后再发",
+    "kpi.error.post_not_allowed": "只有这篇稿子的作者、审核人、编辑和管理员可以记录它的数据",
 }
