@@ -10,6 +10,13 @@ this fake and a file id; the POST to that URL must carry exactly `length` bytes;
 channel. `files.upload` is retired (`method_deprecated`). Anything out of order is a
 violation: it is answered with an error, recorded in `violations`, and fails the test
 when the fake is closed.
+
+What Slack took is kept as each conversation's history (`messages`: posts with their
+metadata, completed uploads with their files), and `conversations.history` answers from
+it as Slack does: it needs a `channel`, gives only messages after `oldest`, newest first,
+`limit` a page with a `next_cursor`, and the metadata only with `include_all_metadata`.
+A `Stall` holds the next chat.postMessage — after Slack took it, or before — until the
+test releases it, and then drops the connection: what a deliverer killed mid-post sees.
 """
 
 from __future__ import annotations
@@ -31,6 +38,20 @@ SIGNING_SECRET = "test-signing-secret"
 
 
 @dataclass
+class Stall:
+    """Hold the next chat.postMessage until `release` is set, then drop the connection.
+
+    `taken`: Slack keeps the post (in `delivered` and the history) before it holds the
+    call, so the poster dies not knowing it went out; otherwise it is never kept. `held`
+    is set once the call is being held, so the test knows when to kill the poster.
+    """
+
+    taken: bool
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class FakeSlack:
     base: str = ""
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -45,6 +66,11 @@ class FakeSlack:
     uploaded: dict[str, bytes] = field(default_factory=dict)  # id → the bytes POSTed
     completed: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → the completion
     violations: list[str] = field(default_factory=list)
+    # Each conversation's history, oldest first: channel, ts, text, metadata or files.
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    stall: Stall | None = None  # hold the next chat.postMessage (see `Stall`)
+    history_errors: list[str] = field(default_factory=list)  # refuse the next histories so
+    _last_ts: float = 0.0
 
     @property
     def api_url(self) -> str:
@@ -65,6 +91,51 @@ class FakeSlack:
             (completion["channel_id"], completion["title"], self.uploaded[file_id])
             for file_id, completion in self.completed.items()
         ]
+
+    # -- the history (called under the fake's lock) -----------------------------------------
+
+    def _ts(self) -> str:
+        """A new message's ts: Slack's clock, distinct and increasing."""
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+    def _take(self, body: dict[str, Any]) -> str:
+        """Keep a post Slack accepted: in `delivered` and its channel's history."""
+        self.delivered.append(body)
+        found = body.get("metadata")
+        if isinstance(found, str):  # a form-encoded call sends it as JSON text
+            found = json.loads(found)
+        ts = self._ts()
+        message = {"channel": body.get("channel"), "ts": ts, "text": body.get("text", "")}
+        if found:
+            message["metadata"] = found
+        self.messages.append(message)
+        return ts
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if self.history_errors:
+            return {"ok": False, "error": self.history_errors.pop(0)}
+        oldest = float(params.get("oldest") or 0)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in {"1", "true"}
+        found = [
+            {key: value for key, value in message.items() if key != "channel"}
+            for message in reversed(self.messages)
+            if message["channel"] == channel and float(message["ts"]) > oldest
+        ]
+        if not with_metadata:
+            found = [{k: v for k, v in message.items() if k != "metadata"} for message in found]
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page, more = found[start : start + limit], start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     # -- the files.* flow (called under the fake's lock) ----------------------------------
 
@@ -115,6 +186,11 @@ class FakeSlack:
             return {"ok": False, "error": self.complete_errors.pop(0)}
         for item in files:
             self.completed[item["id"]] = {"channel_id": channel, "title": item.get("title", "")}
+        shared = [
+            {"id": item["id"], "name": self.issued[item["id"]][0], "title": item.get("title", "")}
+            for item in files
+        ]
+        self.messages.append({"channel": channel, "ts": self._ts(), "text": "", "files": shared})
         return {"ok": True, "files": [{"id": item["id"]} for item in files]}
 
 
@@ -135,6 +211,24 @@ def fake_slack() -> Iterator[FakeSlack]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _hold(self, stall: Stall, body: dict[str, Any]) -> None:
+            """Keep the post if Slack takes it, wait for the test, then hang up."""
+            if stall.taken:
+                with lock:
+                    fake._take(body)
+            stall.held.set()
+            stall.release.wait(timeout=120)
+            self.close_connection = True  # no answer: the poster never learns the outcome
+
+        def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            name = path.removeprefix("/api/")
+            params = dict(parse_qsl(query))
+            with lock:
+                fake.calls.append((name, params))
+                answer = fake._history(params) if name == "conversations.history" else None
+            self.answer(answer or {"ok": False, "error": "unknown_method"}, 200)
+
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if self.path.startswith("/upload/"):  # raw bytes, not a form: before parsing
@@ -148,12 +242,20 @@ def fake_slack() -> Iterator[FakeSlack]:
             name = path.removeprefix("/api/") if path.startswith("/api/") else path
             with lock:
                 fake.calls.append((name, body))
-                limited = name == "chat.postMessage" and fake.rate_limit_next > 0
+                stall = fake.stall if name == "chat.postMessage" else None
+                fake.stall = None if stall is not None else fake.stall
+                post = name == "chat.postMessage" and stall is None  # a held post is only held
+                history = fake._history(body) if name == "conversations.history" else None
+                limited = post and fake.rate_limit_next > 0
                 if limited:
                     fake.rate_limit_next -= 1
-                failing = name == "chat.postMessage" and len(fake.posted()) in fake.fail_posts
-                down = fake.outage.pop(0) if name == "chat.postMessage" and fake.outage else None
-            if down is not None:
+                failing = post and len(fake.posted()) in fake.fail_posts
+                down = fake.outage.pop(0) if post and fake.outage else None
+            if stall is not None:
+                self._hold(stall, body)
+            elif history is not None:
+                self.answer(history, 200)
+            elif down is not None:
                 status, content_type, text = down
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -196,10 +298,9 @@ def fake_slack() -> Iterator[FakeSlack]:
             elif name == "conversations.open":
                 self.answer({"ok": True, "channel": {"id": "D" + body.get("users", "?")}}, 200)
             elif name == "chat.postMessage":
-                fake.delivered.append(body)
-                self.answer(
-                    {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}, 200
-                )
+                with lock:
+                    ts = fake._take(body)
+                self.answer({"ok": True, "channel": body.get("channel"), "ts": ts}, 200)
             elif name.startswith("files."):
                 with lock:
                     if name == "files.getUploadURLExternal":

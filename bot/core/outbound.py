@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from bot.core.messages import Reply
@@ -29,6 +30,13 @@ class OutgoingMessage:
     the reply into several posts sends them through `undelivered` and reports each one
     with `delivered`: a try that fails halfway is retried from the first part the
     platform has not taken, so no part is posted twice.
+
+    `maybe_sent_since` is set when an earlier try may have reached the platform without
+    being recorded — its deliverer died mid-send (the item was still `sending` when its
+    claim ran out) or the try failed after the request left (a timeout) — and is when
+    that try could have begun. `parts_sent` cannot say whether the next part was taken,
+    so a sender that can look at what the platform holds (Slack's channel history)
+    checks from then on before posting it again. None: nothing was in flight.
     """
 
     id: int
@@ -40,6 +48,7 @@ class OutgoingMessage:
     reply: Reply
     parts_sent: int = 0
     record_parts_sent: Callable[[int], None] = _nowhere
+    maybe_sent_since: datetime | None = None
 
     @property
     def to_team(self) -> bool:

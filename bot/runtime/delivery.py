@@ -100,6 +100,21 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return min(doubled, MAX_DELAY)
 
 
+def maybe_sent_since(item: OutboxItem) -> datetime | None:
+    """When an earlier try that may have reached the platform began, or None.
+
+    A row still `sending` (its claim ran out: the deliverer was killed mid-send) was
+    claimed at `claimed_until - CLAIM_FOR`. A row tried before (`attempts`) may have
+    failed after the platform took the post (a timeout on the answer); when that try
+    began is not kept, so from the item's creation — its tries span about an hour.
+    """
+    if item.status == "sending" and item.claimed_until is not None:
+        return item.claimed_until - CLAIM_FOR
+    if item.attempts > 0:
+        return item.created_at
+    return None
+
+
 def _message(engine: Engine, item: OutboxItem, address: str) -> OutgoingMessage:
     assert item.id is not None
     item_id = item.id
@@ -120,6 +135,7 @@ def _message(engine: Engine, item: OutboxItem, address: str) -> OutgoingMessage:
         reply_from_dict(item.payload),
         parts_sent=item.parts_sent,
         record_parts_sent=record_parts_sent,
+        maybe_sent_since=maybe_sent_since(item),
     )
 
 
