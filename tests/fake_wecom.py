@@ -24,6 +24,7 @@ from tests.fakes import JsonHandler, serve
 ROBOT_IMAGE_BYTES = 2 * 1024 * 1024
 INVALID_IMAGE_SIZE = 40009
 INVALID_PARAMETER = 40058
+MAX_DUPLICATE_CHECK_SECONDS = 4 * 60 * 60
 
 
 @dataclass
@@ -36,9 +37,16 @@ class FakeWecom:
     robot_limited_posts: set[int] = field(default_factory=set)  # or these (1, 2…)
     image_errors: list[int] = field(default_factory=list)  # answer the next image posts so
     violations: list[str] = field(default_factory=list)
+    app_outcomes: list[tuple[dict[str, Any], bool]] = field(default_factory=list)
 
     def sent(self) -> list[dict[str, Any]]:
         return [body for path, _, body in self.calls if path == "/cgi-bin/message/send"]
+
+    def shown(self) -> list[dict[str, Any]]:
+        """The app messages people saw: with `enable_duplicate_check`, WeCom drops a
+        request identical to one it took within `duplicate_check_interval` (at most
+        four hours; a longer one is refused)."""
+        return [body for body, duplicate in self.app_outcomes if not duplicate]
 
     def robot(self) -> list[dict[str, Any]]:
         return [body for path, _, body in self.calls if path == "/cgi-bin/webhook/send"]
@@ -50,6 +58,18 @@ class FakeWecom:
             for body in self.robot()
             if body.get("msgtype") == "image"
         ]
+
+    def _take_app_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        interval = int(body.get("duplicate_check_interval", 1800))
+        if interval > MAX_DUPLICATE_CHECK_SECONDS:
+            self.violations.append(f"message/send: duplicate_check_interval {interval} > 4 h")
+            return {"errcode": INVALID_PARAMETER, "errmsg": "invalid duplicate_check_interval"}
+        # The fake's test runs in well under the interval: every earlier copy counts.
+        duplicate = bool(body.get("enable_duplicate_check")) and any(
+            earlier == body for earlier, _ in self.app_outcomes
+        )
+        self.app_outcomes.append((body, duplicate))
+        return {"errcode": 0, "errmsg": "ok"}
 
     def _image_problem(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """WeCom's answer to a robot image post it refuses (None: it takes it)."""
@@ -96,7 +116,7 @@ def fake_wecom() -> Iterator[FakeWecom]:
                     if fake.expire_next:
                         fake.expire_next = False
                         return {"errcode": 42001, "errmsg": "access_token expired"}
-                    return {"errcode": 0, "errmsg": "ok"}
+                    return fake._take_app_message(body)
                 if url.path == "/cgi-bin/webhook/send":
                     if fake.robot_limited or len(fake.robot()) in fake.robot_limited_posts:
                         fake.robot_limited = max(fake.robot_limited - 1, 0)

@@ -264,7 +264,9 @@ def test_old_deliveries_and_old_sent_posts_are_pruned(engine: Engine) -> None:
     from storage.inbound import first_delivery, prune
 
     with transaction(engine) as session:
-        assert first_delivery(session, platform="slack", event_id="old", now=NOW - timedelta(days=2))
+        assert first_delivery(
+            session, platform="slack", event_id="old", now=NOW - timedelta(days=2)
+        )
         assert first_delivery(session, platform="slack", event_id="new", now=NOW)
         outbox_store.enqueue(session, team_id="content", key="k1", platform="console",
                              target="team", kind="digest", payload={"title": "x"}, now=NOW)  # fmt: skip

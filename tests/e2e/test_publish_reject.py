@@ -404,8 +404,7 @@ def test_the_author_is_reminded_with_the_reason(quiet_bot: BotDriver) -> None:
     ]
     to_bob = sender.sent[0].reply
     assert to_bob.title == (
-        "⏰ 《冬季护肤指南》20:00 在公众号发布，Carol 退回修改：标题太长。"
-        "改好后请发 /发布 确认 1"
+        "⏰ 《冬季护肤指南》20:00 在公众号发布，Carol 退回修改：标题太长。改好后请发 /发布 确认 1"
     )
     assert [button.command for button in to_bob.buttons] == ["/publish confirm 1"]
     assert sender.sent[1].reply.buttons == []  # Carol: a heads-up, nothing to do yet

@@ -27,6 +27,9 @@ NO_ROBOT_KEY = -2  # ours, not WeCom's: the config names no robot
 ROBOT_IMAGE_BYTES = 2 * 1024 * 1024  # the robot takes a JPG or PNG of at most 2 MB (raw)
 
 
+DUPLICATE_CHECK_SECONDS = 4 * 60 * 60
+
+
 class WecomError(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(f"wecom {code}: {message}")
@@ -62,8 +65,11 @@ class WecomClient:
         """message/send, fetching the token again once if WeCom says it expired."""
         payload = {
             "agentid": int(self.settings.agent_id),
+            # WeCom drops the same request again within the interval: a message re-sent
+            # after a crash (or a lost answer) is not shown twice. Four hours, WeCom's
+            # longest, outlasts the claim plus every retry's backoff.
             "enable_duplicate_check": 1,
-            "duplicate_check_interval": 1800,
+            "duplicate_check_interval": DUPLICATE_CHECK_SECONDS,
             **body,
         }
         for attempt in (1, 2):
