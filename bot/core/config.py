@@ -167,6 +167,9 @@ class TeamSettings(_Strict):
     workday: WorkdaySettings = Field(default_factory=WorkdaySettings)
     calendar: Literal["CN", "none"] | None = None
     holidays: list[date] = Field(default_factory=list)
+    # Whether someone who writes in the team's own channel joins it on their first
+    # command. Off, only the members listed here (or added by an admin) take part.
+    open_registration: bool = True
 
     @field_validator("timezone")
     @classmethod

@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +53,15 @@ class _Rejected(Exception):
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply.title)
         self.reply = reply
+
+
+@dataclass(frozen=True)
+class _Found:
+    """The team a command reached, and whether it came from that team's own channel
+    (or the plug-in named the team) — the only place a newcomer may join from."""
+
+    team: TeamSettings
+    own_channel: bool
 
 
 class OpsBot:
@@ -187,11 +197,12 @@ class OpsBot:
         name: str,
         reads_only: bool,
     ) -> Reply:
-        team = self._team_for(session, command, delivery)
+        found = self._team_for(session, command, delivery)
+        team = found.team
         # A newcomer's read on a snapshot cannot register them: it must wait after all.
         may_register = delivery.may_wait or not reads_only
         speaker = self._speaker(
-            session, command, delivery, team, name=name, may_register=may_register
+            session, command, delivery, found, name=name, may_register=may_register
         )
         args = self._resolve_mentions(session, team, delivery, command.mentions, route.args)
         context = self._context(session, command, team, speaker)
@@ -253,23 +264,29 @@ class OpsBot:
 
     # -- who, where -----------------------------------------------------------------------
 
-    def _team_for(self, session: Session, command: Command, delivery: Delivery) -> TeamSettings:
-        """The command's team: named by the plug-in, else the one whose channel it came
-        from, else one the speaker belongs to, else the first team."""
+    def _team_for(self, session: Session, command: Command, delivery: Delivery) -> _Found:
+        """The command's team (SPEC §3): named by the plug-in, else the one whose channel
+        it came from, else the one the speaker is a member of. Never a guess — a stranger
+        writing from anywhere else reaches no team, and is told how to join."""
         if command.team_id is not None:
-            return self.settings.team(command.team_id)
+            return _Found(self.settings.team(command.team_id), own_channel=True)
         if command.channel_id:
             for team in self.settings.teams:
                 if team.channels.get(delivery.platform) == command.channel_id:
-                    return team
+                    return _Found(team, own_channel=True)
         for team_id in identities.teams_of_identity(
             session, platform=delivery.platform, external_id=command.user_id
         ):
             try:
-                return self.settings.team(team_id)
+                return _Found(self.settings.team(team_id), own_channel=False)
             except ConfigError:
                 continue  # a team that was removed from the config
-        return self.settings.team()
+        raise _Rejected(
+            Reply(
+                self.t("errors.no_team", platform=delivery.platform, user=command.user_id[:64]),
+                tone=Tone.ERROR,
+            )
+        )
 
     def _newcomer_name(self, command: Command, delivery: Delivery) -> str:
         """The name to register a newcomer under, looked up on the platform before the
@@ -283,7 +300,10 @@ class OpsBot:
         return command.describe_user() or command.user_id
 
     def _known_speaker(self, session: Session, command: Command, delivery: Delivery) -> bool:
-        team = self._team_for(session, command, delivery)
+        try:
+            team = self._team_for(session, command, delivery).team
+        except _Rejected:
+            return True  # nobody to register: no name to look up
         return (
             identities.member_by_identity(
                 session, team_id=team.id, platform=delivery.platform, external_id=command.user_id
@@ -359,7 +379,7 @@ class OpsBot:
         session: Session,
         command: Command,
         delivery: Delivery,
-        team: TeamSettings,
+        found: _Found,
         *,
         name: str,
         may_register: bool,
@@ -373,7 +393,10 @@ class OpsBot:
         "not answered" in every stand-up. A removed member is refused everywhere, never
         registered again. The first person in a team with no members at all becomes its
         admin, so a team configured without a member list can still manage itself.
+        Newcomers join only from the team's own channel, and only while the team's
+        `open_registration` allows it: a DM or a stranger's channel proves no membership.
         """
+        team = found.team
         on_console = delivery.platform == CONSOLE
         if on_console:
             member = member_store.get_member(
@@ -390,6 +413,12 @@ class OpsBot:
         first = not member_store.list_members(session, team_id=team.id, include_removed=True)
         if on_console and not first:
             raise self._speaker_refused(session, team, "errors.unknown_speaker", command.user_id)
+        if not on_console and not (found.own_channel and team.open_registration):
+            key = "errors.closed_team" if found.own_channel else "errors.no_team"
+            reply = self.t(
+                key, team=team.display_name, platform=delivery.platform, user=command.user_id[:64]
+            )
+            raise _Rejected(Reply(reply, tone=Tone.ERROR))
         if not may_register:
             raise WouldWait(f"{command.user_id} is new and must be registered")
         member_id = (
@@ -411,12 +440,12 @@ class OpsBot:
                 )
         except IntegrityError:
             # The same newcomer's other first command registered them a moment ago.
-            found = identities.member_by_identity(
+            registered = identities.member_by_identity(
                 session, team_id=team.id, platform=delivery.platform, external_id=command.user_id
             )
-            if found is None:
+            if registered is None:
                 raise
-            return found
+            return registered
 
     def _speaker_refused(
         self, session: Session, team: TeamSettings, key: str, handle: str

@@ -542,4 +542,7 @@ MESSAGES: dict[str, str] = {
     # hardening
     "errors.control_characters": "The message has control characters (a NUL or a terminal escape, say); nothing was run or saved. Send it without them",
     "kpi.error.post_not_allowed": "Only the post's author, its reviewer, editors and admins can log its figures",
+    # who may join a team
+    "errors.no_team": "You are not in a team yet, so the command was not run and nothing was saved. To join, send a command in your team's channel, or ask an admin to add your {platform} id {user} to the team's members in the config.",
+    "errors.closed_team": "Team {team} does not register newcomers by itself, so the command was not run and nothing was saved. Ask an admin to add your {platform} id {user} to the team's members in the config.",
 }

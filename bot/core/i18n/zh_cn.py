@@ -542,4 +542,7 @@ MESSAGES: dict[str, str] = {
     # hardening
     "errors.control_characters": "消息里有控制字符（例如 NUL 或终端转义），没有执行也没有保存；请去掉后再发",
     "kpi.error.post_not_allowed": "只有这篇稿子的作者、审核人、编辑和管理员可以记录它的数据",
+    # who may join a team
+    "errors.no_team": "你还不在任何团队里，这条命令没有执行，也没有保存任何内容。加入的方法：在团队的频道里发一条命令，或者请管理员把你的 {platform} 账号 {user} 写进配置里团队的成员名单。",
+    "errors.closed_team": "团队「{team}」不自动登记新成员，这条命令没有执行，也没有保存任何内容。请管理员把你的 {platform} 账号 {user} 写进配置里团队的成员名单。",
 }
