@@ -65,6 +65,9 @@ class InlineExecutor(Executor):
         return future
 
 
+SIGNED_REQUEST_WINDOW_SECONDS = 5 * 60
+
+
 @dataclass
 class ChatServices:
     """All a plug-in may use of the bot.
@@ -85,6 +88,16 @@ class ChatServices:
     # Signature windows are about the real world (a replay), so they use the real clock
     # even when the bot's own clock is frozen for a preview.
     wall_clock: Clock = field(default_factory=SystemClock)
+
+    def signed_recently(self, timestamp: str) -> bool:
+        """Whether a signed request's timestamp (Unix seconds) is within five minutes of
+        the real clock, either way — as Slack checks its own: a captured request
+        replayed later, or stamped in the future, is refused even though it verifies."""
+        try:
+            sent = float(timestamp)
+        except ValueError:
+            return False
+        return abs(self.wall_clock.now().timestamp() - sent) <= SIGNED_REQUEST_WINDOW_SECONDS
 
 
 class ChatConnection(Protocol):

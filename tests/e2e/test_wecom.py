@@ -61,11 +61,12 @@ class WecomRig(ChatRig):
         return self.connection.adapter.crypto
 
     def callback(
-        self, xml: str, *, corp: str = SAMPLE_CORP, bad_signature: bool = False
+        self, xml: str, *, corp: str = SAMPLE_CORP, bad_signature: bool = False, age: int = 0
     ) -> httpx.Response:
+        """`xml` encrypted and signed as WeCom sends it, stamped `age` seconds ago."""
         crypto = self.crypto if corp == SAMPLE_CORP else WecomCrypto(SAMPLE_TOKEN, SAMPLE_KEY, corp)
         encrypted = crypto.encrypt(xml)
-        timestamp, nonce = str(int(time.time())), "nonce"
+        timestamp, nonce = str(int(time.time()) - age), "nonce"
         signature = "0" * 40 if bad_signature else crypto.signature(timestamp, nonce, encrypted)
         body = f"<xml><ToUserName><![CDATA[{SAMPLE_CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID>1</AgentID></xml>"
         params = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}
@@ -154,6 +155,20 @@ def test_forged_callbacks_get_401_and_change_nothing(wecom: WecomRig, problem: s
     )
     assert response.status_code == 401
     assert wecom.fake.sent() == [] and wecom.topics() == []
+
+
+@pytest.mark.parametrize("age", [6 * 60, 24 * 3600, -6 * 60])
+def test_a_callback_signed_outside_five_minutes_is_refused(wecom: WecomRig, age: int) -> None:
+    """Correctly signed, but captured earlier (or stamped ahead): a replay."""
+    response = wecom.callback(text_message("/topic add 不该保存", msg_id="99"), age=age)
+
+    assert response.status_code == 401
+    assert wecom.fake.sent() == [] and wecom.topics() == []
+
+
+def test_a_callback_signed_four_minutes_ago_is_taken(wecom: WecomRig) -> None:
+    assert wecom.callback(text_message("/topic add 晚到的选题"), age=4 * 60).status_code == 200
+    assert wecom.topics() == ["晚到的选题"]
 
 
 def test_a_replayed_msg_id_is_processed_once(wecom: WecomRig) -> None:

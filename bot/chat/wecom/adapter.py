@@ -86,6 +86,10 @@ class WecomAdapter:
                 params.get("nonce", ""),
                 encrypted,
             )
+            if not self.services.signed_recently(params.get("timestamp", "")):
+                # Only the event's MsgId stopped a replay before; a captured callback
+                # is now refused after five minutes, as Slack and Feishu refuse theirs.
+                raise CallbackRejected("the timestamp is outside the five-minute window")
             message = parse_xml(self.crypto.decrypt(encrypted))
         except MalformedCallback as malformed:
             log.warning("wecom callback malformed: %s", malformed)
