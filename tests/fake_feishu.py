@@ -303,7 +303,10 @@ class FakeFeishu:
     expire_next_token_use: bool = False
     rate_limit_next: int = 0
     fail_next_upload: int = 0  # the HTTP status the next upload gets (400 for good, 500 down)
+    wrong_secret: bool = False  # the tenant token is refused with 10014 (app secret invalid)
     lose_next_answer: bool = False  # the next message is created, but answered with a 500
+    # An outage: the next message calls get these (status, content type, body) instead.
+    outage: list[tuple[int, str, str]] = field(default_factory=list)
     images: dict[str, bytes] = field(default_factory=dict)  # image_key → what was uploaded
     created: dict[str, dict[str, Any]] = field(default_factory=dict)  # uuid → message body
     card_updates: list[dict[str, Any]] = field(default_factory=list)
@@ -427,6 +430,11 @@ def fake_feishu() -> Iterator[FakeFeishu]:
             path, query = url.path, parse_qs(url.query)
             content_type = self.headers.get("Content-Type", "")
             with fake.changed:
+                down = fake.outage.pop(0) if path == MESSAGES and fake.outage else None
+                if down is not None:
+                    fake.calls.append((self.path, json.loads(raw or b"{}"), dict(self.headers)))
+                    self.answer_raw(*down)
+                    return
                 try:
                     status, answer, headers = self._answer(path, query, content_type, raw)
                 finally:
@@ -445,6 +453,8 @@ def fake_feishu() -> Iterator[FakeFeishu]:
                 seen = json.loads(raw or b"{}")
             fake.calls.append((self.path, seen, dict(self.headers)))
             if path == "/open-apis/auth/v3/tenant_access_token/internal":
+                if fake.wrong_secret:
+                    return 400, {"code": 10014, "msg": "app secret invalid"}, {}
                 fake.tokens_issued += 1
                 token = {
                     "code": 0,

@@ -256,12 +256,7 @@ def fake_slack() -> Iterator[FakeSlack]:
             elif history is not None:
                 self.answer(history, 200)
             elif down is not None:
-                status, content_type, text = down
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(text.encode())))
-                self.end_headers()
-                self.wfile.write(text.encode())
+                self.answer_raw(*down)
             elif limited:
                 self.answer({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
             elif failing:

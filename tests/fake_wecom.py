@@ -38,6 +38,9 @@ class FakeWecom:
     image_errors: list[int] = field(default_factory=list)  # answer the next image posts so
     violations: list[str] = field(default_factory=list)
     app_outcomes: list[tuple[dict[str, Any], bool]] = field(default_factory=list)
+    wrong_secret: bool = False  # gettoken answers 40001, as for a secret that is not the app's
+    # An outage: the next message/send or robot posts get these (status, type, body).
+    outage: list[tuple[int, str, str]] = field(default_factory=list)
 
     def sent(self) -> list[dict[str, Any]]:
         return [body for path, _, body in self.calls if path == "/cgi-bin/message/send"]
@@ -106,6 +109,8 @@ def fake_wecom() -> Iterator[FakeWecom]:
             with lock:
                 fake.calls.append((url.path, params, body))
                 if url.path == "/cgi-bin/gettoken":
+                    if fake.wrong_secret:
+                        return {"errcode": 40001, "errmsg": "invalid credential"}
                     fake.tokens_issued += 1
                     return {
                         "errcode": 0,
@@ -131,6 +136,13 @@ def fake_wecom() -> Iterator[FakeWecom]:
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            path = urlparse(self.path).path
+            with lock:
+                sending = path in {"/cgi-bin/message/send", "/cgi-bin/webhook/send"}
+                down = fake.outage.pop(0) if sending and fake.outage else None
+            if down is not None:
+                self.answer_raw(*down)
+                return
             self.answer(self._route(json.loads(raw or b"{}")))
 
     with serve(Handler) as base:

@@ -180,6 +180,13 @@ def test_doctor_checks_the_app_credentials(feishu: FeishuRig) -> None:
     assert check.ok and "gets a tenant token" in check.text
 
 
+def test_doctor_says_what_to_do_about_a_wrong_secret(feishu: FeishuRig) -> None:
+    feishu.feishu.wrong_secret = True
+    check = feishu.check()
+    assert not check.ok
+    assert "10014" in check.text and "platforms.feishu.app_secret" in check.text
+
+
 def test_the_long_connection_hands_events_to_the_same_code(feishu: FeishuRig) -> None:
     handler = (
         feishu.connection.adapter.event_handler()

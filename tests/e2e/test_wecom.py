@@ -235,6 +235,13 @@ def test_doctor_checks_the_corp_credentials(wecom: WecomRig) -> None:
     assert check.ok and "gets an access token" in check.text
 
 
+def test_doctor_says_what_to_do_about_a_wrong_secret(wecom: WecomRig) -> None:
+    wecom.fake.wrong_secret = True
+    check = wecom.check()
+    assert not check.ok
+    assert "40001" in check.text and "platforms.wecom.secret" in check.text
+
+
 def test_a_command_whose_transaction_failed_runs_when_wecom_retries_it(
     wecom: WecomRig, first_topic_write_fails: list[str]
 ) -> None:

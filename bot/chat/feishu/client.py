@@ -55,7 +55,12 @@ class FeishuClient:
                 "/open-apis/auth/v3/tenant_access_token/internal",
                 json={"app_id": self.settings.app_id, "app_secret": self.settings.app_secret},
             )
-            data = response.json()
+            try:
+                data = response.json()
+            except ValueError:
+                raise FeishuError(
+                    -1, f"HTTP {response.status_code}", status=response.status_code
+                ) from None
             if data.get("code") != 0:
                 raise FeishuError(
                     int(data.get("code", -1)), str(data.get("msg")), status=response.status_code

@@ -6,6 +6,7 @@ import httpx
 
 from bot.chat.base import Check
 from bot.chat.feishu.client import FeishuClient, FeishuError
+from bot.chat.feishu.errors import hint
 from bot.chat.feishu.settings import FeishuSettings
 from bot.core.clock import SystemClock
 
@@ -15,7 +16,9 @@ def check_feishu(settings: FeishuSettings) -> Check:
     try:
         FeishuClient(settings, SystemClock()).tenant_token()
     except FeishuError as error:
-        return Check(False, f"platforms.feishu: the app credentials were refused ({error})")
+        advice = hint(error.code)
+        what = f"the app credentials were refused ({error})" + (f" — {advice}" if advice else "")
+        return Check(False, f"platforms.feishu: {what}")
     except httpx.HTTPError as error:
         return Check(False, f"platforms.feishu: {settings.base_url} cannot be reached ({error})")
     works = f"app {settings.app_id} gets a tenant token (mode {settings.mode})"

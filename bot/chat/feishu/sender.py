@@ -30,12 +30,12 @@ from collections import OrderedDict
 import httpx
 
 from bot.chat.feishu.client import FeishuClient, FeishuError
+from bot.chat.feishu.errors import RATE_LIMITED, hint
 from bot.chat.feishu.render import IMAGE_KEY_PLACEHOLDER, card_fits, render_card
 from bot.core.outbound import DeliveryError, OutgoingMessage
 
 log = logging.getLogger(__name__)
 
-RATE_LIMIT_CODES = {99991400, 11232, 230020}
 PER_CHAT_INTERVAL_SECONDS = 0.2
 KEPT_IMAGE_KEYS = 256  # uploads whose post is still being retried
 NO_IMAGE = ""  # the upload was refused for good: the post goes without its picture
@@ -47,19 +47,22 @@ def _uuid(key: str) -> str:
 
 
 def _rate_limited(error: FeishuError) -> bool:
-    return error.status == 429 or error.code in RATE_LIMIT_CODES
+    return error.status == 429 or error.code in RATE_LIMITED
 
 
 def _retryable(error: FeishuError) -> bool:
-    """Feishu busy or down: worth trying again later. Anything else is a refusal."""
-    return _rate_limited(error) or error.status >= 500
+    """Only Feishu's documented permanent codes (`errors.PERMANENT`) are for good; a
+    5xx, a page that is not JSON, a rate limit or an unknown code is tried again."""
+    return error.status >= 500 or hint(error.code) is None
 
 
 def delivery_error(error: FeishuError) -> DeliveryError:
-    limited = _rate_limited(error)
-    return DeliveryError(
-        str(error), retryable=_retryable(error), retry_after=error.retry_after if limited else None
-    )
+    if _rate_limited(error):
+        return DeliveryError(str(error), retry_after=error.retry_after)
+    advice = hint(error.code)
+    if advice and error.status < 500:
+        return DeliveryError(f"{error} — {advice}", retryable=False)
+    return DeliveryError(f"{error} (will retry)")
 
 
 class FeishuSender:

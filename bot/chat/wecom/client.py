@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from bot.chat.wecom.errors import SYSTEM_BUSY
 from bot.chat.wecom.render import (
     APP_MARKDOWN_BYTES,
     ROBOT_MARKDOWN_BYTES,
@@ -36,6 +37,18 @@ class WecomError(Exception):
         self.code = code
 
 
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """WeCom's JSON answer; a page that is not JSON (a 502 from a proxy, an HTML error)
+    is WeCom's "system busy", so that it is retried like one."""
+    try:
+        data = response.json()
+    except ValueError:
+        raise WecomError(SYSTEM_BUSY, f"HTTP {response.status_code}, not JSON") from None
+    if not isinstance(data, dict):
+        raise WecomError(SYSTEM_BUSY, f"HTTP {response.status_code}, not a JSON object")
+    return data
+
+
 class WecomClient:
     def __init__(self, settings: WecomSettings, clock: Clock) -> None:
         self.settings = settings
@@ -49,10 +62,12 @@ class WecomClient:
             now = self.clock.now()
             if not refresh and self._token and now < self._token[1]:
                 return self._token[0]
-            data = self.http.get(
-                "/cgi-bin/gettoken",
-                params={"corpid": self.settings.corp_id, "corpsecret": self.settings.secret},
-            ).json()
+            data = _answer(
+                self.http.get(
+                    "/cgi-bin/gettoken",
+                    params={"corpid": self.settings.corp_id, "corpsecret": self.settings.secret},
+                )
+            )
             if data.get("errcode", 0) != 0:
                 raise WecomError(int(data["errcode"]), str(data.get("errmsg")))
             self._token = (
@@ -74,9 +89,11 @@ class WecomClient:
         }
         for attempt in (1, 2):
             token = self.access_token(refresh=attempt == 2)
-            data = self.http.post(
-                "/cgi-bin/message/send", params={"access_token": token}, json=payload
-            ).json()
+            data = _answer(
+                self.http.post(
+                    "/cgi-bin/message/send", params={"access_token": token}, json=payload
+                )
+            )
             code = int(data.get("errcode", 0))
             if code == 0:
                 return
@@ -126,6 +143,6 @@ class WecomClient:
         key = self.settings.robot_webhook_key
         if not key:
             raise WecomError(NO_ROBOT_KEY, "platforms.wecom.robot_webhook_key is not set")
-        data = self.http.post("/cgi-bin/webhook/send", params={"key": key}, json=body).json()
+        data = _answer(self.http.post("/cgi-bin/webhook/send", params={"key": key}, json=body))
         if int(data.get("errcode", 0)) != 0:
             raise WecomError(int(data["errcode"]), str(data.get("errmsg")))

@@ -17,13 +17,12 @@ from typing import Any
 import httpx
 
 from bot.chat.wecom.client import ROBOT_IMAGE_BYTES, WecomClient, WecomError
+from bot.chat.wecom.errors import RATE_LIMITED, hint
 from bot.core.outbound import DeliveryError, OutgoingMessage
 
 log = logging.getLogger(__name__)
 
 ROBOT = "robot"  # `channels.wecom: robot`: the team's group, through its robot
-SYSTEM_BUSY = -1
-RATE_LIMITED = {45009, 45033}
 RATE_LIMIT_WAIT_SECONDS = 60.0
 
 
@@ -48,7 +47,7 @@ class WecomSender:
         except WecomError as error:
             if error.code in RATE_LIMITED:
                 raise DeliveryError(str(error), retry_after=RATE_LIMIT_WAIT_SECONDS) from error
-            raise DeliveryError(str(error), retryable=_transient(error)) from error
+            raise _delivery_error(error) from error
         except httpx.HTTPError as error:
             raise DeliveryError(f"wecom: {error}") from error
 
@@ -97,5 +96,12 @@ class WecomSender:
 
 
 def _transient(error: WecomError) -> bool:
-    """WeCom's `-1` (system busy) is worth another try; its other codes are for good."""
-    return error.code == SYSTEM_BUSY
+    """Only WeCom's documented permanent codes (`errors.PERMANENT`) are for good."""
+    return hint(error.code) is None
+
+
+def _delivery_error(error: WecomError) -> DeliveryError:
+    advice = hint(error.code)
+    if advice:
+        return DeliveryError(f"{error} — {advice}", retryable=False)
+    return DeliveryError(f"{error} (will retry)")
