@@ -104,6 +104,34 @@ def cannot_open(error: BaseException) -> str | None:
     return None
 
 
+def sqlite_write_locked(file: Path) -> bool:
+    """Whether another connection holds the write lock of the SQLite file right now:
+    asked without waiting, so that a caller can say it waits before it does."""
+    if not file.exists():
+        return False
+    try:
+        probe = sqlite3.connect(file, timeout=0, isolation_level=None)
+    except sqlite3.Error:
+        return False
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as error:
+        return "locked" in str(error) or "busy" in str(error)
+    finally:
+        probe.close()
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """Whether `error` is SQLite giving up on a write lock another process held for
+    the whole busy timeout (not a broken or missing database)."""
+    original = getattr(error, "orig", error)
+    return isinstance(original, sqlite3.OperationalError) and (
+        "database is locked" in str(original) or "database is busy" in str(original)
+    )
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL for concurrent readers, foreign keys on, and transactions SQLAlchemy controls.
 

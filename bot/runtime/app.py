@@ -36,7 +36,14 @@ from handlers.help import family_help
 from storage import identities
 from storage import members as member_store
 from storage.db import WouldWait as StorageWouldWait
-from storage.db import create_engine_for, snapshot, transaction, transaction_at_once, works_at_once
+from storage.db import (
+    create_engine_for,
+    is_lock_timeout,
+    snapshot,
+    transaction,
+    transaction_at_once,
+    works_at_once,
+)
 from storage.inbound import first_delivery
 from storage.migrate import upgrade_database
 from storage.models import Member
@@ -183,7 +190,12 @@ class OpsBot:
             return rejected.reply
         except (StorageWouldWait, WouldWait) as would_wait:
             raise WouldWait(str(would_wait)) from None
-        except Exception:
+        except Exception as error:
+            if is_lock_timeout(error):
+                # Another process held SQLite's write lock for the whole busy timeout:
+                # nothing was stored, and the same command will work in a moment.
+                log.warning("database busy for %s command: %.200r", delivery.platform, command.text)
+                return Reply(self.t("errors.database_busy"), tone=Tone.ERROR)
             log.exception("command failed: %.200r", command.text)
             return Reply(self.t("errors.internal"), tone=Tone.ERROR)
 

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from types import TracebackType
 from typing import IO, Any, NoReturn, TextIO, cast
 
@@ -70,8 +71,10 @@ from storage.db import (
     cannot_open,
     check_url,
     create_engine_for,
+    is_lock_timeout,
     normalise_url,
     sqlite_file,
+    sqlite_write_locked,
     transaction,
 )
 from storage.export import export_tables
@@ -200,6 +203,9 @@ def _team(settings: Settings, team_id: str | None) -> TeamSettings:
         raise UsageError(str(error)) from None
 
 
+LOCK_PATIENCE_SECONDS = 5 * 60  # how long a command waits for another process's write
+
+
 def _open_bot(settings: Settings, *, writes: bool = True) -> OpsBot:
     """The bot, on a database it can use. A command that writes refuses a SQLite file it
     may not write at once, naming it: SQLite itself opens a read-only file without a
@@ -211,7 +217,27 @@ def _open_bot(settings: Settings, *, writes: bool = True) -> OpsBot:
     file = sqlite_file(settings.storage.url)
     if writes and file is not None and file.exists() and not os.access(file, os.W_OK):
         raise DatabaseUnavailable(file, os.strerror(errno.EACCES))
-    return OpsBot.open(settings, clock)
+    # Another process writing (a long import, a `tick`) holds SQLite's one write lock:
+    # say so and wait for it, rather than fail after the busy timeout.
+    told = False
+    if file is not None and sqlite_write_locked(file):
+        _say_waiting(settings, file)
+        told = True
+    patience = monotonic() + LOCK_PATIENCE_SECONDS
+    while True:
+        try:
+            return OpsBot.open(settings, clock)
+        except (OperationalError, sqlite3.OperationalError) as error:
+            if not is_lock_timeout(error) or monotonic() > patience:
+                raise
+            if not told:
+                _say_waiting(settings, file)
+                told = True
+
+
+def _say_waiting(settings: Settings, file: Path | None) -> None:
+    t = Translator(settings.locale)
+    print(t("cli.database.waiting", path=str(file or _shown_url(settings))), file=sys.stderr)
 
 
 def _console_adapter(bot: OpsBot, team: TeamSettings, speaker: str | None) -> ConsoleAdapter:

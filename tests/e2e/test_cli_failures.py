@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -92,7 +93,7 @@ def test_quit_ends_a_piped_script_and_nothing_after_it_runs(tmp_path: Path, word
     result = opsbot("console", cwd=tmp_path, stdin=f"/topic add x\n{word}\n/topic add y\n")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["✅ 选题 #1 已保存 · 评分 3.00 · 优先级 中"]
+    assert result.stdout.splitlines() == ["✅ 选题 #1「x」已保存 · 评分 3.00 · 优先级 中"]
     topics = json.loads(opsbot("export", cwd=tmp_path).stdout)["topics"]
     assert [topic["title"] for topic in topics] == ["x"]
 
@@ -457,3 +458,32 @@ def test_digest_post_of_a_skipped_run_says_so_and_force_posts_it(english: Path) 
     forced = opsbot("digest", "--post", "--force", cwd=english, env=late)
     assert forced.stdout.startswith("── 📣 Growth · digest ──\n")
     assert outbox_kinds(english).count("digest") == 1
+
+
+# -- another process holding the database ----------------------------------------------
+
+
+def test_the_console_waits_for_a_database_another_process_is_writing(english: Path) -> None:
+    """Another process (an import, a tick) holds SQLite's write lock: the console says it
+    waits, and goes on once the lock is released, instead of failing at start."""
+    assert opsbot("db", "upgrade", cwd=english).returncode == 0
+    holder = sqlite3.connect(english / "opsbot.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("OPSBOT_")}
+    console = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"], cwd=english, env=environment, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert console.stderr is not None
+        waiting = console.stderr.readline()  # blocks until the console has said it waits
+        assert "is being written by another process" in waiting
+        assert str(english / "opsbot.db") in waiting or "opsbot.db" in waiting
+        holder.execute("ROLLBACK")
+        out, err = console.communicate("/topic add Held up\n/topic list\n", timeout=60)
+    finally:
+        holder.close()
+        if console.poll() is None:
+            console.kill()
+    assert console.returncode == 0, err
+    assert "Held up" in out and "database is locked" not in err
