@@ -146,6 +146,15 @@ def _create(ctx: Context, words: list[str], *, hot: bool) -> Topic:
     )
 
 
+def _details(ctx: Context, topic: Topic) -> str:
+    """The platform and tags as stored, echoed so that a misread option shows at once."""
+    parts = []
+    if topic.platform:
+        parts.append(ctx.content_platforms.name(topic.platform, ctx.locale))
+    parts.extend(f"#{tag}" for tag in topic.tags)
+    return "".join(f" · {part}" for part in parts)
+
+
 def _vote_button(ctx: Context, topic: Topic) -> Button:
     return Button(ctx.t("button.vote"), f"/topic vote {topic.id}")
 
@@ -155,7 +164,12 @@ def add_topic(ctx: Context, args: list[str]) -> Reply:
     topic = _create(ctx, args, hot=False)
     return Reply(
         ctx.t(
-            "topic.saved", id=topic.id, score=f"{topic.score:.2f}", priority=_priority(ctx, topic)
+            "topic.saved",
+            id=topic.id,
+            title=topic.title,
+            score=f"{topic.score:.2f}",
+            priority=_priority(ctx, topic),
+            details=_details(ctx, topic),
         ),
         tone=Tone.SUCCESS,
         buttons=[_vote_button(ctx, topic)],

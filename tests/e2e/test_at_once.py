@@ -80,7 +80,7 @@ def test_reads_are_answered_from_a_snapshot_while_another_process_writes(
 def test_a_write_runs_at_once_when_the_write_lock_is_free(bot: BotDriver) -> None:
     reply = at_once(bot, "/topic add 冬季护肤指南 p:wechat t:5 v:4 c:4", delivery="d1")
 
-    assert reply is not None and reply.title.startswith("选题 #1 已保存")
+    assert reply is not None and reply.title.startswith("选题 #1「")
     assert [topic["title"] for topic in bot.export()["topics"]] == ["冬季护肤指南"]
     assert at_once(bot, "/topic add 冬季护肤指南 p:wechat t:5 v:4 c:4", delivery="d1") is None
     assert len(bot.export()["topics"]) == 1  # the retried delivery was not run again

@@ -49,7 +49,7 @@ def test_piped_console_and_json_export(workdir: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "✅ 选题 #1 已保存 · 评分 4.33 · 优先级 高",
+        "✅ 选题 #1「双十一选题」已保存 · 公众号 · #促销 · 评分 4.33 · 优先级 高",
         "✅ 已为 #1「双十一选题」投票 · 共 1 票",
     ]
     assert (workdir / "opsbot.db").exists()
@@ -74,7 +74,7 @@ def test_bad_input_keeps_the_console_running_with_exit_status_zero(workdir: Path
     lines = result.stdout.splitlines()
     assert lines[0].startswith("❌ 缺少标题。用法：/topic add")
     assert lines[1].startswith("❌ 没有 /nope 这个命令")
-    assert lines[2] == "✅ 选题 #1 已保存 · 评分 3.00 · 优先级 中"
+    assert lines[2] == "✅ 选题 #1「好选题」已保存 · 评分 3.00 · 优先级 中"
     assert result.stderr == ""
 
 

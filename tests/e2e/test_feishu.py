@@ -72,7 +72,10 @@ def test_a_command_round_trip_with_mentions(feishu: FeishuRig) -> None:
     )
     (reply,) = feishu.wait_for_messages(1)
     card = json.loads(reply["content"])
-    assert card["header"]["title"]["content"] == "选题 #1 已保存 · 评分 4.33 · 优先级 高"
+    assert (
+        card["header"]["title"]["content"]
+        == "选题 #1「冬至节气海报」已保存 · 小红书 · #节日 · 评分 4.33 · 优先级 高"
+    )
     assert card["schema"] == "2.0"
     assert button_commands(card) == ["/topic vote 1"]
     assert feishu.topics() == ["冬至节气海报"]
@@ -197,7 +200,7 @@ def test_the_long_connection_hands_events_to_the_same_code(feishu: FeishuRig) ->
 
     dispatch(json.dumps(message_event("/topic add 长连接的选题", chat_type="p2p")).encode())
     (reply,) = feishu.wait_for_messages(1)
-    assert json.loads(reply["content"])["header"]["title"]["content"].startswith("选题 #1 已保存")
+    assert json.loads(reply["content"])["header"]["title"]["content"].startswith("选题 #1「")
 
     answer = dispatch(json.dumps(card_action("/topic vote 1")).encode())
     assert answer.toast.content == "已为 #1「长连接的选题」投票 · 共 1 票"
@@ -217,6 +220,6 @@ def test_a_command_whose_transaction_failed_runs_when_feishu_retries_it(
     assert feishu.topics() == ["重试后保存"]
     first, second = (json.loads(m["content"]) for m in feishu.wait_for_messages(2))
     assert first["header"]["template"] == "red"  # "something went wrong", nothing stored
-    assert second["header"]["title"]["content"].startswith("选题 #1 已保存")
+    assert second["header"]["title"]["content"].startswith("选题 #1「")
     assert feishu.send(event).status_code == 200  # a third delivery: handled already
     assert feishu.topics() == ["重试后保存"] and len(feishu.fake.messages()) == 2

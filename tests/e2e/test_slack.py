@@ -96,8 +96,13 @@ def test_a_slash_command_round_trip(slack: SlackRig) -> None:
     answer = slack.command("/ops-topic", "add 冬季护肤指南 #护肤 p:wechat t:5 v:4 c:4")
 
     assert answer["response_type"] == "ephemeral"
-    assert answer["text"] == "✅ 选题 #1 已保存 · 评分 4.33 · 优先级 高"
-    assert "*选题 #1 已保存 · 评分 4.33 · 优先级 高*" in texts(answer)
+    assert (
+        answer["text"]
+        == "✅ 选题 #1「冬季护肤指南」已保存 · 公众号 · #护肤 · 评分 4.33 · 优先级 高"
+    )
+    assert "*选题 #1「冬季护肤指南」已保存 · 公众号 · #护肤 · 评分 4.33 · 优先级 高*" in texts(
+        answer
+    )
     button = answer["blocks"][-1]["elements"][0]
     assert (button["value"], button["text"]["text"]) == ("/topic vote 1", "👍 投票")
     assert slack.topics() == ["冬季护肤指南"]
@@ -278,7 +283,7 @@ def test_a_command_waiting_on_a_busy_database_is_acknowledged_in_time_and_answer
         assert slack.fake.posted("/response/slow") == []
 
     (later,) = answers_at(slack.fake, "slow")
-    assert later["text"].startswith("✅ 选题 #1 已保存")
+    assert later["text"].startswith("✅ 选题 #1「")
     assert later["response_type"] == "ephemeral"
     assert slack.topics() == ["慢慢来"]
 
@@ -320,7 +325,7 @@ def test_commands_that_need_no_waiting_do_not_queue_behind_a_slow_one(slack: Sla
         release.set()
         slow.result()
 
-    assert added["text"].startswith("✅ 选题 #1 已保存")
+    assert added["text"].startswith("✅ 选题 #1「")
     assert "不用排队" in texts(listed)
 
 
@@ -328,7 +333,7 @@ def test_a_fast_command_is_answered_in_the_acknowledgement_itself(slack: SlackRi
     slack.adapter.answer_within = 0.3
     answer = slack.command("/ops-topic", "add 快", trigger="fast")
 
-    assert answer["text"].startswith("✅ 选题 #1 已保存")
+    assert answer["text"].startswith("✅ 选题 #1「")
     time.sleep(slack.adapter.answer_within + 0.2)  # past the deadline: no second answer
     assert slack.fake.posted("/response/fast") == []
 
@@ -364,11 +369,11 @@ def test_socket_mode_answers_the_envelope_and_keeps_the_deadline(slack: SlackRig
     assert [envelope.envelope_id for envelope in client.sent] == [
         "env-socket-1", "env-socket-2", "env-socket-3"
     ]  # fmt: skip
-    assert first.payload["text"].startswith("✅ 选题 #1 已保存")
+    assert first.payload["text"].startswith("✅ 选题 #1「")
     assert second.payload["text"] == "⏳ 收到，正在处理…"
     assert "走长连接" in texts(third.payload)
     (later,) = answers_at(slack.fake, "socket-2")
-    assert later["text"].startswith("✅ 选题 #2 已保存")
+    assert later["text"].startswith("✅ 选题 #2「")
     assert slack.topics() == ["走长连接", "排队中"]
 
 
@@ -412,9 +417,9 @@ def test_the_umbrella_takes_every_family_in_both_languages(slack: SlackRig) -> N
     chinese = slack.command("/ops", "选题 新增 冬至节气海报")
     one_word_less = slack.command("/ops-topic", "add 双十一")
 
-    assert english["text"].startswith("✅ 选题 #1 已保存")
-    assert chinese["text"].startswith("✅ 选题 #2 已保存")
-    assert one_word_less["text"].startswith("✅ 选题 #3 已保存")
+    assert english["text"].startswith("✅ 选题 #1「")
+    assert chinese["text"].startswith("✅ 选题 #2「")
+    assert one_word_less["text"].startswith("✅ 选题 #3「")
     assert slack.topics() == ["冬季护肤指南", "冬至节气海报", "双十一"]
     assert slack.command("/ops", "")["text"].startswith("opsbot")  # /ops alone: the help
 

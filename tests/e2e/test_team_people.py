@@ -87,7 +87,7 @@ def test_an_unknown_speaker_is_refused_in_english(bot_en: BotDriver) -> None:
 
 def test_once_added_a_newcomer_speaks(bot: BotDriver) -> None:
     assert bot.send("/团队 新增 @zoe") == "✅ 已添加 zoe（成员）"
-    assert bot.send("@zoe /topic add 新人的选题").startswith("✅ 选题 #1 已保存")
+    assert bot.send("@zoe /topic add 新人的选题").startswith("✅ 选题 #1「")
     assert _members(bot)["zoe"] == ("member", True)
 
 

@@ -12,7 +12,7 @@ from tests.conftest import BotDriver, BotFactory
 def test_capture_a_topic_with_score_and_priority(bot: BotDriver) -> None:
     reply = bot.send("/topic add 双十一选题 #促销 p:wechat t:5 v:4 c:4")
 
-    assert reply == "✅ 选题 #1 已保存 · 评分 4.33 · 优先级 高"
+    assert reply == "✅ 选题 #1「双十一选题」已保存 · 公众号 · #促销 · 评分 4.33 · 优先级 高"
     topic = bot.topic(1)
     assert topic["title"] == "双十一选题"
     assert topic["tags"] == ["促销"]
@@ -28,7 +28,7 @@ def test_capture_a_topic_with_score_and_priority(bot: BotDriver) -> None:
 def test_chinese_aliases_and_platform_names(bot: BotDriver) -> None:
     reply = bot.send("/选题 新增 冬至节气海报 #节日 p:小红书 t:5 v:4 c:4")
 
-    assert reply.startswith("✅ 选题 #1 已保存")
+    assert reply.startswith("✅ 选题 #1「")
     assert bot.topic(1)["platform"] == "xiaohongshu"
     bot.send("／选题 新增 第二个 p：xhs")  # full-width slash and colon from a Chinese IME
     assert bot.topic(2)["platform"] == "xiaohongshu"
@@ -236,7 +236,7 @@ def test_unknown_commands_and_sub_commands(bot: BotDriver) -> None:
 
 def test_english_replies(bot_en: BotDriver) -> None:
     assert bot_en.send("/topic add Winter guide #skincare p:wechat t:5 v:4 c:4") == (
-        "✅ Topic #1 saved · score 4.33 · priority high"
+        '✅ Topic #1 "Winter guide" saved · WeChat · #skincare · score 4.33 · priority high'
     )
     assert bot_en.send("@bob /topic vote 1") == '✅ Voted for #1 "Winter guide" · 1 vote'
     assert bot_en.send("/topic add") == (

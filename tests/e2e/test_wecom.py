@@ -126,7 +126,7 @@ def test_a_text_command_round_trip(wecom: WecomRig) -> None:
     assert reply["enable_duplicate_check"] == 1
     assert reply["msgtype"] == "template_card"  # the reply has a vote button
     card = reply["template_card"]
-    assert card["main_title"]["title"].startswith("选题 #1 已保存")
+    assert card["main_title"]["title"].startswith("选题 #1「")
     assert card["button_list"][0]["key"] == "/topic vote 1"
     assert wecom.topics() == ["冬至节气海报"]
 

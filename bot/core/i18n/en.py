@@ -55,7 +55,7 @@ MESSAGES: dict[str, str] = {
     "topic.drop.usage": "/topic drop <id> [reason]",
     "topic.drop.help": "Drops a topic, with an optional reason",
     "topic.drop.example": "/topic drop 9 repeats last week's post",
-    "topic.saved": "Topic #{id} saved · score {score} · priority {priority}",
+    "topic.saved": 'Topic #{id} "{title}" saved{details} · score {score} · priority {priority}',
     "topic.hot_saved": '🔥 Hot topic #{id} "{title}" saved · score {score} · priority {priority} · draft due {deadline} ({hours} h)',
     "topic.hot_until": "🔥 due {deadline}",
     "topic.list_title": "Topic backlog · {count}",
@@ -397,6 +397,7 @@ MESSAGES: dict[str, str] = {
     "value.error.not_a_number": '"{value}" is not a number: write 12000, 12,000 or 1.2万',
     "value.error.not_a_group": '"{value}": the comma is not a thousands separator (one every three digits, as in 12,000); write 12000 or 12,000',
     "value.error.negative": '"{value}" is negative: a value must be 0 or more',
+    "value.error.too_large": '"{value}" is too large: a value is at most {max}',
     "kpi.error.missing_value": '"{pair}" has no number: write {name}=12000',
     "kpi.error.missing_date": "Missing date, e.g. 11-22 or yesterday",
     "kpi.error.delete_not_allowed": "Only admins and editors can delete figures (/kpi delete)",
@@ -408,6 +409,7 @@ MESSAGES: dict[str, str] = {
     "kpi.delete_nothing_metric": "No {metric} is stored for {platform} on {date}; nothing was deleted",
     "import.reject.not_a_group": '"{value}" in {column}: the comma is not a thousands separator (one every three digits, as in 12,000)',
     "import.reject.negative": '"{value}" in {column} is negative: a value must be 0 or more',
+    "import.reject.too_large": '"{value}" in {column} is too large: a value is at most {max}',
     "import.reject.too_many_fields": 'the line has {found} fields but the header has {expected}: put numbers with thousands separators in quotes ("12,000") or drop the commas (12000)',
     "import.reject.too_few_fields": "the line has {found} fields but the header has {expected}: keep the commas of empty values (2026-11-16,100,,4)",
     # tasks: echoes and refusals
@@ -545,4 +547,7 @@ MESSAGES: dict[str, str] = {
     # who may join a team
     "errors.no_team": "You are not in a team yet, so the command was not run and nothing was saved. To join, send a command in your team's channel, or ask an admin to add your {platform} id {user} to the team's members in the config.",
     "errors.closed_team": "Team {team} does not register newcomers by itself, so the command was not run and nothing was saved. Ask an admin to add your {platform} id {user} to the team's members in the config.",
+    # another process holds the database
+    "cli.database.waiting": "database {path} is being written by another process (an import, a tick …); waiting for it to finish … (Ctrl-C to stop)",
+    "errors.database_busy": "The database is held by another process for too long, so the command was not run and nothing was saved. Please send it again in a moment.",
 }

@@ -55,7 +55,7 @@ MESSAGES: dict[str, str] = {
     "topic.drop.usage": "/topic drop <编号> [原因]",
     "topic.drop.help": "放弃一个选题，可以写上原因",
     "topic.drop.example": "/选题 放弃 9 和上周内容重复",
-    "topic.saved": "选题 #{id} 已保存 · 评分 {score} · 优先级 {priority}",
+    "topic.saved": "选题 #{id}「{title}」已保存{details} · 评分 {score} · 优先级 {priority}",
     "topic.hot_saved": "🔥 热点 #{id}「{title}」已保存 · 评分 {score} · 优先级 {priority} · {deadline} 前出稿（{hours} 小时）",
     "topic.hot_until": "🔥 {deadline} 截止",
     "topic.list_title": "选题库 · {count} 个",
@@ -397,6 +397,7 @@ MESSAGES: dict[str, str] = {
     "value.error.not_a_number": "「{value}」不是数字，请写 12000、12,000 或 1.2万",
     "value.error.not_a_group": "「{value}」里的逗号不是千位分隔符（每三位一个，如 12,000），请写 12000 或 12,000",
     "value.error.negative": "「{value}」是负数，数值必须是 0 或以上",
+    "value.error.too_large": "「{value}」太大了，数值最多 {max}",
     "kpi.error.missing_value": "「{pair}」缺少数值，请写 {name}=12000",
     "kpi.error.missing_date": "缺少日期，例如 11-22 或 昨天",
     "kpi.error.delete_not_allowed": "只有管理员和编辑可以删除数据（/数据 删除）",
@@ -408,6 +409,7 @@ MESSAGES: dict[str, str] = {
     "kpi.delete_nothing_metric": "{platform} {date} 没有记录{metric}，没有删除任何内容",
     "import.reject.not_a_group": "{column} 的「{value}」里的逗号不是千位分隔符（每三位一个，如 12,000）",
     "import.reject.negative": "{column} 的「{value}」是负数，数值必须是 0 或以上",
+    "import.reject.too_large": "{column} 的「{value}」太大了，数值最多 {max}",
     "import.reject.too_many_fields": '这一行有 {found} 个字段，表头只有 {expected} 个；带千位分隔符的数字请加引号（"12,000"）或去掉逗号（12000）',
     "import.reject.too_few_fields": "这一行只有 {found} 个字段，表头有 {expected} 个；空着的值也要留下逗号（如 2026-11-16,100,,4）",
     # tasks: echoes and refusals
@@ -545,4 +547,7 @@ MESSAGES: dict[str, str] = {
     # who may join a team
     "errors.no_team": "你还不在任何团队里，这条命令没有执行，也没有保存任何内容。加入的方法：在团队的频道里发一条命令，或者请管理员把你的 {platform} 账号 {user} 写进配置里团队的成员名单。",
     "errors.closed_team": "团队「{team}」不自动登记新成员，这条命令没有执行，也没有保存任何内容。请管理员把你的 {platform} 账号 {user} 写进配置里团队的成员名单。",
+    # another process holds the database
+    "cli.database.waiting": "数据库 {path} 正被另一个进程写入（例如导入或定时任务），等它写完再继续……（Ctrl-C 退出）",
+    "errors.database_busy": "数据库正被另一个进程长时间占用，这条命令没有执行，也没有保存任何内容。请稍后再发一次。",
 }
