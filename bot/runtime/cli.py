@@ -213,7 +213,7 @@ def _open_bot(settings: Settings, *, writes: bool = True) -> OpsBot:
     try:
         clock = clock_from_environment(os.environ.get("OPSBOT_NOW"))
     except ValueError as error:
-        raise UsageError(f"OPSBOT_NOW: {error}") from None
+        raise CliError("cli.bad_now", value=os.environ.get("OPSBOT_NOW", "")[:60]) from error
     file = sqlite_file(settings.storage.url)
     if writes and file is not None and file.exists() and not os.access(file, os.W_OK):
         raise DatabaseUnavailable(file, os.strerror(errno.EACCES))
@@ -437,12 +437,12 @@ def _demo(settings: Settings, team_id: str | None) -> int:
     team = _team(settings, team_id)
     bot = _open_bot(settings)
     try:
-        progress = Progress("loading the demo", DEMO_COMMANDS_ABOUT)
+        progress = Progress(bot.t("cli.progress.demo"), DEMO_COMMANDS_ABOUT)
         count = load_demo(bot, team_id=team.id, progress=progress)
         progress.finish()
     except DemoError as error:
         raise UsageError(f"demo: {error}") from None
-    print(f"demo data loaded into team {team.id} ({count} commands replayed)", file=sys.stderr)
+    print(bot.t("cli.demo.loaded", team=team.id, count=count), file=sys.stderr)
     return EXIT_OK
 
 
@@ -549,7 +549,7 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
         bot = _open_bot(settings, writes=False)
         zones = {team.id: team.zone for team in settings.teams}
         default_zone = settings.team().zone
-        progress = Progress("exporting", 2)
+        progress = Progress(bot.t("cli.progress.exporting"), 2)
         with transaction(bot.engine) as session:
             tables = export_tables(
                 session,
@@ -626,17 +626,20 @@ def _kpi_import(settings: Settings, path: Path, platform: str | None, team_id: s
     if platform is not None:
         default_platform = bot.content_platforms.resolve(platform)
         if default_platform is None:
-            raise UsageError(f"--platform: unknown platform {platform!r}")
+            known = ", ".join(bot.content_platforms.keys)
+            raise CliError("cli.unknown_platform", value=platform[:40], known=known)
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise UsageError(f"{path}: {error.strerror or error}") from None
+        raise CliError(
+            "cli.path.unreadable", EXIT_FAILURE, path=str(path), reason=error.strerror or str(error)
+        ) from None
     now = bot.clock.now()
     bar: Progress | None = None
 
     def show(done: int, total: int) -> None:
         nonlocal bar
-        bar = bar or Progress(f"importing {path.name}", total)
+        bar = bar or Progress(bot.t("cli.progress.importing", file=path.name), total)
         bar.update(done)
 
     try:

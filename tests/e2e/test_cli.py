@@ -157,7 +157,7 @@ def test_demo_then_tick_posts_to_the_console_once(workdir: Path) -> None:
     env = {"OPSBOT_NOW": "2026-11-23T09:30:00+08:00"}
     demo = opsbot("demo", cwd=workdir, env=env)
     assert demo.returncode == 0, demo.stderr
-    assert "demo data loaded into team content" in demo.stderr
+    assert "演示数据已载入团队 content" in demo.stderr
 
     first = opsbot("tick", cwd=workdir, env=env)
     assert first.returncode == 0, first.stderr

@@ -487,3 +487,32 @@ def test_the_console_waits_for_a_database_another_process_is_writing(english: Pa
             console.kill()
     assert console.returncode == 0, err
     assert "Held up" in out and "database is locked" not in err
+
+
+# -- the CLI's own words, in the config's language ---------------------------------------
+
+
+def test_a_bad_opsbot_now_is_one_line_in_the_team_s_language(tmp_path: Path) -> None:
+    result = opsbot("digest", cwd=tmp_path, env={"OPSBOT_NOW": "next tuesday"})
+
+    assert result.returncode == 2
+    assert one_line(result).startswith("opsbot: OPSBOT_NOW=next tuesday 不是一个时间")
+
+
+def test_kpi_import_names_an_unknown_platform_and_the_known_ones(english: Path) -> None:
+    (english / "export.csv").write_text("date,title,reads\n2026-11-23,A,1\n", encoding="utf-8")
+
+    result = opsbot("kpi", "import", "export.csv", "--platform", "myspace", cwd=english)
+
+    assert result.returncode == 2
+    line = one_line(result)
+    assert line.startswith('opsbot: --platform: unknown platform "myspace"; known: wechat,')
+
+
+def test_kpi_import_of_a_missing_file_says_so_in_chinese(tmp_path: Path) -> None:
+    result = opsbot("kpi", "import", "没有这个文件.csv", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert one_line(result) == (
+        "opsbot: 没有这个文件.csv：无法读取（No such file or directory）；请检查文件名和权限"
+    )
