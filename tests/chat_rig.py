@@ -49,7 +49,7 @@ class ChatRig:
 
     def check(self) -> Check:
         (configured,) = configured_platforms(self.bot.settings)
-        return configured.platform.check(configured.settings)
+        return configured.platform.check(configured.settings, self.bot.t)
 
     def deliver(self) -> DeliveryReport:
         """Deliver the outbox through the plug-in's own sender, as `opsbot tick` does."""

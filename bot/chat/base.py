@@ -139,6 +139,7 @@ class ChatPlatform(Protocol):
         """Build the connection from its validated settings."""
         ...
 
-    def check(self, settings: Any) -> Check:
-        """For `opsbot doctor`: do the credentials work? (May call the platform.)"""
+    def check(self, settings: Any, t: Translator) -> Check:
+        """For `opsbot doctor`: do the credentials work? (May call the platform.) Worded
+        by `t`, in the config's language, like the rest of the report."""
         ...

@@ -41,11 +41,15 @@ class FrozenClock:
         self._instant += delta
 
 
+class MissingOffset(ValueError):
+    """An instant written without its UTC offset: which moment it is depends on a zone."""
+
+
 def parse_instant(text: str) -> datetime:
     """Parse an ISO 8601 instant that must carry its UTC offset (`2026-11-23T09:00+08:00`)."""
     instant = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if instant.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset; write it like 2026-11-23T09:00+08:00")
+        raise MissingOffset(f"{text!r} has no UTC offset; write it like 2026-11-23T09:00+08:00")
     return instant
 
 

@@ -38,7 +38,7 @@ from sqlmodel import select
 from bot import __version__
 from bot.chat import CHAT_PLATFORM_NAMES
 from bot.chat.console.adapter import ConsoleAdapter, keep_logs_off_the_prompt
-from bot.core.clock import SystemClock, clock_from_environment
+from bot.core.clock import MissingOffset, SystemClock, clock_from_environment
 from bot.core.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, TeamSettings
 from bot.core.i18n import CATALOGUES, Translator
 from bot.core.jobs import CronJob
@@ -213,7 +213,8 @@ def _open_bot(settings: Settings, *, writes: bool = True) -> OpsBot:
     try:
         clock = clock_from_environment(os.environ.get("OPSBOT_NOW"))
     except ValueError as error:
-        raise CliError("cli.bad_now", value=os.environ.get("OPSBOT_NOW", "")[:60]) from error
+        key = "cli.bad_now_offset" if isinstance(error, MissingOffset) else "cli.bad_now"
+        raise CliError(key, value=os.environ.get("OPSBOT_NOW", "")[:60]) from error
     file = sqlite_file(settings.storage.url)
     if writes and file is not None and file.exists() and not os.access(file, os.W_OK):
         raise DatabaseUnavailable(file, os.strerror(errno.EACCES))

@@ -132,5 +132,5 @@ def run_checks(settings: Settings, *, config: Path | None, looked_at: Path) -> l
     configured = configured_platforms(settings)
     if not configured:
         checks.append(Check(True, t("cli.doctor.no_platforms")))
-    checks.extend(entry.platform.check(entry.settings) for entry in configured)
+    checks.extend(entry.platform.check(entry.settings, t) for entry in configured)
     return checks

@@ -143,7 +143,7 @@ def test_bad_frozen_clock_is_a_usage_error(workdir: Path) -> None:
     result = opsbot("console", cwd=workdir, env={"OPSBOT_NOW": "2026-11-23 09:00"})
 
     assert result.returncode == 2
-    assert "OPSBOT_NOW" in result.stderr and "no UTC offset" in result.stderr
+    assert "OPSBOT_NOW=2026-11-23 09:00 没有写 UTC 时差" in result.stderr
 
 
 def test_run_without_platforms_opens_the_console(workdir: Path) -> None:

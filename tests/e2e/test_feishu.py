@@ -180,7 +180,7 @@ def test_a_rate_limit_is_retried_by_the_outbox(feishu: FeishuRig) -> None:
 
 def test_doctor_checks_the_app_credentials(feishu: FeishuRig) -> None:
     check = feishu.check()
-    assert check.ok and "gets a tenant token" in check.text
+    assert check.ok and "能取得 tenant token（模式 http）" in check.text
 
 
 def test_doctor_says_what_to_do_about_a_wrong_secret(feishu: FeishuRig) -> None:

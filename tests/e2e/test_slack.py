@@ -262,7 +262,7 @@ def test_health_metrics_and_doctor(slack: SlackRig) -> None:
     assert 'opsbot_http_requests_total{route="/slack/events",status="200"}' in metrics
     assert 'opsbot_outbox_items{status="failed"} 0.0' in metrics
     check = slack.check()
-    assert check.ok and "Acme as opsbot" in check.text
+    assert check.ok and "工作区 Acme，身份 opsbot" in check.text
 
 
 @contextmanager

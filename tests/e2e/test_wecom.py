@@ -232,7 +232,7 @@ def test_long_markdown_is_split_under_the_byte_limit() -> None:
 
 def test_doctor_checks_the_corp_credentials(wecom: WecomRig) -> None:
     check = wecom.check()
-    assert check.ok and "gets an access token" in check.text
+    assert check.ok and "能取得 access token（应用 1）" in check.text
 
 
 def test_doctor_says_what_to_do_about_a_wrong_secret(wecom: WecomRig) -> None:

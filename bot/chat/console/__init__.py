@@ -8,6 +8,7 @@ from bot.chat.base import ChatServices, Check, HttpRoute
 from bot.chat.console.adapter import PLATFORM as NAME
 from bot.chat.console.adapter import ConsoleSender
 from bot.core.config import TeamSettings
+from bot.core.i18n import Translator
 from bot.core.outbound import Sender
 
 
@@ -38,8 +39,8 @@ class ConsolePlatform:
     def connect(self, settings: Any, services: ChatServices) -> ConsoleConnection:
         return ConsoleConnection(services)
 
-    def check(self, settings: Any) -> Check:
-        return Check(True, "console: posts are printed by opsbot run and opsbot tick")
+    def check(self, settings: Any, t: Translator) -> Check:
+        return Check(True, t("doctor.console.ok"))
 
 
 PLATFORM = ConsolePlatform()

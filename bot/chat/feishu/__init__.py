@@ -16,6 +16,7 @@ from bot.chat.feishu.http import feishu_route
 from bot.chat.feishu.sender import FeishuSender
 from bot.chat.feishu.settings import FeishuSettings
 from bot.core.config import TeamSettings
+from bot.core.i18n import Translator
 from bot.core.outbound import Sender
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,8 @@ class FeishuPlatform:
     def connect(self, settings: Any, services: ChatServices) -> FeishuConnection:
         return FeishuConnection(settings, services)
 
-    def check(self, settings: Any) -> Check:
-        return check_feishu(settings)
+    def check(self, settings: Any, t: Translator) -> Check:
+        return check_feishu(settings, t)
 
 
 PLATFORM = FeishuPlatform()

@@ -17,6 +17,7 @@ from bot.chat.slack.http import slack_route
 from bot.chat.slack.sender import SlackSender
 from bot.chat.slack.settings import SlackSettings
 from bot.core.config import ConfigError, TeamSettings
+from bot.core.i18n import Translator
 from bot.core.outbound import Sender
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,8 @@ class SlackPlatform:
     def connect(self, settings: Any, services: ChatServices) -> SlackConnection:
         return SlackConnection(settings, services)
 
-    def check(self, settings: Any) -> Check:
-        return check_slack(settings)
+    def check(self, settings: Any, t: Translator) -> Check:
+        return check_slack(settings, t)
 
 
 PLATFORM = SlackPlatform()

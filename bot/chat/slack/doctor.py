@@ -6,17 +6,22 @@ from slack_sdk.errors import SlackApiError
 
 from bot.chat.base import Check
 from bot.chat.slack.client import web_client
+from bot.chat.slack.errors import hint
 from bot.chat.slack.settings import SlackSettings
+from bot.core.i18n import Translator
 
 
-def check_slack(settings: SlackSettings) -> Check:
+def check_slack(settings: SlackSettings, t: Translator) -> Check:
     """Whether the bot token works (`auth.test`), for `opsbot doctor`."""
     try:
         result = web_client(settings).auth_test()
     except SlackApiError as error:
-        refused = error.response.get("error", error)
-        return Check(False, f"platforms.slack: the bot token was refused ({refused})")
+        code = str(error.response.get("error", "") or error)
+        advice = hint(code)
+        reason = f"{code} — {advice}" if advice else code
+        return Check(False, t("doctor.slack.refused", reason=reason))
     except OSError as error:
-        return Check(False, f"platforms.slack: {settings.api_url} cannot be reached ({error})")
-    who = f"{result.get('team', '?')} as {result.get('user', '?')}"
-    return Check(True, f"platforms.slack: token works for {who} (mode {settings.mode})")
+        return Check(False, t("doctor.unreachable", platform="slack", url=settings.api_url,
+                              reason=str(error)))  # fmt: skip
+    return Check(True, t("doctor.slack.ok", team=str(result.get("team", "?")),
+                         user=str(result.get("user", "?")), mode=settings.mode))  # fmt: skip

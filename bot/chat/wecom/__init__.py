@@ -14,6 +14,7 @@ from bot.chat.wecom.http import wecom_route
 from bot.chat.wecom.sender import ROBOT, WecomSender
 from bot.chat.wecom.settings import WecomSettings
 from bot.core.config import TeamSettings
+from bot.core.i18n import Translator
 from bot.core.outbound import Sender
 
 
@@ -50,8 +51,8 @@ class WecomPlatform:
     def connect(self, settings: Any, services: ChatServices) -> WecomConnection:
         return WecomConnection(settings, services)
 
-    def check(self, settings: Any) -> Check:
-        return check_wecom(settings)
+    def check(self, settings: Any, t: Translator) -> Check:
+        return check_wecom(settings, t)
 
 
 PLATFORM = WecomPlatform()

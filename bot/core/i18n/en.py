@@ -558,4 +558,15 @@ MESSAGES: dict[str, str] = {
     "cli.progress.demo": "loading the demo",
     "cli.progress.exporting": "exporting",
     "cli.demo.loaded": "demo data loaded into team {team} ({count} commands replayed)",
+    # opsbot doctor: the chat platforms' lines
+    "doctor.console.ok": "console: posts are printed by opsbot run and opsbot tick",
+    "doctor.unreachable": "platforms.{platform}: {url} cannot be reached ({reason}); check the network and base_url",
+    "doctor.slack.refused": "platforms.slack: the bot token was refused ({reason})",
+    "doctor.slack.ok": "platforms.slack: token works for {team} as {user} (mode {mode})",
+    "doctor.feishu.refused": "platforms.feishu: the app credentials were refused ({reason})",
+    "doctor.feishu.ok": "platforms.feishu: app {app} gets a tenant token (mode {mode})",
+    "doctor.wecom.refused": "platforms.wecom: the corp id and secret were refused ({reason})",
+    "doctor.wecom.ok": "platforms.wecom: corp {corp} gets an access token (agent {agent})",
+    # CLI words in both languages
+    "cli.bad_now_offset": "OPSBOT_NOW={value} has no UTC offset, so which moment it is depends on a zone; write it like 2026-11-23T09:00+08:00",
 }

@@ -558,4 +558,15 @@ MESSAGES: dict[str, str] = {
     "cli.progress.demo": "正在载入演示数据",
     "cli.progress.exporting": "正在导出",
     "cli.demo.loaded": "演示数据已载入团队 {team}（重放了 {count} 条命令）",
+    # opsbot doctor: the chat platforms' lines
+    "doctor.console.ok": "console：opsbot run 和 opsbot tick 会把帖子打印出来",
+    "doctor.unreachable": "platforms.{platform}：连不上 {url}（{reason}）；请检查网络和 base_url",
+    "doctor.slack.refused": "platforms.slack：bot token 被拒绝（{reason}）",
+    "doctor.slack.ok": "platforms.slack：token 可用，工作区 {team}，身份 {user}（模式 {mode}）",
+    "doctor.feishu.refused": "platforms.feishu：应用凭证被拒绝（{reason}）",
+    "doctor.feishu.ok": "platforms.feishu：应用 {app} 能取得 tenant token（模式 {mode}）",
+    "doctor.wecom.refused": "platforms.wecom：corp id 和 secret 被拒绝（{reason}）",
+    "doctor.wecom.ok": "platforms.wecom：企业 {corp} 能取得 access token（应用 {agent}）",
+    # CLI words in both languages
+    "cli.bad_now_offset": "OPSBOT_NOW={value} 没有写 UTC 时差，不知道是哪个时区的时间；请写成 2026-11-23T09:00+08:00 这样",
 }
