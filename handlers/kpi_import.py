@@ -60,6 +60,7 @@ from bot.vocab.metrics import (
     NOT_A_GROUP,
     NOT_A_NUMBER,
     PLATFORM_HEADERS,
+    TOO_LARGE,
     read_value,
     resolve_metric,
 )
@@ -79,6 +80,7 @@ _NUMBER_REJECTIONS = {
     NOT_A_NUMBER: "import.reject.number",
     NOT_A_GROUP: "import.reject.not_a_group",
     NEGATIVE: "import.reject.negative",
+    TOO_LARGE: "import.reject.too_large",
 }
 _DATE = re.compile(r"^(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?(?:[ T].*)?$")
 _ZIP = b"PK\x03\x04"  # .xlsx, .xlsm, .ods
@@ -474,10 +476,10 @@ def _parse_rows(
                 try:
                     values[metric] = read_value(text)
                 except InputError as error:
+                    params = {name: str(param) for name, param in error.params.items()}
                     raise _Rejected(
                         _NUMBER_REJECTIONS.get(error.message_key, "import.reject.number"),
-                        value=text[:30],
-                        column=header[index].strip(),
+                        **{**params, "value": text[:30], "column": header[index].strip()},
                     ) from None
             if not values:
                 raise _Rejected("import.reject.empty")

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage import identities
-from storage.models import Member
+from storage.models import MEMBER_NAME_MAX_LENGTH, Member
 
 
 def get_member(
@@ -86,8 +86,16 @@ def add_member(
     now: datetime,
     identities_by_platform: dict[str, str] | None = None,
 ) -> Member:
-    """A new member, with their ids on chat platforms (`{"slack": "U01"}`)."""
-    member = Member(team_id=team_id, id=member_id, name=name, role=role, created_at=now)
+    """A new member, with their ids on chat platforms (`{"slack": "U01"}`).
+
+    A name longer than its column (a chat platform's profile may hold more) is cut to
+    fit rather than refused: it is only shown, and PostgreSQL would otherwise fail the
+    newcomer's first command while SQLite kept the name whole.
+    """
+    member = Member(
+        team_id=team_id, id=member_id, name=name[:MEMBER_NAME_MAX_LENGTH], role=role,
+        created_at=now,
+    )  # fmt: skip
     session.add(member)
     session.flush()
     for platform, external_id in (identities_by_platform or {}).items():

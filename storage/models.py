@@ -32,6 +32,7 @@ POST_STATUS_MAX_LENGTH = 32  # "changes_requested" does not fit the 16 of revisi
 TITLE_MAX_LENGTH = 200
 REASON_MAX_LENGTH = 500  # a reviewer's "not yet: change this", longer than a title
 URL_MAX_LENGTH = 1000
+MEMBER_NAME_MAX_LENGTH = 100
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -52,7 +53,7 @@ class Member(SQLModel, table=True):
 
     team_id: str = Field(primary_key=True, max_length=64)
     id: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=100)
+    name: str = Field(max_length=MEMBER_NAME_MAX_LENGTH)
     role: str = Field(default="member", max_length=16)
     away_from: date | None = None
     away_to: date | None = None

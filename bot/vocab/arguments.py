@@ -73,10 +73,26 @@ class OnceEach:
         self._given[option] = word
 
 
+def whole_number(text: str, *, at_most: int) -> int | None:
+    """`text` as a whole number from 0 to `at_most`, in ASCII digits; None otherwise.
+
+    A long run of digits is refused by its length before `int()` sees it: `int()` raises
+    ValueError beyond 4,300 digits, and no id or rating is that long.
+    """
+    if not (text.isascii() and text.isdigit()):
+        return None
+    significant = text.lstrip("0") or "0"
+    if len(significant) > len(str(at_most)):
+        return None
+    number = int(significant)
+    return number if number <= at_most else None
+
+
 def parse_rating(option: str, value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 5:
+    rating = whole_number(value, at_most=5)
+    if rating is None or rating < 1:
         raise InputError("errors.bad_rating", option=option, value=value[:20])
-    return int(value)
+    return rating
 
 
 def parse_platform(value: str, platforms: PlatformCatalogue) -> str:
@@ -92,10 +108,10 @@ def parse_id(word: str | None) -> int:
     """A record id as users type it: `12` or `#12`."""
     if word is None:
         raise InputError("errors.missing_id")
-    digits = word.removeprefix("#")
-    if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) <= MAX_ID:
+    row_id = whole_number(word.removeprefix("#"), at_most=MAX_ID)
+    if row_id is None or row_id == 0:
         raise InputError("errors.bad_id", value=word[:20])
-    return int(digits)
+    return row_id
 
 
 def parse_mention(word: str) -> str | None:

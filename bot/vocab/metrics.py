@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.vocab.errors import InputError
+from bot.vocab.numbers import format_number
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,17 @@ _MINUS_SIGNS = ("-", "\u2212")  # the hyphen-minus and the minus sign; `－` is 
 # the ideographic space. Not NFKC: that would also read `1²` as `12`, a guess.
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
-# Why a value was refused: catalogue keys with `value` (the text as written) as parameter.
+# Why a value was refused: catalogue keys with `value` (the text as written) as parameter,
+# and `max` (written as replies write figures) for TOO_LARGE.
 NOT_A_NUMBER = "value.error.not_a_number"
 NOT_A_GROUP = "value.error.not_a_group"
 NEGATIVE = "value.error.negative"
-VALUE_PROBLEMS = (NOT_A_NUMBER, NOT_A_GROUP, NEGATIVE)
+TOO_LARGE = "value.error.too_large"
+VALUE_PROBLEMS = (NOT_A_NUMBER, NOT_A_GROUP, NEGATIVE, TOO_LARGE)
+# The largest value kept: a thousand trillion (1000万亿) is beyond any count or amount a
+# team has, and still exact as a float, so the sums, ratios and rounding of the reports
+# stay finite (`9` typed 308 times is a float, and two of them add up to infinity).
+MAX_VALUE = 10**15
 
 
 def read_value(text: str) -> float:
@@ -146,10 +153,11 @@ def read_value(text: str) -> float:
 
     Read: `12000`, `12,000`, `12，000`, `1,234,567`, `12000.5`, `1.2万`, `1.2w`, `3.5k`,
     `3.5千`, `1.5亿`. Refused, each for its own reason (`NOT_A_NUMBER`, `NOT_A_GROUP`,
-    `NEGATIVE`), because storing a guess is worse than asking: a comma that is not a
-    thousands group (`1,2` could be 1.2 or 12, so it is neither), and a negative value
-    (no count or amount we keep goes below zero). The arithmetic is decimal, so `1.2万`
-    is exactly 12000 and not 12000.000000000002.
+    `NEGATIVE`, `TOO_LARGE`), because storing a guess is worse than asking: a comma that is
+    not a thousands group (`1,2` could be 1.2 or 12, so it is neither), a negative value
+    (no count or amount we keep goes below zero), and one over `MAX_VALUE` (a slip of the
+    keyboard, which would also break the reports' arithmetic). The arithmetic is decimal,
+    so `1.2万` is exactly 12000 and not 12000.000000000002.
     """
     shown = text.strip()[:30]
     cleaned = text.translate(_HALF_WIDTH).strip()
@@ -167,6 +175,8 @@ def read_value(text: str) -> float:
         raise InputError(NOT_A_NUMBER, value=shown)
     if negative and value != 0:
         raise InputError(NEGATIVE, value=shown)
+    if value > MAX_VALUE:
+        raise InputError(TOO_LARGE, value=shown, max=format_number(MAX_VALUE))
     return value
 
 
