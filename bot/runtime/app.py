@@ -9,6 +9,7 @@ platform's delivery was handled (so a retry of a failed command runs again).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -50,8 +51,13 @@ from storage.models import Member
 
 log = logging.getLogger(__name__)
 
+MEMBER_ID_MAX_LENGTH = 64  # members.id
+
 MEMBER_ID = re.compile(r"^[\w.\-]{1,64}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab, newlines pass
+# Control characters (tab and newlines pass), and lone surrogates — no text at all, which
+# a console script read with surrogateescape or a JSON "\ud800" can bring, and which no
+# database can store.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class _Rejected(Exception):
@@ -384,7 +390,11 @@ class OpsBot:
             and member_store.get_member(session, team_id=team.id, member_id=handle) is None
         ):
             return handle
-        return fallback
+        if len(fallback) <= MEMBER_ID_MAX_LENGTH:
+            return fallback
+        # A platform id longer than a handle may be: cut, and made unique by its digest.
+        digest = hashlib.sha256(fallback.encode()).hexdigest()[:12]
+        return f"{fallback[: MEMBER_ID_MAX_LENGTH - 13]}_{digest}"
 
     def _speaker(
         self,
