@@ -12,7 +12,14 @@ from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section, Tone
 from bot.vocab.arguments import parse_platform
 from bot.vocab.errors import InputError
-from bot.vocab.metrics import METRIC_KEYS, is_cumulative, metric_name, read_value, resolve_metric
+from bot.vocab.metrics import (
+    METRIC_KEYS,
+    is_cumulative,
+    metric_name,
+    read_value,
+    reportable,
+    resolve_metric,
+)
 from bot.vocab.numbers import format_number, format_percent, ratio
 from bot.vocab.when import parse_date, week_bounds
 from handlers.records import load_record
@@ -302,14 +309,18 @@ def show_metrics(ctx: Context, args: list[str]) -> Reply:
             platform = parse_platform(word, ctx.content_platforms)
     today = ctx.today()
     start: date = today.replace(day=1) if monthly else week_bounds(today)[0]
-    rows = kpi_store.daily_values(
-        ctx.session, team_id=ctx.team.id, start=start, end=today, platform=platform
+    rows = reportable(
+        kpi_store.daily_values(
+            ctx.session, team_id=ctx.team.id, start=start, end=today, platform=platform
+        )
     )
     totals = period_totals(rows)
     targets = {}
     if monthly:
-        for target in kpi_store.targets_for_month(
-            ctx.session, team_id=ctx.team.id, month=today.strftime("%Y-%m")
+        for target in reportable(
+            kpi_store.targets_for_month(
+                ctx.session, team_id=ctx.team.id, month=today.strftime("%Y-%m")
+            )
         ):
             targets[(target.platform, target.metric)] = target.value
     key = "kpi.show_month" if monthly else "kpi.show_week"

@@ -17,7 +17,7 @@ from bot.core.jobs import TEAM, CronJob, Outgoing
 from bot.core.messages import Audience, Image, Reply, Section
 from bot.core.render.chart import TITLE_KEY, ChartsUnavailable, render_summary_chart
 from bot.vocab.content_platforms import PlatformCatalogue
-from bot.vocab.metrics import metric_name
+from bot.vocab.metrics import MAX_VALUE, metric_name, reportable
 from bot.vocab.numbers import format_change, format_number, format_percent, format_signed
 from bot.vocab.when import local_midnight, week_bounds
 from handlers.weekly_summary import (
@@ -86,10 +86,12 @@ def gather_summary_input(
     ]
     previous_start = week_start - timedelta(days=7)
     first_day = min(previous_start, week_end.replace(day=1))
-    kpis = kpi_store.daily_values(session, team_id=team.id, start=first_day, end=week_end)
+    kpis = reportable(
+        kpi_store.daily_values(session, team_id=team.id, start=first_day, end=week_end)
+    )
     platforms = {row.platform for row in kpis}
-    targets = kpi_store.targets_for_month(
-        session, team_id=team.id, month=week_end.strftime("%Y-%m")
+    targets = reportable(
+        kpi_store.targets_for_month(session, team_id=team.id, month=week_end.strftime("%Y-%m"))
     )
     platforms |= {target.platform for target in targets}
     followers_before = {}
@@ -98,7 +100,7 @@ def gather_summary_input(
             level = kpi_store.latest_before(
                 session, team_id=team.id, platform=platform, metric="followers", before=day
             )
-            if level is not None:
+            if level is not None and level.value <= MAX_VALUE:
                 followers_before[(platform, day)] = level.value
     posts = post_store.posts_touching(
         session,
@@ -115,7 +117,12 @@ def gather_summary_input(
         followers_before=followers_before,
         targets=targets,
         posts=posts,
-        post_metrics=kpi_store.post_metrics(session, post_ids=[p.id for p in posts if p.id]),
+        post_metrics={
+            post_id: {name: value for name, value in figures.items() if value <= MAX_VALUE}
+            for post_id, figures in kpi_store.post_metrics(
+                session, post_ids=[p.id for p in posts if p.id]
+            ).items()
+        },
         topics=topic_store.list_topics(session, team_id=team.id),
         members=member_store.list_members(session, team_id=team.id),
         standups=standup_store.standups_between(
@@ -378,8 +385,10 @@ Series = dict[str, dict[str, list[float | None]]]
 
 def _chart_series(session: Session, *, team: TeamSettings, week_start: date, weeks: int) -> Series:
     first = week_start - timedelta(days=7 * (weeks - 1))
-    rows = kpi_store.daily_values(
-        session, team_id=team.id, start=first, end=week_start + timedelta(days=6)
+    rows = reportable(
+        kpi_store.daily_values(
+            session, team_id=team.id, start=first, end=week_start + timedelta(days=6)
+        )
     )
     return weekly_series(rows, last_week_start=week_start, weeks=weeks)
 

@@ -6,13 +6,17 @@ Chat commands, CSV imports and the weekly summary all resolve metric names here.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 from bot.vocab.errors import InputError
 from bot.vocab.numbers import format_number
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,26 @@ def read_value(text: str) -> float:
     if value > MAX_VALUE:
         raise InputError(TOO_LARGE, value=shown, max=format_number(MAX_VALUE))
     return value
+
+
+class _Valued(Protocol):
+    value: float
+
+
+Valued = TypeVar("Valued", bound=_Valued)
+
+
+def reportable(rows: list[Valued]) -> list[Valued]:
+    """The rows a report can add up: those within `MAX_VALUE`.
+
+    A larger value (stored before the bot refused them, or written into the database by
+    hand) would turn a sum into infinity, so reports leave it out and the log says how
+    many; the rows stay in the database and in the export.
+    """
+    kept = [row for row in rows if row.value <= MAX_VALUE]
+    if len(kept) < len(rows):
+        log.warning("%d values over %s left out of a report", len(rows) - len(kept), MAX_VALUE)
+    return kept
 
 
 def parse_value(text: str) -> float | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from bot.chat.console.adapter import printable
+from storage.db import transaction
+from storage.models import KpiDaily, Target
 from tests.conftest import BotDriver
 
 
@@ -135,3 +139,23 @@ def test_a_newcomers_long_chat_name_is_cut_to_fit(database_url: str) -> None:
     members = BotDriver(bot, bot.clock).export()["members"]  # type: ignore[arg-type]
     assert [row["name"] for row in members if row["slack"] == "U99"] == ["名" * 100]
     bot.engine.dispose()
+
+
+def test_values_over_the_cap_stored_before_it_are_left_out_of_reports(bot: BotDriver) -> None:
+    """A database may hold values the bot now refuses (over a thousand trillion, stored
+    before the cap); two of them add up to infinity. Reports still answer, with the rest."""
+    bot.send("/kpi log wechat 11-17 reads=1200")
+    huge = datetime(2026, 11, 20, tzinfo=UTC)
+    with transaction(bot.bot.engine) as session:
+        for day in range(1, 23):
+            for metric in ("shares", "followers", "new_followers"):
+                session.add(KpiDaily(team_id="content", platform="wechat", metric=metric,
+                                     day=date(2026, 11, day), value=1e308, updated_at=huge))  # fmt: skip
+        session.add(Target(team_id="content", platform="wechat", month="2026-11",
+                           metric="shares", value=1e308, updated_at=huge))  # fmt: skip
+
+    for line in ("/summary last", "/summary 2026-W46", "/kpi show month", "/kpi show wechat"):
+        assert "出了点问题" not in bot.send(line)
+    assert "1,200" in bot.send("/summary last")
+    assert "1,200" in bot.send("/kpi show month")
+    assert len(bot.export()["kpi_daily"]) == 1 + 22 * 3  # left out, not deleted
