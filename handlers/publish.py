@@ -385,10 +385,10 @@ def mark_published(ctx: Context, args: list[str]) -> Reply:
     if len(args) > 2:
         raise CommandError("errors.extra_words", words=" ".join(args[2:])[:40])
     url = args[1] if len(args) == 2 else None
-    if url is not None and (
-        not url.startswith(("http://", "https://")) or len(url) > URL_MAX_LENGTH
-    ):
+    if url is not None and not url.startswith(("http://", "https://")):
         raise CommandError("publish.error.bad_url", value=url[:60])
+    if url is not None and len(url) > URL_MAX_LENGTH:
+        raise CommandError("publish.error.url_too_long", length=len(url), max=URL_MAX_LENGTH)
     post = _load(ctx, args[0] if args else None)
     _require_open(ctx, post)
     _require_manager(ctx, post)

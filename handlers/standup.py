@@ -207,14 +207,27 @@ def _part_names(ctx: Context, names: Iterable[str]) -> str:
 
 
 def _tasks_of_answer(ctx: Context, answer: StandupAnswer, day: date) -> list[Task]:
-    """Every item under today as an unsaved task; a bad item rejects the whole answer."""
+    """Every item under today as an unsaved task; a bad item rejects the whole answer.
+
+    An item too long for a task is named as such: the person wrote a stand-up line, not a
+    title, so "the title is too long" would not tell them what to change.
+    """
     if not answer.today:
         raise CommandError("standup.error.no_today_items")
-    return [
-        task_from_words(ctx, item.split(), default_owner=ctx.member, default_day=day)
-        for item in _ITEMS.split(answer.today)
-        if item.strip()
-    ]
+    items = [item for item in _ITEMS.split(answer.today) if item.strip()]
+    tasks = []
+    for number, item in enumerate(items, start=1):
+        try:
+            tasks.append(
+                task_from_words(ctx, item.split(), default_owner=ctx.member, default_day=day)
+            )
+        except CommandError as error:
+            if error.message_key != "errors.title_too_long":
+                raise
+            raise CommandError(
+                "standup.error.item_too_long", show_usage=False, number=number, **error.params
+            ) from None
+    return tasks
 
 
 def _save_answer(ctx: Context, args: list[str]) -> Reply:

@@ -159,3 +159,18 @@ def test_values_over_the_cap_stored_before_it_are_left_out_of_reports(bot: BotDr
     assert "1,200" in bot.send("/summary last")
     assert "1,200" in bot.send("/kpi show month")
     assert len(bot.export()["kpi_daily"]) == 1 + 22 * 3  # left out, not deleted
+
+
+def test_a_stand_up_item_too_long_for_a_task_says_so(bot: BotDriver) -> None:
+    before = bot.export()
+    reply = bot.send(f"/standup today: 回复留言，{'写' * 201} +tasks")
+    assert reply.startswith("❌ 「今天」第 2 项太长，做不了任务（201 字，任务最多 200 字）")
+    assert "去掉 +任务" in reply
+    assert bot.export() == before
+
+
+def test_a_link_too_long_is_called_too_long_not_a_non_link(bot: BotDriver) -> None:
+    bot.send("@bob /publish add 冬季护肤指南 p:wechat 今天 11:00 @carol")
+    reply = bot.send(f"@bob /publish done 1 https://mp.weixin.qq.com/s/{'a' * 1000}")
+    assert reply.startswith("❌ 链接太长（1027 个字符），最多 1000 个")
+    assert bot.export()["posts"][0]["status"] != "published"
