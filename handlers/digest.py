@@ -7,8 +7,12 @@ reply to the team's channel each workday morning.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row
 
 from bot.core.commands import CommandFamily, Context
 from bot.core.errors import CommandError
@@ -19,13 +23,14 @@ from handlers.day_plan import plan_day
 from handlers.publish import post_row, quoted_title
 from handlers.standup import is_away
 from handlers.tasks import plan_heading, plan_rows
-from handlers.topics import backlog_order, topic_row
+from handlers.topics import topic_row
 from storage import members as member_store
 from storage import posts as post_store
 from storage import standups as standup_store
 from storage import tasks as task_store
 from storage import topics as topic_store
 from storage.models import Member, Post, Standup, Task, Topic
+from storage.topics import BacklogFilter
 
 family = CommandFamily("digest", aliases=("日报",))
 
@@ -38,8 +43,8 @@ class DigestInput:
     now: datetime
     posts_today: list[Post]
     published_yesterday: list[Post]
-    open_topics: list[Topic]
-    votes: dict[int, int]
+    top_topics: Sequence[Row[Any]]  # the first of the backlog, with their votes
+    hot_topics: list[Topic]
     members: list[Member]
     tasks: list[Task]
     standups: list[Standup]
@@ -48,7 +53,9 @@ class DigestInput:
 def gather_digest(ctx: Context, day: date) -> DigestInput:
     zone, team = ctx.team.zone, ctx.team.id
     start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
-    topics = topic_store.list_topics(ctx.session, team_id=team, statuses=("idea",))
+    top, _ = topic_store.backlog_page(
+        ctx.session, team_id=team, wanted=BacklogFilter(), limit=TOP_TOPICS
+    )
     return DigestInput(
         day=day,
         now=ctx.now(),
@@ -59,8 +66,8 @@ def gather_digest(ctx: Context, day: date) -> DigestInput:
             start=local_midnight(day - timedelta(days=1), zone),
             end=start,
         ),
-        open_topics=topics,
-        votes=topic_store.vote_counts(ctx.session, topic_ids=[t.id for t in topics if t.id]),
+        top_topics=top,
+        hot_topics=topic_store.hot_ideas(ctx.session, team_id=team),
         members=member_store.list_members(ctx.session, team_id=team),
         tasks=task_store.tasks_for_day(ctx.session, team_id=team, day=day, today=day),
         standups=standup_store.standups_for_day(ctx.session, team_id=team, day=day),
@@ -96,9 +103,8 @@ def _attention(ctx: Context, data: DigestInput, names: dict[str, str]) -> list[s
                 or ctx.t("publish.any_reviewer"),
             )
         )
-    for topic in data.open_topics:
-        if not topic.hot or topic.deadline is None:
-            continue
+    for topic in data.hot_topics:
+        assert topic.deadline is not None
         hours_left = (topic.deadline - data.now).total_seconds() / 3600
         key = "digest.hot_overdue" if hours_left <= 0 else "digest.hot_due"
         lines.append(
@@ -162,17 +168,11 @@ def build_digest(ctx: Context, data: DigestInput) -> Reply:
             ],
         )
     )
-    ranked = sorted(
-        data.open_topics, key=lambda topic: backlog_order(topic, data.votes.get(topic.id or 0, 0))
-    )
-    if ranked:
+    if data.top_topics:
         sections.append(
             Section(
-                title=ctx.t("digest.topics_title", count=min(TOP_TOPICS, len(ranked))),
-                rows=[
-                    topic_row(ctx, topic, data.votes.get(topic.id or 0, 0))
-                    for topic in ranked[:TOP_TOPICS]
-                ],
+                title=ctx.t("digest.topics_title", count=len(data.top_topics)),
+                rows=[topic_row(ctx, row, row.votes) for row in data.top_topics],
             )
         )
     if data.published_yesterday:

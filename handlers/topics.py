@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.commands import CommandFamily, Context
 from bot.core.config import ScoringWeights
@@ -19,6 +19,7 @@ from handlers.records import load_record
 from storage import posts as post_store
 from storage import topics as topic_store
 from storage.models import TITLE_MAX_LENGTH, Topic
+from storage.topics import BacklogFilter
 
 family = CommandFamily("topic", aliases=("选题",))
 
@@ -108,7 +109,7 @@ def _require_editable(ctx: Context, topic: Topic) -> None:
     _require_open(ctx, topic)
 
 
-def _priority(ctx: Context, topic: Topic) -> str:
+def _priority(ctx: Context, topic: TopicLine) -> str:
     return ctx.t(f"priority.{topic.priority}")
 
 
@@ -234,17 +235,22 @@ def _parse_list_filter(ctx: Context, words: list[str]) -> ListFilter:
     return chosen
 
 
-def _matches(topic: Topic, wanted: ListFilter, member_id: str) -> bool:
-    return (
-        (not wanted.mine or topic.created_by == member_id)
-        and all(tag in topic.tags for tag in wanted.tags)
-        and (wanted.platform is None or topic.platform == wanted.platform)
-        and (not wanted.priorities or topic.priority in wanted.priorities)
-    )
+class TopicLine(Protocol):
+    """What a backlog line shows: a `Topic`, or a row of `topic_store.backlog_page`."""
+
+    id: int | None
+    title: str
+    tags: list[str]
+    platform: str | None
+    score: float
+    priority: str
+    status: str
+    hot: bool
+    deadline: datetime | None
 
 
 def topic_row(
-    ctx: Context, topic: Topic, votes: int, *, with_status: bool = False
+    ctx: Context, topic: TopicLine, votes: int, *, with_status: bool = False
 ) -> tuple[str, ...]:
     """One backlog line: id, priority and score, title, tags, platform, votes, hot deadline."""
     notes = []
@@ -269,24 +275,24 @@ def topic_row(
 @family.subcommand("list", "列表", "ls", reads_only=True)
 def list_topics(ctx: Context, args: list[str]) -> Reply:
     wanted = _parse_list_filter(ctx, args)
-    statuses = None if wanted.everything else OPEN_STATUSES
-    candidates = topic_store.list_topics(ctx.session, team_id=ctx.team.id, statuses=statuses)
-    topics = [topic for topic in candidates if _matches(topic, wanted, ctx.member.id)]
-    votes = topic_store.vote_counts(
-        ctx.session, topic_ids=[topic.id for topic in topics if topic.id]
+    backlog = BacklogFilter(
+        statuses=None if wanted.everything else OPEN_STATUSES,
+        created_by=ctx.member.id if wanted.mine else None,
+        platform=wanted.platform,
+        priorities=wanted.priorities,
+        tags=wanted.tags,
     )
-    topics.sort(key=lambda topic: backlog_order(topic, votes.get(topic.id or 0, 0)))
-    if not topics:
+    rows, total = topic_store.backlog_page(
+        ctx.session, team_id=ctx.team.id, wanted=backlog, limit=LIST_LIMIT
+    )
+    if not rows:
         return Reply(ctx.t("topic.list_empty"))
     section = Section(
-        rows=[
-            topic_row(ctx, topic, votes.get(topic.id or 0, 0), with_status=wanted.everything)
-            for topic in topics[:LIST_LIMIT]
-        ]
+        rows=[topic_row(ctx, row, row.votes, with_status=wanted.everything) for row in rows]
     )
-    if len(topics) > LIST_LIMIT:
-        section.lines.append(ctx.t("list.more", count=len(topics) - LIST_LIMIT))
-    return Reply(ctx.t("topic.list_title", count=len(topics)), sections=[section])
+    if total > LIST_LIMIT:
+        section.lines.append(ctx.t("list.more", count=total - LIST_LIMIT))
+    return Reply(ctx.t("topic.list_title", count=total), sections=[section])
 
 
 @family.subcommand("vote", "投票", "+1")
@@ -438,11 +444,9 @@ def schedule_topic(ctx: Context, args: list[str]) -> Reply:
 def _hot_topics_due(ctx: Context) -> list[Occurrence]:
     """Hot topics whose deadline is within the hour and that are still not scheduled."""
     now = ctx.now()
-    topics = [
-        topic
-        for topic in topic_store.list_topics(ctx.session, team_id=ctx.team.id, statuses=("idea",))
-        if topic.hot and topic.deadline is not None and now < topic.deadline <= now + HOT_ALERT_LEAD
-    ]
+    topics = topic_store.hot_ideas(
+        ctx.session, team_id=ctx.team.id, after=now, until=now + HOT_ALERT_LEAD
+    )
 
     def occurrence(topic: Topic) -> Occurrence:
         def build(ctx: Context) -> list[Outgoing]:

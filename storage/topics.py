@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import Row, Select, and_, bindparam, case, exists, func
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -80,3 +84,116 @@ def remove_vote(session: Session, *, topic_id: int, member_id: str) -> bool:
     session.delete(vote)
     session.flush()
     return True
+
+
+def hot_ideas(
+    session: Session, *, team_id: str, after: datetime | None = None, until: datetime | None = None
+) -> list[Topic]:
+    """Unscheduled hot topics with a deadline, soonest first; only those whose deadline
+    is in (after, until] when given. The digest and the hot-topic alert read these, and
+    not the whole backlog, on every tick."""
+    statement = select(Topic).where(
+        Topic.team_id == team_id,
+        Topic.status == "idea",
+        col(Topic.hot).is_(True),
+        col(Topic.deadline).is_not(None),
+    )
+    if after is not None:
+        statement = statement.where(col(Topic.deadline) > after)
+    if until is not None:
+        statement = statement.where(col(Topic.deadline) <= until)
+    return list(session.exec(statement.order_by(col(Topic.deadline), col(Topic.id))))
+
+
+@dataclass(frozen=True)
+class BacklogFilter:
+    """Which topics a backlog listing shows; every field narrows it."""
+
+    statuses: tuple[str, ...] | None = ("idea",)  # None: every status
+    created_by: str | None = None
+    platform: str | None = None
+    priorities: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # each one must be among the topic's tags
+
+
+PRIORITY_RANK = {"high": 0, "mid": 1, "low": 2}
+
+
+def backlog_page(
+    session: Session, *, team_id: str, wanted: BacklogFilter, limit: int
+) -> tuple[Sequence[Row[Any]], int]:
+    """The first `limit` topics in backlog order, and how many match in all.
+
+    Backlog order is priority, then score, then votes, then age (oldest first), all in
+    SQL: one statement whatever the size of the backlog, which reads only the columns a
+    listing line shows and only the rows it shows (the count rides along as a window), so
+    a team with a thousand ideas waits no longer for its first thirty than a new one.
+    Rows carry `id title tags platform score priority status hot deadline votes total`.
+    """
+    dialect = session.get_bind().dialect.name
+    statement = _backlog_statement(
+        dialect,
+        statuses=wanted.statuses is not None,
+        mine=wanted.created_by is not None,
+        platform=wanted.platform is not None,
+        priorities=bool(wanted.priorities),
+        tags=len(wanted.tags),
+    )
+    params: dict[str, object] = {"team_id": team_id, "limit": limit}
+    if wanted.statuses is not None:
+        params["statuses"] = list(wanted.statuses)
+    if wanted.created_by is not None:
+        params["created_by"] = wanted.created_by
+    if wanted.platform is not None:
+        params["platform"] = wanted.platform
+    if wanted.priorities:
+        params["priorities"] = list(wanted.priorities)
+    params.update({f"tag_{n}": tag for n, tag in enumerate(wanted.tags)})
+    rows = session.connection().execute(statement, params).all()
+    return rows, (rows[0].total if rows else 0)
+
+
+@lru_cache(maxsize=64)
+def _backlog_statement(
+    dialect: str, *, statuses: bool, mine: bool, platform: bool, priorities: bool, tags: int
+) -> Select[Any]:
+    """Built once per shape of filter (and dialect, for the tag test)."""
+    topics = Topic.__table__  # type: ignore[attr-defined]
+    votes_table = Vote.__table__  # type: ignore[attr-defined]
+    votes = (
+        core_select(func.count())
+        .where(votes_table.c.topic_id == topics.c.id)
+        .scalar_subquery()
+        .label("votes")
+    )
+    conditions = [topics.c.team_id == bindparam("team_id")]
+    if statuses:
+        conditions.append(topics.c.status.in_(bindparam("statuses", expanding=True)))
+    if mine:
+        conditions.append(topics.c.created_by == bindparam("created_by"))
+    if platform:
+        conditions.append(topics.c.platform == bindparam("platform"))
+    if priorities:
+        conditions.append(topics.c.priority.in_(bindparam("priorities", expanding=True)))
+    conditions += [_has_tag(dialect, topics.c.tags, bindparam(f"tag_{n}")) for n in range(tags)]
+    rank = case(PRIORITY_RANK, value=topics.c.priority, else_=len(PRIORITY_RANK))
+    columns = [topics.c[name] for name in _LINE_COLUMNS]
+    return (
+        core_select(*columns, votes, func.count().over().label("total"))
+        .where(and_(*conditions))
+        .order_by(rank, topics.c.score.desc(), votes.desc(), topics.c.created_at, topics.c.id)
+        .limit(bindparam("limit"))
+    )
+
+
+_LINE_COLUMNS = ("id", "title", "tags", "platform", "score", "priority", "status", "hot",
+                 "deadline")  # fmt: skip
+
+
+def _has_tag(dialect: str, tags: Any, tag: Any) -> Any:
+    """`tag` is one of the JSON array's strings, tested by the database."""
+    if dialect == "postgresql":
+        elements = func.json_array_elements_text(tags).table_valued("value")
+    else:
+        elements = func.json_each(tags).table_valued("value")
+    return exists().where(elements.c.value == tag)

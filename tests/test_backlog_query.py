@@ -1,0 +1,140 @@
+"""The backlog is ranked and filtered in SQL; these check it against the rule written
+out in Python, on SQLite and PostgreSQL, and that a listing's cost in statements does
+not grow with the backlog."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from bot.core.clock import FrozenClock
+from bot.runtime.app import OpsBot
+from storage import topics as topic_store
+from storage.db import transaction
+from storage.models import Topic, Vote
+from storage.topics import PRIORITY_RANK, BacklogFilter
+from tests.conftest import BotFactory, make_settings
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+TAGS = ("促销", "节日", "Tag", "tag", "双十一")
+MEMBERS = ("alice", "bob", "carol", "dave")
+
+
+def _fill(bot: OpsBot, count: int, seed: int) -> list[Topic]:
+    chance = random.Random(seed)
+    with transaction(bot.engine) as session:
+        topics = []
+        for n in range(count):
+            rating = [chance.randint(1, 5) for _ in range(3)]
+            topic = Topic(
+                team_id="content", title=f"选题 {n}", tags=chance.sample(TAGS, chance.randint(0, 3)),
+                platform=chance.choice([None, "wechat", "douyin"]), timeliness=rating[0],
+                value=rating[1], conversion=rating[2], score=chance.choice([2.5, 3.0, 3.5, 4.0]),
+                priority=chance.choice(list(PRIORITY_RANK)), created_by=chance.choice(MEMBERS),
+                status=chance.choice(["idea", "idea", "scheduled", "dropped"]),
+                created_at=START + timedelta(minutes=chance.randint(0, 50)), updated_at=START,
+            )  # fmt: skip
+            session.add(topic)
+            topics.append(topic)
+        session.flush()
+        for topic in topics:
+            for member in chance.sample(MEMBERS, chance.randint(0, 3)):
+                session.add(Vote(topic_id=topic.id, member_id=member, voted_at=START))
+        session.flush()
+        session.expunge_all()
+    return topics
+
+
+def _expected(topics: list[Topic], votes: dict[int, int], wanted: BacklogFilter) -> list[int]:
+    chosen = [
+        topic
+        for topic in topics
+        if (wanted.statuses is None or topic.status in wanted.statuses)
+        and (wanted.created_by is None or topic.created_by == wanted.created_by)
+        and (wanted.platform is None or topic.platform == wanted.platform)
+        and (not wanted.priorities or topic.priority in wanted.priorities)
+        and all(tag in topic.tags for tag in wanted.tags)
+    ]
+    chosen.sort(
+        key=lambda t: (PRIORITY_RANK[t.priority], -t.score, -votes[t.id or 0], t.created_at, t.id)
+    )
+    return [topic.id or 0 for topic in chosen]
+
+
+def test_the_backlog_order_and_filters_match_the_rule(database_url: str) -> None:
+    bot = OpsBot.open(make_settings(database_url), FrozenClock(START))
+    try:
+        topics = _fill(bot, 150, seed=7)
+        with transaction(bot.engine) as session:
+            votes = {topic.id or 0: 0 for topic in topics}
+            votes.update(topic_store.vote_counts(session, topic_ids=list(votes)))
+            filters = [
+                BacklogFilter(),
+                BacklogFilter(statuses=None),
+                BacklogFilter(created_by="bob"),
+                BacklogFilter(platform="wechat", priorities=("high", "low")),
+                BacklogFilter(tags=("促销",)),
+                BacklogFilter(tags=("Tag", "节日"), statuses=None),
+                BacklogFilter(tags=("没有",)),
+            ]
+            for wanted in filters:
+                expected = _expected(topics, votes, wanted)
+                rows, total = topic_store.backlog_page(
+                    session, team_id="content", wanted=wanted, limit=30
+                )
+                assert [row.id for row in rows] == expected[:30], wanted
+                assert total == len(expected), wanted
+                assert all(row.votes == votes[row.id] for row in rows)
+    finally:
+        bot.engine.dispose()
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_listing_runs_as_many_statements_for_300_topics_as_for_3(
+    make_bot: BotFactory, tmp_path: Path
+) -> None:
+    counts = []
+    for size in (3, 300):
+        driver = make_bot(url=f"sqlite:///{tmp_path / f'{size}.db'}")
+        _fill(driver.bot, size, seed=size)
+        for line in ("/topic list", "/topic list #促销", "/digest"):
+            driver.send(line)  # warm: the first command of a process reads the schema
+        with statements(driver.bot.engine) as seen, topics_loaded() as loaded:
+            for line in ("/topic list", "/topic list all #促销 p:公众号", "/digest"):
+                assert not driver.send(line).startswith("❌")
+        counts.append(len(seen))
+        assert loaded == []  # the lines come from the rows shown, not the whole backlog
+    assert counts[0] == counts[1]
+
+
+@contextmanager
+def topics_loaded() -> Iterator[list[int]]:
+    loaded: list[int] = []
+
+    def record(target: Topic, _context: object) -> None:
+        loaded.append(target.id or 0)
+
+    event.listen(Topic, "load", record)
+    try:
+        yield loaded
+    finally:
+        event.remove(Topic, "load", record)
