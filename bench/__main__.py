@@ -209,7 +209,8 @@ def main() -> int:
     commands = 100 if arguments.quick else 400
     figures: list[Figure] = []
     skipped: list[tuple[str, str]] = []
-    ratios: list[tuple[str, float]] = []
+    ratios: list[tuple[str, float, float | None]] = []  # (what, measured, target)
+    targets: list[tuple[str, float, str, float]] = []  # (what, measured, unit, at most)
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
         figures.append(
@@ -219,24 +220,50 @@ def main() -> int:
             figures.append(_postgres_core(commands, repeats))
         else:
             skipped.append(("command core (PostgreSQL)", "OPSBOT_TEST_PG_URL is not set"))
-        for days, label in ((30, "1 month"), (365, "1 year"), (3 * 365, "3 years")):
-            figures.append(summary_scaling(directory, days, label, repeats))
-        for members, tasks in ((5, 200), (50, 2000), (500, 20000)):
-            figures.append(digest_scaling(directory, members, tasks, repeats))
-        from bench.platforms import BACKLOG, feishu_and_wecom, footprint, slack_http
+        histories = ((30, "1 month"), (365, "1 year"), (3 * 365, "3 years"))
+        if not arguments.quick:
+            histories += ((10 * 365, "10 years"),)
+        summaries = [summary_scaling(directory, d, label, repeats) for d, label in histories]
+        figures += summaries
+        ratios += [
+            (f"{f.name} / {summaries[0].name}", f.median / summaries[0].median, 1.3)
+            for f in summaries[1:]
+        ]
+        digests = [
+            digest_scaling(directory, members, tasks, repeats)
+            for members, tasks in ((5, 200), (50, 2000), (500, 20000))
+        ]
+        figures += digests
+        ratios.append(
+            (f"{digests[2].name} / {digests[1].name}", digests[2].median / digests[1].median, 10)
+        )
+        from bench.platforms import (
+            GROWN_TASKS,
+            GROWN_TOPICS,
+            feishu_and_wecom,
+            footprint,
+            slack_http,
+        )
 
         slack = slack_http(
             directory, clients=8, requests=60 if arguments.quick else 400,
             rate=100, seconds=3 if arguments.quick else 20, rounds=1 if arguments.quick else 3,
         )  # fmt: skip
         figures += _load_figures(slack, "(signed slash command)")
-        for ours, floor in (
-            ("opsbot /topic list (empty), 8 clients", "bare Bolt, 8 clients"),
-            (f"opsbot /topic list ({BACKLOG} topics), 8 clients", "bare Bolt, 8 clients"),
-            ("opsbot /topic add, 8 clients", "bare Bolt, 8 clients"),
-            ("opsbot /topic list (empty), 100 req/s", "bare Bolt, 100 req/s"),
+        grown = f"{GROWN_TOPICS:,} topics, {GROWN_TASKS:,} tasks"
+        for ours, floor, target in (
+            ("opsbot Slack mix (empty), 8 clients", "bare Bolt (empty), 8 clients", 1.5),
+            (f"opsbot Slack mix ({grown}), 8 clients", f"bare Bolt ({grown}), 8 clients", 1.5),
+            ("opsbot Slack mix (empty), 100 req/s", "bare Bolt (empty), 100 req/s", None),
         ):
-            ratios.append((f"{ours} / {floor}, median", slack[ours].median / slack[floor].median))
+            ratio = slack[ours].median / slack[floor].median
+            ratios.append((f"{ours} / {floor}, p50", ratio, target))
+        empty = "opsbot Slack mix (empty), 8 clients"
+        grown_mix = f"opsbot Slack mix ({grown}), 8 clients"
+        ratios.append(
+            (f"{grown_mix} / {empty}, p50", slack[grown_mix].median / slack[empty].median, 1.2)
+        )
+        targets.append((f"{empty}: p99", slack[empty].percentile(0.99), "ms", 20))
         figures += _load_figures(
             feishu_and_wecom(directory, clients=8, requests=40 if arguments.quick else 300), ""
         )
@@ -254,13 +281,18 @@ def main() -> int:
             Figure("opsbot run (Slack HTTP + Feishu + WeCom): peak RSS", "MiB", peak, peak, peak)
         )
     _print(figures, skipped)
-    for name, value in ratios:
-        print(f"ratio: {name}: {value:.2f}")
+    for name, value, target in ratios:
+        print(f"ratio: {name}: {value:.2f}" + (f"  (target ≤ {target:g})" if target else ""))
+    for name, value, unit, most in targets:
+        print(f"target: {name}: {value:.1f} {unit}  (target ≤ {most:g} {unit})")
     RESULTS.write_text(
         json.dumps(
             {
                 "figures": [asdict(f) for f in figures],
-                "ratios": [{"name": n, "value": v} for n, v in ratios],
+                "ratios": [{"name": n, "value": v, "target": t} for n, v, t in ratios],
+                "targets": [
+                    {"name": n, "value": v, "unit": u, "target": t} for n, v, u, t in targets
+                ],
                 "skipped": [{"name": n, "why": w} for n, w in skipped],
             },
             indent=2,
@@ -301,11 +333,6 @@ def _print(figures: list[Figure], skipped: list[tuple[str, str]]) -> None:
         numbers = f"{f.median:>10.1f}  {f.low:>10.1f}  {f.high:>10.1f}"
         note = f"  ({f.note})" if f.note else ""
         print(f"{f.name:<{width}}  {numbers}  {f.unit}{note}")
-    base = next((f for f in figures if f.name == "weekly summary, 1 month"), None)
-    if base is not None:
-        for f in figures:
-            if f.name.startswith("weekly summary") and f is not base:
-                print(f"  {f.name}: {f.median / base.median:.2f}× the 1-month time")
     for name, why in skipped:
         print(f"skipped: {name} — {why}")
 

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -63,9 +62,17 @@ def bare_bolt_app(api_url: str) -> Starlette:
     return Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
 
 
+MIX = ("topic list", "task add 任务 {n} q1 ~1h", "topic add 选题 {n} p:wechat t:4 v:3 c:3",
+       "publish today")  # fmt: skip
+GROWN_TOPICS, GROWN_TASKS = 1_000, 5_000
+
+
 def slack_http(
     directory: Path, *, clients: int, requests: int, rate: float, seconds: float, rounds: int = 1
 ) -> dict[str, LoadResult]:
+    """The Slack mix (`/ops topic list`, `task add`, `topic add`, `publish today` in turn)
+    against a bare Bolt app that only acknowledges, alternating in rounds; then the same
+    mix once the backlog has grown to 1,000 open topics and 5,000 tasks, alternating too."""
     from tests.fake_slack import fake_slack, signed_headers, slash_command
 
     results: dict[str, LoadResult] = {}
@@ -86,64 +93,75 @@ def slack_http(
         bare = BackgroundServer(bare_bolt_app(fake.api_url))
         ports = {"opsbot": ours.start(), "bare Bolt": bare.start()}
 
-        def command(text: str) -> Callable[[int], tuple[bytes, dict[str, str], dict[str, str]]]:
-            def request(n: int) -> tuple[bytes, dict[str, str], dict[str, str]]:
-                body = slash_command(
-                    fake, "/topic", text.format(n=n), trigger=f"bench-{time.time_ns()}-{n}"
-                )
-                return body.encode(), signed_headers(body, secret=SIGNING_SECRET), {}
+        def mix(n: int) -> tuple[bytes, dict[str, str], dict[str, str]]:
+            text = MIX[n % len(MIX)].format(n=n)
+            body = slash_command(fake, "/ops", text, trigger=f"bench-{time.time_ns()}-{n}")
+            return body.encode(), signed_headers(body, secret=SIGNING_SECRET), {}
 
-            return request
-
-        reads, writes = command("list"), command("add 选题 {n} p:wechat t:4 v:3 c:3")
-
-        def fill_backlog() -> None:
-            for n in range(BACKLOG):
-                bot.say(
-                    f"/topic add 选题 {n} #标签 p:wechat t:4 v:3 c:3",
-                    team_id="bench",
-                    speaker="alice",
-                )
-
-        # The comparisons with bare Bolt alternate in rounds, pooled per label, so that
-        # the machine's drift from one moment to the next falls on both sides.
         paced = max(1, int(rate * seconds / clients / rounds))
         share = max(1, requests // rounds)
-        compared = [
-            ("opsbot /topic list (empty)", ports["opsbot"], reads, None, share, None),
-            ("bare Bolt", ports["bare Bolt"], reads, None, share, None),
-            ("opsbot /topic list (empty)", ports["opsbot"], reads, rate, paced, None),
-            ("bare Bolt", ports["bare Bolt"], reads, rate, paced, None),
-        ]
-        runs = [  # (name, port, request, rate, requests per client, before)
-            *(compared * rounds),
-            (f"opsbot /topic list ({BACKLOG} topics)", ports["opsbot"], reads, None, requests,
-             fill_backlog),
-            ("opsbot /topic add", ports["opsbot"], writes, None, requests, None),  # adds topics
-        ]  # fmt: skip
-        try:
-            for port in ports.values():  # warm up
-                run_load(f"http://127.0.0.1:{port}/slack/events", reads, clients=2,
-                         requests_per_client=20)  # fmt: skip
-            for name, port, make_request, per_second, count, before in runs:
-                if before is not None:
-                    before()
+
+        def compared(stage: str) -> list[tuple[str, int, float | None, int]]:
+            return [
+                (f"opsbot Slack mix ({stage})", ports["opsbot"], None, share),
+                (f"bare Bolt ({stage})", ports["bare Bolt"], None, share),
+            ]
+
+        def run(runs: list[tuple[str, int, float | None, int]]) -> None:
+            for name, port, per_second, count in runs:
                 label = (
                     f"{name}, {per_second:g} req/s" if per_second else f"{name}, {clients} clients"
                 )
                 result = run_load(
-                    f"http://127.0.0.1:{port}/slack/events",
-                    make_request,
-                    clients=clients,
-                    requests_per_client=count,
-                    rate_per_second=per_second,
-                )
+                    f"http://127.0.0.1:{port}/slack/events", mix, clients=clients,
+                    requests_per_client=count, rate_per_second=per_second,
+                )  # fmt: skip
                 results[label] = results[label].pooled(result) if label in results else result
+
+        try:
+            for port in ports.values():  # warm up
+                run_load(f"http://127.0.0.1:{port}/slack/events", mix, clients=2,
+                         requests_per_client=20)  # fmt: skip
+            # Alternating rounds, pooled per label: the machine's drift falls on both sides.
+            run(compared("empty") * rounds)
+            run([("opsbot Slack mix (empty)", ports["opsbot"], rate, paced),
+                 ("bare Bolt (empty)", ports["bare Bolt"], rate, paced)])  # fmt: skip
+            grow_backlog(bot, "bench")
+            run(compared(f"{GROWN_TOPICS:,} topics, {GROWN_TASKS:,} tasks") * rounds)
         finally:
             ours.stop()
             bare.stop()
             bot.engine.dispose()
     return results
+
+
+def grow_backlog(bot: OpsBot, team_id: str) -> None:
+    """1,000 open topics and 5,000 tasks over the last weeks, written in bulk."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from storage.db import transaction
+    from storage.models import Task, Topic
+
+    now = datetime.now(UTC)
+    topics = [
+        {"team_id": team_id, "title": f"积压选题 {n}", "tags": ["标签"], "platform": "wechat",
+         "timeliness": 1 + n % 5, "value": 1 + n % 4, "conversion": 3, "score": 1 + n % 5,
+         "priority": ("high", "mid", "low")[n % 3], "status": "idea", "hot": False,
+         "created_by": "alice", "created_at": now, "updated_at": now}
+        for n in range(GROWN_TOPICS)
+    ]  # fmt: skip
+    tasks = [
+        {"team_id": team_id, "owner": ("alice", "bob")[n % 2], "text": f"积压任务 {n}",
+         "quadrant": f"q{n % 4 + 1}", "estimate_minutes": 30,
+         "day": (now - timedelta(days=1 + n % 60)).date(), "status": "done",
+         "created_by": "alice", "created_at": now, "updated_at": now}
+        for n in range(GROWN_TASKS)
+    ]  # fmt: skip
+    with transaction(bot.engine) as session:
+        session.execute(insert(Topic), topics)
+        session.execute(insert(Task), tasks)
 
 
 def feishu_and_wecom(directory: Path, *, clients: int, requests: int) -> dict[str, LoadResult]:
