@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 
 from storage.models import OutboxItem
@@ -43,20 +43,41 @@ def open_items(session: Session) -> list[OutboxItem]:
     return list(session.exec(statement.order_by(col(OutboxItem.id))))
 
 
-def claim(session: Session, *, item_id: int, now: datetime, until: datetime) -> bool:
-    """Take an item for delivery; False when another deliverer holds it."""
+def claim(session: Session, *, item_id: int, now: datetime, until: datetime) -> OutboxItem | None:
+    """Take an item for delivery: the row as it was just before this claim (detached), or
+    None when another deliverer holds it.
+
+    The caller decides how to send from the returned row, not from an earlier read: a row
+    read a moment ago as `pending` may since have been claimed by a deliverer that died
+    mid-send, and only the row this claim replaced says so (`sending`, its old claim). The
+    update is conditional on exactly that row, so two deliverers never both win it.
+    """
+    seen = session.get(OutboxItem, item_id, populate_existing=True)
+    if seen is None:
+        return None
+    free = seen.status == "pending" or (
+        seen.status == "sending" and seen.claimed_until is not None and seen.claimed_until < now
+    )
+    if not free:
+        return None
     statement = (
         update(OutboxItem)
         .where(
             col(OutboxItem.id) == item_id,
-            or_(
-                col(OutboxItem.status) == "pending",
-                (col(OutboxItem.status) == "sending") & (col(OutboxItem.claimed_until) < now),
-            ),
+            col(OutboxItem.status) == seen.status,
+            col(OutboxItem.attempts) == seen.attempts,
+            col(OutboxItem.parts_sent) == seen.parts_sent,
+            col(OutboxItem.claimed_until).is_(None)
+            if seen.claimed_until is None
+            else col(OutboxItem.claimed_until) == seen.claimed_until,
         )
         .values(status="sending", claimed_until=until)
+        .execution_options(synchronize_session=False)
     )
-    return session.exec(statement).rowcount == 1
+    if session.exec(statement).rowcount != 1:
+        return None
+    session.expunge(seen)
+    return seen
 
 
 def counts(session: Session) -> dict[str, int]:

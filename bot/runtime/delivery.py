@@ -163,11 +163,13 @@ def deliver_due(
             blocked.add(channel)  # keep the channel's order: nothing overtakes this item
             continue
         with transaction(engine) as session:
-            if not outbox_store.claim(
+            claimed = outbox_store.claim(
                 session, item_id=item.id or 0, now=now, until=now + CLAIM_FOR
-            ):
-                blocked.add(channel)
-                continue
+            )
+        if claimed is None:
+            blocked.add(channel)
+            continue
+        item = claimed  # as it was when claimed: what an earlier deliverer left says how to send
         sender = senders.get(item.platform)
         try:
             if sender is None:

@@ -243,3 +243,24 @@ def test_a_picture_slack_completed_before_the_crash_is_not_uploaded_again(
     assert len(slack.files()) == 1
     assert [post["text"] for post in slack.delivered] == ["第 48 周数据周报"]
     assert row(opened).parts_sent == 2
+
+
+def test_a_deliverer_whose_list_predates_the_crash_still_looks_before_posting(
+    sqlite_url: str, slack: FakeSlack, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deliverer read the item as `pending`; before its claim, another took it, posted
+    it and died. The claim hands back the row it replaced, which says so."""
+    kill_mid_post(sqlite_url, slack, Stall(taken=True), now)
+    bot, platforms = restarted(sqlite_url, slack, now + CLAIM_FOR + timedelta(seconds=1))
+    stale = row(bot)
+    stale.status, stale.claimed_until = "pending", None  # as read before the other's claim
+    monkeypatch.setattr(outbox_store, "open_items", lambda session: [stale])
+    try:
+        report = deliver_outbox(bot, platforms)
+
+        assert (report.sent, report.retried, report.failed) == (1, 0, 0)
+        assert [post["text"] for post in slack.delivered] == ["早报"]  # shown once
+        assert len(histories(slack)) == 1
+        assert row(bot).status == "sent"
+    finally:
+        platforms.stop()
