@@ -19,6 +19,9 @@ The fake refuses what Feishu refuses, so a test fails where production would:
   at most twice, and a valid card.
 - A message `uuid` already sent makes no second message (Feishu keeps it an hour).
 
+A `Stall` holds the next message call — after Feishu took it, or before — until the
+test releases it, and then drops the connection: what a sender killed mid-send sees.
+
 The property lists are those of Feishu's component pages (JSON 2.0); the upload's error
 codes (234001, 234006, 234011) are as remembered from its error table, not checked.
 """
@@ -296,6 +299,22 @@ def parse_form(content_type: str, raw: bytes) -> Form | None:
 
 
 @dataclass
+class Stall:
+    """Hold the next message call (`im/v1/messages`) until `release` is set, then drop
+    the connection without an answer.
+
+    `taken`: Feishu creates the message (kept by its `uuid`, in `delivered()`) before
+    it holds the call, so the sender dies not knowing it went out; otherwise it is
+    never created. `held` is set once the call is being held, so the test knows when to
+    kill the sender. The call is recorded in `calls` (and `messages()`) either way.
+    """
+
+    taken: bool
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class FakeFeishu:
     base: str = ""
     calls: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
@@ -312,6 +331,7 @@ class FakeFeishu:
     card_updates: list[dict[str, Any]] = field(default_factory=list)
     card_token_uses: dict[str, int] = field(default_factory=dict)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    stall: Stall | None = None  # hold the next message call (see `Stall`)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def messages(self) -> list[dict[str, Any]]:
@@ -430,6 +450,11 @@ def fake_feishu() -> Iterator[FakeFeishu]:
             path, query = url.path, parse_qs(url.query)
             content_type = self.headers.get("Content-Type", "")
             with fake.changed:
+                stall, fake.stall = (fake.stall, None) if path == MESSAGES else (None, fake.stall)
+            if stall is not None:
+                self._hold(stall, path, query, raw)
+                return
+            with fake.changed:
                 down = fake.outage.pop(0) if path == MESSAGES and fake.outage else None
                 if down is not None:
                     fake.calls.append((self.path, json.loads(raw or b"{}"), dict(self.headers)))
@@ -440,6 +465,18 @@ def fake_feishu() -> Iterator[FakeFeishu]:
                 finally:
                     fake.changed.notify_all()
             self.answer(answer, status, headers)
+
+        def _hold(self, stall: Stall, path: str, query: dict[str, list[str]], raw: bytes) -> None:
+            """Create the message if Feishu takes it, wait for the test, then hang up."""
+            body = json.loads(raw or b"{}")
+            with fake.changed:
+                fake.calls.append((self.path, body, dict(self.headers)))
+                if stall.taken:
+                    fake.message(path, query, body)
+                fake.changed.notify_all()
+            stall.held.set()
+            stall.release.wait(timeout=120)
+            self.close_connection = True  # no answer: the sender never learns the outcome
 
         def _answer(
             self, path: str, query: dict[str, list[str]], content_type: str, raw: bytes

@@ -4,6 +4,10 @@ A robot `image` post is checked as WeCom checks it: the base64 must decode, the 
 be the hex md5 of the decoded bytes, and the picture must be at most 2 MB. A post that
 fails a check is answered with WeCom's error, recorded in `violations`, and fails the
 test when the fake is closed.
+
+A `Stall` holds an app message (`message/send`) — after WeCom took it, or before —
+until the test releases it, and then drops the connection: what a sender killed
+mid-send sees.
 """
 
 from __future__ import annotations
@@ -28,6 +32,24 @@ MAX_DUPLICATE_CHECK_SECONDS = 4 * 60 * 60
 
 
 @dataclass
+class Stall:
+    """Hold an app message (`message/send`) until `release` is set, then drop the
+    connection without an answer.
+
+    `skip` app messages go through as usual first (the earlier parts of a long post);
+    the next one is held. `taken`: WeCom takes it (in `shown()`, or dropped there as a
+    duplicate, as WeCom would) before it holds the call, so the sender dies not knowing
+    it went out; otherwise it is never taken. `held` is set once the call is being held,
+    so the test knows when to kill the sender. The call is in `sent()` either way.
+    """
+
+    taken: bool
+    skip: int = 0
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class FakeWecom:
     base: str = ""
     calls: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
@@ -41,6 +63,7 @@ class FakeWecom:
     wrong_secret: bool = False  # gettoken answers 40001, as for a secret that is not the app's
     # An outage: the next message/send or robot posts get these (status, type, body).
     outage: list[tuple[int, str, str]] = field(default_factory=list)
+    stall: Stall | None = None  # hold an app message (see `Stall`)
 
     def sent(self) -> list[dict[str, Any]]:
         return [body for path, _, body in self.calls if path == "/cgi-bin/message/send"]
@@ -134,9 +157,36 @@ def fake_wecom() -> Iterator[FakeWecom]:
         def do_GET(self) -> None:
             self.answer(self._route({}))
 
+        def _stall(self, path: str) -> Stall | None:
+            """The stall that holds this call, if any (called under the lock)."""
+            stall = fake.stall if path == "/cgi-bin/message/send" else None
+            if stall is not None and stall.skip > 0:
+                stall.skip -= 1
+                return None
+            if stall is not None:
+                fake.stall = None
+            return stall
+
+        def _hold(self, stall: Stall, body: dict[str, Any]) -> None:
+            """Take the message if WeCom takes it, wait for the test, then hang up."""
+            url = urlparse(self.path)
+            params = {key: values[0] for key, values in parse_qs(url.query).items()}
+            with lock:
+                fake.calls.append((url.path, params, body))
+                if stall.taken:
+                    fake._take_app_message(body)
+            stall.held.set()
+            stall.release.wait(timeout=120)
+            self.close_connection = True  # no answer: the sender never learns the outcome
+
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             path = urlparse(self.path).path
+            with lock:
+                stall = self._stall(path)
+            if stall is not None:
+                self._hold(stall, json.loads(raw or b"{}"))
+                return
             with lock:
                 sending = path in {"/cgi-bin/message/send", "/cgi-bin/webhook/send"}
                 down = fake.outage.pop(0) if sending and fake.outage else None
