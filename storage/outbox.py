@@ -55,10 +55,10 @@ def claim(session: Session, *, item_id: int, now: datetime, until: datetime) -> 
     seen = session.get(OutboxItem, item_id, populate_existing=True)
     if seen is None:
         return None
-    free = seen.status == "pending" or (
+    free = (seen.status == "pending" and seen.next_attempt_at <= now) or (
         seen.status == "sending" and seen.claimed_until is not None and seen.claimed_until < now
     )
-    if not free:
+    if not free:  # held, done, or failed a moment ago and waiting out its backoff
         return None
     statement = (
         update(OutboxItem)

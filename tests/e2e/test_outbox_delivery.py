@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import pytest
+
 from bot.core.messages import Reply, reply_to_dict
 from bot.runtime.delivery import MAX_ATTEMPTS, deliver_due
 from storage import outbox as outbox_store
@@ -105,3 +107,20 @@ def test_a_refusal_is_not_retried(bot: BotDriver) -> None:
         deliver_due(bot.bot.engine, {"webhook": WebhookSender(service.url)}, bot.clock)
     assert len(service.requests) == 1
     assert bot.export()["outbox"][0]["status"] == "failed"
+
+
+def test_a_list_read_before_a_failure_does_not_skip_the_backoff(
+    bot: BotDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another deliverer failed the item after this one listed it: the item waits out its
+    backoff instead of being sent again at once."""
+    enqueue(bot, "t1", "team")
+    with transaction(bot.bot.engine) as session:
+        (stale,) = outbox_store.open_items(session)
+        session.expunge(stale)
+    with fake_service(lambda body: (503, {})) as service:
+        deliver_due(bot.bot.engine, {"webhook": WebhookSender(service.url)}, bot.clock)
+        assert len(service.requests) == 1  # failed; retried in 30 s
+        monkeypatch.setattr(outbox_store, "open_items", lambda session: [stale])
+        deliver_due(bot.bot.engine, {"webhook": WebhookSender(service.url)}, bot.clock)
+        assert len(service.requests) == 1
