@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from storage import identities
@@ -22,7 +22,7 @@ def get_member(
     registered again) and checks that a handle is free (a removed member keeps theirs,
     since their history names them). `find_member` is the lookup for `@mentions`.
     """
-    member = session.get(Member, (team_id, member_id))
+    member = session.exec(_BY_ID, params={"team_id": team_id, "member_id": member_id}).first()
     if member is not None and (member.active or include_removed):
         return member
     statement = select(Member).where(
@@ -31,6 +31,13 @@ def get_member(
     if not include_removed:
         statement = statement.where(col(Member.active))
     return session.exec(statement).first()
+
+
+# Built once: every command looks its speaker up, and `session.get` builds its query anew
+# on each call when the member is not yet in the session (it never is: one per command).
+_BY_ID = select(Member).where(
+    Member.team_id == bindparam("team_id"), Member.id == bindparam("member_id")
+)
 
 
 def find_member(

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage.models import Post
@@ -29,12 +30,26 @@ def posts_between(
     statuses: Iterable[str] | None = None,
 ) -> list[Post]:
     """Posts planned in [start, end), in time order."""
-    statement = select(Post).where(
-        Post.team_id == team_id, Post.planned_at >= start, Post.planned_at < end
+    params: dict[str, object] = {"team_id": team_id, "start": start, "end": end}
+    if statuses is None:
+        return list(session.exec(_PLANNED_BETWEEN, params=params))
+    params["statuses"] = list(statuses)
+    return list(session.exec(_PLANNED_BETWEEN_IN_STATUSES, params=params))
+
+
+# Built once: `/publish today`, `/publish list` and the digest read these on every call.
+_PLANNED_BETWEEN = (
+    select(Post)
+    .where(
+        Post.team_id == bindparam("team_id"),
+        Post.planned_at >= bindparam("start"),
+        Post.planned_at < bindparam("end"),
     )
-    if statuses is not None:
-        statement = statement.where(col(Post.status).in_(list(statuses)))
-    return list(session.exec(statement.order_by(col(Post.planned_at), col(Post.id))))
+    .order_by(col(Post.planned_at), col(Post.id))
+)
+_PLANNED_BETWEEN_IN_STATUSES = _PLANNED_BETWEEN.where(
+    col(Post.status).in_(bindparam("statuses", expanding=True))
+)
 
 
 def active_posts_of_topic(session: Session, *, topic_id: int) -> list[Post]:
