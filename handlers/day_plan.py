@@ -10,16 +10,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, time
+from typing import Protocol
 
 from bot.core.config import WorkdaySettings
-from storage.models import Task
 
 MINUTES_PER_DAY = 24 * 60
 
 
+class TaskLine(Protocol):
+    """What a plan reads of a task: a `Task`, or a row of `task_store.tasks_for_day`."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def quadrant(self) -> str: ...
+    @property
+    def estimate_minutes(self) -> int | None: ...
+    @property
+    def day(self) -> date: ...
+    @property
+    def status(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class PlannedTask:
-    task: Task
+    task: TaskLine
     start: time | None  # None: no estimate, or it would run past midnight
     end: time | None
     waited_days: int  # 0 for today's tasks; >0 for tasks carried over
@@ -29,7 +48,7 @@ class PlannedTask:
 class DayPlan:
     day: date
     items: list[PlannedTask]
-    done: list[Task]
+    done: list[TaskLine]
     total_minutes: int
     over_limit: bool
 
@@ -46,7 +65,7 @@ def _clock(minutes: int) -> time | None:
     return time(minutes // 60, minutes % 60)
 
 
-def plan_day(tasks: Iterable[Task], *, day: date, workday: WorkdaySettings) -> DayPlan:
+def plan_day(tasks: Iterable[TaskLine], *, day: date, workday: WorkdaySettings) -> DayPlan:
     """Lay out the open tasks of a day (older carried-over ones first in each quadrant)."""
     tasks = list(tasks)
     open_tasks = sorted(

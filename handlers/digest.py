@@ -19,7 +19,7 @@ from bot.core.errors import CommandError
 from bot.core.jobs import TEAM, CronJob, Outgoing
 from bot.core.messages import Audience, Reply, Section
 from bot.vocab.when import local_midnight, parse_date
-from handlers.day_plan import plan_day
+from handlers.day_plan import TaskLine, plan_day
 from handlers.publish import post_row, quoted_title
 from handlers.standup import is_away
 from handlers.tasks import plan_heading, plan_rows
@@ -29,7 +29,7 @@ from storage import posts as post_store
 from storage import standups as standup_store
 from storage import tasks as task_store
 from storage import topics as topic_store
-from storage.models import Member, Post, Standup, Task, Topic
+from storage.models import Member, Post, Standup, Topic
 from storage.topics import BacklogFilter
 
 family = CommandFamily("digest", aliases=("日报",))
@@ -46,7 +46,7 @@ class DigestInput:
     top_topics: Sequence[Row[Any]]  # the first of the backlog, with their votes
     hot_topics: list[Topic]
     members: list[Member]
-    tasks: list[Task]
+    tasks: Sequence[TaskLine]
     standups: list[Standup]
 
 
@@ -136,7 +136,7 @@ def build_digest(ctx: Context, data: DigestInput) -> Reply:
             )
         )
     sections.append(Section(title=ctx.t("digest.tasks_title")))
-    tasks_by_owner: dict[str, list[Task]] = {}
+    tasks_by_owner: dict[str, list[TaskLine]] = {}
     for task in data.tasks:
         tasks_by_owner.setdefault(task.owner, []).append(task)
     for member in data.members:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
+from typing import Any
 
+from sqlalchemy import Row, Select, and_, bindparam, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage.models import Task
@@ -17,19 +22,39 @@ def add_task(session: Session, task: Task) -> Task:
 
 def tasks_for_day(
     session: Session, *, team_id: str, day: date, today: date, owner: str | None = None
-) -> list[Task]:
+) -> Sequence[Row[Any]]:
     """The tasks a day's plan shows: that day's tasks, and for today also every open
-    task of earlier days (carried over)."""
-    statement = select(Task).where(Task.team_id == team_id, Task.status != "dropped")
+    task of earlier days (carried over).
+
+    Rows (`id owner text quadrant estimate_minutes day status`), not ORM objects: a plan
+    only reads them, and the digest of a large team reads tens of thousands, whose ORM
+    state would cost more than the query and keep the garbage collector busy."""
+    statement = _day_statement(owner=owner is not None, today=day == today)
+    params: dict[str, object] = {"team_id": team_id, "day": day}
     if owner is not None:
-        statement = statement.where(Task.owner == owner)
-    if day == today:
-        statement = statement.where(
-            (Task.day == day) | ((Task.day < day) & (Task.status == "open"))
+        params["owner"] = owner
+    return session.connection().execute(statement, params).all()
+
+
+@lru_cache(maxsize=4)
+def _day_statement(*, owner: bool, today: bool) -> Select[Any]:
+    """Built once per shape."""
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    conditions = [tasks.c.team_id == bindparam("team_id"), tasks.c.status != "dropped"]
+    if owner:
+        conditions.append(tasks.c.owner == bindparam("owner"))
+    day: Any = bindparam("day")
+    if today:
+        conditions.append(
+            or_(tasks.c.day == day, and_(tasks.c.day < day, tasks.c.status == "open"))
         )
     else:
-        statement = statement.where(Task.day == day)
-    return list(session.exec(statement.order_by(col(Task.day), col(Task.id))))
+        conditions.append(tasks.c.day == day)
+    columns = [tasks.c[name] for name in TASK_LINE_COLUMNS]
+    return core_select(*columns).where(*conditions).order_by(tasks.c.day, tasks.c.id)
+
+
+TASK_LINE_COLUMNS = ("id", "owner", "text", "quadrant", "estimate_minutes", "day", "status")
 
 
 def tasks_between(session: Session, *, team_id: str, start: date, end: date) -> list[Task]:
