@@ -20,15 +20,17 @@ LAYERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "core": ("bot/core", ("vocab",)),  # messages, commands, router, dispatch, jobs, i18n
     "handlers": ("handlers", ("core", "vocab", "storage")),  # one feature each
     "chat": ("bot/chat", ("core", "vocab")),  # each chat platform, a plug-in
-    "runtime": ("bot/runtime", ("core", "vocab", "storage", "handlers", "chat")),  # wiring
+    "sources": ("bot/sources", ("core", "vocab")),  # each KPI data API, a plug-in
+    "runtime": ("bot/runtime", ("core", "vocab", "storage", "handlers", "chat", "sources")),
 }
 MODULE_OF_LAYER = {name: folder.replace("/", ".") for name, (folder, _) in LAYERS.items()}
 
 # Third-party packages only some layers may use: the chat SDKs and HTTP clients belong to
-# the chat plug-ins (and the runtime that serves them), never to the features or storage.
+# the chat and KPI source plug-ins (and the runtime that serves them), never to the
+# features or storage.
 PLATFORM_PACKAGES = ("slack_bolt", "slack_sdk", "lark_oapi", "httpx", "requests", "urllib.request",
                      "starlette", "uvicorn", "websockets", "aibot")  # fmt: skip
-MAY_USE_PLATFORM_PACKAGES = {"chat", "runtime"}
+MAY_USE_PLATFORM_PACKAGES = {"chat", "sources", "runtime"}
 
 
 def _imports(path: Path) -> set[str]:
