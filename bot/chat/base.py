@@ -1,7 +1,8 @@
 """What a chat platform plug-in is, and what the runtime gives it.
 
 A plug-in is one folder under `bot/chat/` with a module-level `PLATFORM` that follows
-`ChatPlatform`, listed once in `bot/chat/__init__.py`. It knows its platform (SDK,
+`ChatPlatform`, listed once in `bot/chat/__init__.py` by name (`PlugIn`), and imported
+when first used. It knows its platform (SDK,
 signatures, rendering, rate limits) and the core (commands, replies, the dispatcher);
 it never touches storage or a feature: what it needs of them comes through
 `ChatServices` (to run a command) or is resolved before it is called (the address of
@@ -10,20 +11,23 @@ an outgoing message).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
-from starlette.requests import Request
-from starlette.responses import Response
 
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings, TeamSettings
 from bot.core.dispatch import Dispatcher
 from bot.core.i18n import Translator
 from bot.core.outbound import Sender
+
+if TYPE_CHECKING:  # the routes' types only: starlette is imported by the plug-ins that serve
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 
 class ChatSettings(BaseModel):
@@ -143,3 +147,50 @@ class ChatPlatform(Protocol):
         """For `opsbot doctor`: do the credentials work? (May call the platform.) Worded
         by `t`, in the config's language, like the rest of the report."""
         ...
+
+
+class PlugIn:
+    """A plug-in of the list in `bot/chat/__init__.py`, known by its name and imported
+    (`bot.chat.<name>`) the first time more than its name is asked for.
+
+    Its SDK comes with it (Bolt alone is a hundred modules), so a command that only reads
+    the config, or a config that turns on one platform, never pays for the others; the
+    names are what the config is checked against.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._loaded: ChatPlatform | None = None
+
+    def __repr__(self) -> str:
+        return f"PlugIn({self._name!r})"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def loaded(self) -> ChatPlatform:
+        """The plug-in's `PLATFORM`, imported now if it was not yet."""
+        if self._loaded is None:
+            platform: ChatPlatform = importlib.import_module(f"bot.chat.{self._name}").PLATFORM
+            if platform.name != self._name:
+                raise ImportError(
+                    f"bot.chat.{self._name}.PLATFORM is named {platform.name!r}, "
+                    f"not {self._name!r} as bot/chat/__init__.py lists it"
+                )
+            self._loaded = platform
+        return self._loaded
+
+    @property
+    def settings_model(self) -> type[BaseModel] | None:
+        return self.loaded.settings_model
+
+    def default_channel(self, team: TeamSettings) -> str | None:
+        return self.loaded.default_channel(team)
+
+    def connect(self, settings: Any, services: ChatServices) -> ChatConnection:
+        return self.loaded.connect(settings, services)
+
+    def check(self, settings: Any, t: Translator) -> Check:
+        return self.loaded.check(settings, t)

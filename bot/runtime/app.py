@@ -46,7 +46,6 @@ from storage.db import (
     works_at_once,
 )
 from storage.inbound import first_delivery
-from storage.migrate import upgrade_database
 from storage.models import Member
 
 log = logging.getLogger(__name__)
@@ -103,6 +102,8 @@ class OpsBot:
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> OpsBot:
         """Connect, apply pending migrations and seed the configured members."""
+        from storage.migrate import upgrade_database  # Alembic: only when opened this way
+
         engine = create_engine_for(settings.storage.url)
         upgrade_database(engine)
         bot = cls(settings=settings, engine=engine, clock=clock)

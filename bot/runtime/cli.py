@@ -8,6 +8,10 @@ the configured locale (the `cli.` texts of the catalogue), never a traceback: a
 newcomer's first week is spent reading these lines (`OPSBOT_LOG_LEVEL=DEBUG` shows the
 traceback as well). Nothing is created or half-written by a command that fails: an
 output file is checked before any work and written whole, or not at all.
+
+`opsbot --help` reads no config and opens no database, so it imports neither: each
+command imports what it uses when it runs (SQLAlchemy and the settings for any command,
+the handlers for one that opens the bot, APScheduler and the server for `run` only).
 """
 
 from __future__ import annotations
@@ -27,59 +31,20 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
 from types import TracebackType
-from typing import IO, Any, NoReturn, TextIO, cast
-
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlmodel import select
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from bot import __version__
-from bot.chat import CHAT_PLATFORM_NAMES
-from bot.chat.console.adapter import ConsoleAdapter, keep_logs_off_the_prompt
-from bot.core.clock import MissingOffset, SystemClock, clock_from_environment
-from bot.core.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, TeamSettings
-from bot.core.i18n import CATALOGUES, Translator
-from bot.core.jobs import CronJob
-from bot.core.render.chart import ChartsUnavailable
-from bot.core.render.text import render_text
-from bot.runtime.app import OpsBot
-from bot.runtime.demo import DEMO_COMMANDS_ABOUT, DemoError, load_demo
-from bot.runtime.doctor import run_checks
-from bot.runtime.export import write_csv, write_csv_directory, write_json
 from bot.runtime.logs import configure_logging, mask_secrets
-from bot.runtime.progress import Progress
-from bot.runtime.scheduler import Scheduler
-from bot.runtime.settings import configured_platforms, load_settings
-from bot.runtime.wiring import ChatPlatforms, connect_chat_platforms, deliver_outbox
-from bot.vocab.cron import fire_times
-from bot.vocab.errors import InputError
-from bot.vocab.when import parse_date
-from handlers.digest import DIGEST, digest_reply
-from handlers.kpi_import import ImportError_, import_kpi_csv, render_import_report
-from handlers.summary import (
-    WEEKLY_SUMMARY,
-    parse_iso_week,
-    previous_week_start,
-    summary_chart_png,
-    weekly_summary_reply,
-)
-from storage.db import (
-    DatabaseUnavailable,
-    UnsupportedDatabase,
-    cannot_open,
-    check_url,
-    create_engine_for,
-    is_lock_timeout,
-    normalise_url,
-    sqlite_file,
-    sqlite_write_locked,
-    transaction,
-)
-from storage.export import export_tables
-from storage.migrate import current_revision, upgrade_database
-from storage.models import JobRun
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.chat.console.adapter import ConsoleAdapter
+    from bot.core.config import Settings, TeamSettings
+    from bot.core.i18n import Translator
+    from bot.core.jobs import CronJob
+    from bot.runtime.app import OpsBot
+    from bot.runtime.wiring import ChatPlatforms
 
 log = logging.getLogger("opsbot")
 
@@ -105,6 +70,8 @@ class CliError(Exception):
         self.params = params
 
     def words(self, t: Translator) -> str:
+        from bot.core.i18n import CATALOGUES
+
         # From the catalogue itself: a `{key}` placeholder (the config key at fault)
         # would collide with the translator's own `key` argument.
         return CATALOGUES[t.locale][self.key].format(**self.params)
@@ -197,6 +164,8 @@ def _default_speaker(team: TeamSettings) -> str:
 
 
 def _team(settings: Settings, team_id: str | None) -> TeamSettings:
+    from bot.core.config import ConfigError
+
     try:
         return settings.team(team_id)
     except ConfigError as error:
@@ -206,10 +175,17 @@ def _team(settings: Settings, team_id: str | None) -> TeamSettings:
 LOCK_PATIENCE_SECONDS = 5 * 60  # how long a command waits for another process's write
 
 
-def _open_bot(settings: Settings, *, writes: bool = True) -> OpsBot:
-    """The bot, on a database it can use. A command that writes refuses a SQLite file it
+def _open_bot(settings: Settings, *, writes: bool = True, migrate_apart: bool = False) -> OpsBot:
+    """The bot, on a database it can use (migrated by a child process with
+    `migrate_apart`: see `wiring.open_bot`). A command that writes refuses a SQLite file it
     may not write at once, naming it: SQLite itself opens a read-only file without a
     word and fails only at the first write, each command of a console session apart."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.core.clock import MissingOffset, clock_from_environment
+    from bot.runtime.wiring import open_bot
+    from storage.db import DatabaseUnavailable, is_lock_timeout, sqlite_file, sqlite_write_locked
+
     try:
         clock = clock_from_environment(os.environ.get("OPSBOT_NOW"))
     except ValueError as error:
@@ -227,7 +203,7 @@ def _open_bot(settings: Settings, *, writes: bool = True) -> OpsBot:
     patience = monotonic() + LOCK_PATIENCE_SECONDS
     while True:
         try:
-            return OpsBot.open(settings, clock)
+            return open_bot(settings, clock, migrate_apart=migrate_apart)
         except (OperationalError, sqlite3.OperationalError) as error:
             if not is_lock_timeout(error) or monotonic() > patience:
                 raise
@@ -237,11 +213,15 @@ def _open_bot(settings: Settings, *, writes: bool = True) -> OpsBot:
 
 
 def _say_waiting(settings: Settings, file: Path | None) -> None:
+    from bot.core.i18n import Translator
+
     t = Translator(settings.locale)
     print(t("cli.database.waiting", path=str(file or _shown_url(settings))), file=sys.stderr)
 
 
 def _console_adapter(bot: OpsBot, team: TeamSettings, speaker: str | None) -> ConsoleAdapter:
+    from bot.chat.console.adapter import ConsoleAdapter
+
     return ConsoleAdapter(
         bot, bot.t, team_id=team.id, team_name=team.display_name,
         speaker=speaker or _default_speaker(team),
@@ -249,6 +229,8 @@ def _console_adapter(bot: OpsBot, team: TeamSettings, speaker: str | None) -> Co
 
 
 def _chat_in_console(adapter: ConsoleAdapter) -> None:
+    from bot.chat.console.adapter import keep_logs_off_the_prompt
+
     if sys.stdin.isatty():
         keep_logs_off_the_prompt()  # the scheduler's thread logs while people type
         adapter.run_interactive(sys.stdout)
@@ -264,11 +246,19 @@ def _console(settings: Settings, speaker: str | None, team_id: str | None) -> in
 
 
 def _tick_and_deliver(bot: OpsBot, platforms: ChatPlatforms) -> None:
+    from bot.runtime.scheduler import Scheduler
+    from bot.runtime.wiring import deliver_outbox
+
     Scheduler(bot).tick()
     deliver_outbox(bot, platforms)
 
 
 def _start_scheduler(bot: OpsBot, platforms: ChatPlatforms) -> BackgroundScheduler:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from bot.core.clock import SystemClock
+
     background = BackgroundScheduler(timezone="UTC")
     background.add_job(  # APScheduler itself runs on real time; tick reads the bot's clock
         _tick_and_deliver, IntervalTrigger(seconds=30), args=[bot, platforms], id="tick",
@@ -284,7 +274,10 @@ def _run(settings: Settings) -> int:
     With no chat platform: the console. Otherwise each configured plug-in, and the HTTP
     server for their callbacks, `/healthz` and `/metrics`.
     """
-    bot = _open_bot(settings)
+    from bot.runtime.settings import configured_platforms
+    from bot.runtime.wiring import connect_chat_platforms
+
+    bot = _open_bot(settings, migrate_apart=True)
     platforms = connect_chat_platforms(bot)
     background = _start_scheduler(bot, platforms)
     try:
@@ -312,6 +305,8 @@ def _serve(bot: OpsBot, platforms: ChatPlatforms) -> None:
 
 
 def _tick(settings: Settings) -> int:
+    from bot.runtime.wiring import connect_chat_platforms
+
     bot = _open_bot(settings)
     _tick_and_deliver(bot, connect_chat_platforms(bot))
     return EXIT_OK
@@ -335,6 +330,8 @@ class _FailedRuns(logging.Filter):
 
 @contextmanager
 def _failed_runs() -> Iterator[_FailedRuns]:
+    from bot.runtime.scheduler import Scheduler
+
     caught = _FailedRuns()
     scheduler_log = logging.getLogger(Scheduler.__module__)
     scheduler_log.addFilter(caught)
@@ -353,6 +350,9 @@ def _scheduled_period(bot: OpsBot, team: TeamSettings, job: CronJob, day: date) 
     post from the command line and the scheduled one are the same run: whichever comes
     first, the other sees it was posted.
     """
+    from bot.runtime.scheduler import Scheduler
+    from bot.vocab.cron import fire_times
+
     scheduler = Scheduler(bot)
     trigger = scheduler._trigger(team, job)
     start, end = (
@@ -373,6 +373,11 @@ def _period_words(t: Translator, period: str) -> str:
 
 def _earlier_run(bot: OpsBot, team: TeamSettings, job: str, period: str) -> str | None:
     """The ledger's status of (team, job, period): `done`, `skipped`, or None if unclaimed."""
+    from sqlmodel import select
+
+    from storage.db import transaction
+    from storage.models import JobRun
+
     with transaction(bot.engine) as session:
         statement = select(JobRun.status).where(
             JobRun.team_id == team.id, JobRun.job == job, JobRun.period == period
@@ -388,6 +393,9 @@ def _post_once(bot: OpsBot, team: TeamSettings, job: CronJob, day: date, *, forc
     says when it was posted. `--force` posts it again under a period of its own
     (`<period>:forced:<now>`), so the ledger shows that it was forced, and when.
     """
+    from bot.runtime.scheduler import Scheduler
+    from bot.runtime.wiring import deliver_outbox
+
     t, now = bot.t, bot.clock.now()
     period = _scheduled_period(bot, team, job, day)
     what, words = t(f"cli.what.{job.name}"), _period_words(t, period)
@@ -416,6 +424,12 @@ def _post_once(bot: OpsBot, team: TeamSettings, job: CronJob, day: date, *, forc
 def _digest(
     settings: Settings, team_id: str | None, day_text: str | None, to_post: bool, force: bool
 ) -> int:
+    from bot.core.render.text import render_text
+    from bot.vocab.errors import InputError
+    from bot.vocab.when import parse_date
+    from handlers.digest import DIGEST, digest_reply
+    from storage.db import transaction
+
     if force and not to_post:
         raise CliError("cli.force_without_post")
     team = _team(settings, team_id)
@@ -435,6 +449,9 @@ def _digest(
 
 
 def _demo(settings: Settings, team_id: str | None) -> int:
+    from bot.runtime.demo import DEMO_COMMANDS_ABOUT, DemoError, load_demo
+    from bot.runtime.progress import Progress
+
     team = _team(settings, team_id)
     bot = _open_bot(settings)
     try:
@@ -448,6 +465,8 @@ def _demo(settings: Settings, team_id: str | None) -> int:
 
 
 def _doctor(settings: Settings, config: Path) -> int:
+    from bot.runtime.doctor import run_checks
+
     checks = run_checks(settings, config=config if config.exists() else None, looked_at=config)
     for check in checks:
         print(f"{'✓' if check.ok else '✗'} {check.text}")
@@ -541,6 +560,12 @@ def _writable_folder(option: str, folder: Path) -> None:
 
 
 def _export(settings: Settings, output_format: str, out: Path | None) -> int:
+    from bot.chat import CHAT_PLATFORM_NAMES
+    from bot.runtime.export import write_csv, write_csv_directory, write_json
+    from bot.runtime.progress import Progress
+    from storage.db import transaction
+    from storage.export import export_tables
+
     with ExitStack() as stack:
         target: WholeFile | None = None
         if out is not None and output_format == "csv":
@@ -581,6 +606,18 @@ def _summary(
     to_post: bool,
     force: bool,
 ) -> int:
+    from bot.core.render.chart import ChartsUnavailable
+    from bot.core.render.text import render_text
+    from bot.vocab.errors import InputError
+    from handlers.summary import (
+        WEEKLY_SUMMARY,
+        parse_iso_week,
+        previous_week_start,
+        summary_chart_png,
+        weekly_summary_reply,
+    )
+    from storage.db import transaction
+
     if force and not to_post:
         raise CliError("cli.force_without_post")
     team = _team(settings, team_id)
@@ -621,6 +658,11 @@ def _summary(
 
 
 def _kpi_import(settings: Settings, path: Path, platform: str | None, team_id: str | None) -> int:
+    from bot.core.render.text import render_text
+    from bot.runtime.progress import Progress
+    from handlers.kpi_import import ImportError_, import_kpi_csv, render_import_report
+    from storage.db import transaction
+
     team = _team(settings, team_id)
     bot = _open_bot(settings)
     default_platform = None
@@ -659,8 +701,11 @@ def _kpi_import(settings: Settings, path: Path, platform: str | None, team_id: s
 
 
 def _db_upgrade(settings: Settings) -> int:
+    from bot.runtime.wiring import current_revision, upgrade_if_behind
+    from storage.db import create_engine_for
+
     engine = create_engine_for(settings.storage.url)
-    upgrade_database(engine)
+    upgrade_if_behind(engine)
     print(f"database at revision {current_revision(engine)}", file=sys.stderr)
     return EXIT_OK
 
@@ -676,6 +721,8 @@ def _log_level(environ: Mapping[str, str]) -> tuple[str, str | None]:
 def _config_path(arguments: argparse.Namespace, environ: Mapping[str, str]) -> Path:
     """Where the settings come from, as `load_settings` chooses: --config, then
     $OPSBOT_CONFIG, then ./config.yaml (which may be missing: then the defaults apply)."""
+    from bot.core.config import DEFAULT_CONFIG_PATH
+
     named: Path | None = getattr(arguments, "config", None)
     if named is None and environ.get("OPSBOT_CONFIG"):
         named = Path(environ["OPSBOT_CONFIG"])
@@ -685,6 +732,8 @@ def _config_path(arguments: argparse.Namespace, environ: Mapping[str, str]) -> P
 def _check_database_url(settings: Settings, config: Path, environ: Mapping[str, str]) -> None:
     """Refuse a database opsbot does not support as the config mistake it is, naming
     where the URL came from, before a command fails on a driver that is not there."""
+    from storage.db import UnsupportedDatabase, check_url
+
     try:
         check_url(settings.storage.url)
     except UnsupportedDatabase:
@@ -696,6 +745,11 @@ def _check_database_url(settings: Settings, config: Path, environ: Mapping[str, 
 
 def _shown_url(settings: Settings) -> str:
     """The database URL without its password, fit to print."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from storage.db import normalise_url
+
     try:
         return make_url(normalise_url(settings.storage.url)).render_as_string(hide_password=True)
     except ArgumentError:
@@ -706,6 +760,8 @@ def _database_failure(error: Exception, settings: Settings) -> CliError:
     """One line for a database that cannot be used: the file and what to do when SQLite
     cannot open or write it, else the URL and the driver's reason (its first line only:
     SQLAlchemy adds the SQL and a link to its documentation)."""
+    from storage.db import DatabaseUnavailable, cannot_open, sqlite_file
+
     file = sqlite_file(settings.storage.url)
     if isinstance(error, DatabaseUnavailable):
         return CliError(
@@ -729,10 +785,32 @@ def _fail(words: str) -> None:
     print(f"opsbot: {mask_secrets(words)}", file=sys.stderr)
 
 
+# Optional extras that libraries import whenever they happen to be installed, and that
+# opsbot never uses: httpx's command-line client (click, Pygments, rich) and Mako's
+# highlighting of its HTML error pages (Pygments, imported with Alembic). Both fall back
+# on ImportError, which a None in `sys.modules` raises. Where Pygments is installed (pytest
+# brings it), its lexers are 6 MiB that `opsbot run` would hold for its whole life.
+UNUSED_EXTRAS = ("httpx._main", "mako.ext.pygmentplugin")
+
+
+def _skip_unused_extras() -> None:
+    for name in UNUSED_EXTRAS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: "not there"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _skip_unused_extras()
     level, bad_level = _log_level(os.environ)
     configure_logging(level, sys.stderr)
     arguments = _parser().parse_args(argv)
+    # A command, then, not `--help`: what every command needs is imported from here on.
+    from sqlalchemy.exc import OperationalError
+
+    from bot.core.config import ConfigError
+    from bot.core.i18n import Translator
+    from bot.runtime.settings import load_settings
+    from storage.db import DatabaseUnavailable
+
     settings: Settings | None = None
     try:
         config = _config_path(arguments, os.environ)

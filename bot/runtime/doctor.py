@@ -18,6 +18,7 @@ from bot.chat.base import Check
 from bot.core.config import Settings
 from bot.core.i18n import Translator
 from bot.runtime.settings import configured_platforms
+from bot.runtime.wiring import current_revision, head_revision
 from storage import outbox as outbox_store
 from storage.db import (
     DatabaseUnavailable,
@@ -27,7 +28,6 @@ from storage.db import (
     sqlite_file,
     transaction,
 )
-from storage.migrate import current_revision, head_revision
 
 
 def _safe_url(url: str) -> str:

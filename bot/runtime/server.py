@@ -287,7 +287,8 @@ def server_config(
     """The uvicorn settings for `opsbot run` and `BackgroundServer`, with `limits`.
 
     h11 rather than httptools: `h11_max_incomplete_event_size` (the request head's size
-    limit) and the header deadline apply to it.
+    limit) and the header deadline apply to it. No WebSocket: no route takes one (the
+    long connections are clients), and uvicorn's would import `websockets` for nothing.
     """
     limits = limits or ServerLimits()
     protocol = type(
@@ -300,6 +301,7 @@ def server_config(
         host=host,
         port=port,
         http=protocol,
+        ws="none",
         log_level="warning",
         lifespan="off",
         timeout_keep_alive=limits.keep_alive_seconds,
