@@ -4,16 +4,22 @@
 scheduler can call it on every tick and tests can drive it with the clock. The
 `PUBLISH_REMINDER` job gives each (post, recipient) its own ledger period, so each is
 reminded once.
+
+A tick asks first, in one read for all its teams, which teams have an unconfirmed post
+coming up within their lead (`teams_due`); only those read their posts and members.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session, col, select
+
 from bot.core.commands import Context
+from bot.core.config import TeamSettings
 from bot.core.i18n import Translator
 from bot.core.jobs import EventJob, Occurrence, Outgoing, member_target
 from bot.core.messages import Button, Reply, Tone
@@ -118,13 +124,62 @@ def render_publish_reminder(
     return Reply(text, tone=Tone.WARNING, buttons=buttons)
 
 
+class _Reminders:
+    """The publish reminders due in a team (`due` of the job), and which of many teams
+    may have one (`teams_due`, the scheduler's one read a tick)."""
+
+    def __call__(self, ctx: Context) -> list[Occurrence]:
+        return _reminders(ctx)
+
+    def teams_due(self, session: Session, teams: Sequence[TeamSettings], now: datetime) -> set[str]:
+        """The teams with a post not yet confirmed planned within their lead of `now`."""
+        leads = {team.id: _lead(team) for team in teams}
+        if not leads:
+            return set()
+        planned = _unconfirmed_posts_planned(
+            session, team_ids=leads, after=now, until=now + max(leads.values())
+        )
+        return {
+            team_id for team_id, at in planned if team_id in leads and at <= now + leads[team_id]
+        }
+
+
+TEAMS_PER_READ = 500  # more teams than that: every team's posts, filtered here
+
+
+def _unconfirmed_posts_planned(
+    session: Session, *, team_ids: Iterable[str], after: datetime, until: datetime
+) -> list[tuple[str, datetime]]:
+    """(team, planned time) of the posts not yet confirmed planned in (after, until]."""
+    statement = select(Post.team_id, Post.planned_at).where(
+        col(Post.status).in_(UNCONFIRMED), Post.planned_at > after, Post.planned_at <= until
+    )
+    wanted = list(team_ids)
+    if len(wanted) <= TEAMS_PER_READ:
+        statement = statement.where(col(Post.team_id).in_(wanted))
+    return [
+        (team_id, at if at.tzinfo is not None else at.replace(tzinfo=UTC))
+        for team_id, at in session.exec(statement)
+    ]
+
+
+def _lead(team: TeamSettings) -> timedelta:
+    return timedelta(minutes=team.schedule.publish_reminder_minutes)
+
+
 def _reminders(ctx: Context) -> list[Occurrence]:
     now = ctx.now()
-    lead = timedelta(minutes=ctx.team.schedule.publish_reminder_minutes)
+    lead = _lead(ctx.team)
     posts = post_store.posts_between(
-        ctx.session, team_id=ctx.team.id, start=now, end=now + lead + timedelta(seconds=1)
-    )
+        ctx.session, team_id=ctx.team.id, start=now, end=now + lead + timedelta(seconds=1),
+        statuses=UNCONFIRMED,
+    )  # fmt: skip
+    if not posts:
+        return []
     members = member_store.list_members(ctx.session, team_id=ctx.team.id)
+    reminders = reminders_due(posts, members, now=now, lead=lead, zone=ctx.team.zone)
+    if not reminders:
+        return []
     by_id = {post.id: post for post in posts}
     names = member_store.member_names(ctx.session, team_id=ctx.team.id)
 
@@ -140,10 +195,7 @@ def _reminders(ctx: Context) -> list[Occurrence]:
 
         return Occurrence(reminder.period, build)
 
-    return [
-        occurrence(reminder)
-        for reminder in reminders_due(posts, members, now=now, lead=lead, zone=ctx.team.zone)
-    ]
+    return [occurrence(reminder) for reminder in reminders]
 
 
-PUBLISH_REMINDER = EventJob("publish_reminder", due=_reminders)
+PUBLISH_REMINDER = EventJob("publish_reminder", due=_Reminders())

@@ -150,6 +150,8 @@ class Post(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(_one_of("status", POST_STATUSES), name="ck_posts_status"),
         Index("ix_posts_team_planned_at", "team_id", "planned_at"),
+        # The publish reminders' one read a tick: what is planned soon, in every team.
+        Index("ix_posts_planned_at", "planned_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -282,7 +284,11 @@ class JobRun(SQLModel, table=True):
     """
 
     __tablename__ = "job_runs"
-    __table_args__ = (UniqueConstraint("team_id", "job", "period", name="uq_job_runs"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "job", "period", name="uq_job_runs"),
+        # A tick reads the runs of a few periods for every team at once.
+        Index("ix_job_runs_job_period", "job", "period"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=64)
@@ -290,6 +296,36 @@ class JobRun(SQLModel, table=True):
     period: str = Field(max_length=128)
     status: str = Field(default="done", max_length=16)
     ran_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TeamStart(SQLModel, table=True):
+    """When a team's scheduled jobs began, worked out once (from its first member or
+    ledger row) so that a tick reads it with every other team's in one query."""
+
+    __tablename__ = "team_starts"
+
+    team_id: str = Field(primary_key=True, max_length=64)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TickRound(SQLModel, table=True):
+    """Ticks started together share one round: each takes the next batch of the teams
+    (`next_batch`) until all `batches` are taken, so every team is walked once a round;
+    the round is over when every batch is done (`done_batches`).
+
+    `teams_hash` names the list of teams the batches cut up: ticks with another config
+    start a round of their own. `instant` is the clock's time of the round's last batch
+    taken or done. The ledger, not the round, keeps a run from posting twice.
+    """
+
+    __tablename__ = "tick_rounds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    teams_hash: str = Field(max_length=64)
+    instant: datetime = Field(sa_type=UTCDateTime)
+    batches: int
+    next_batch: int = 0
+    done_batches: int = 0
 
 
 class OutboxItem(SQLModel, table=True):

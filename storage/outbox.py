@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import Table, bindparam, delete, update
 from sqlmodel import Session, col, func, select
 
 from storage.models import OutboxItem
@@ -78,6 +79,91 @@ def claim(session: Session, *, item_id: int, now: datetime, until: datetime) -> 
         return None
     session.expunge(seen)
     return seen
+
+
+def claim_many(
+    session: Session, *, item_ids: Sequence[int], now: datetime, until: datetime
+) -> dict[int, OutboxItem]:
+    """Take several items for delivery in one statement or two: `claim` for each, by id.
+
+    The rows are read locked (PostgreSQL skips those another deliverer is claiming;
+    SQLite's write lock keeps everyone else out), so the update needs no condition.
+    """
+    if not item_ids:
+        return {}
+    statement = (
+        select(OutboxItem)
+        .where(col(OutboxItem.id).in_(list(item_ids)))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    free = [row for row in session.exec(statement) if _free(row, now)]
+    if not free:
+        return {}
+    session.execute(
+        update(OutboxItem)
+        .where(col(OutboxItem.id).in_([row.id for row in free]))
+        .values(status="sending", claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    for row in free:
+        session.expunge(row)
+    return {row.id: row for row in free if row.id is not None}
+
+
+def _free(row: OutboxItem, now: datetime) -> bool:
+    """Pending and due, or held by a claim that has run out (its deliverer died)."""
+    return (row.status == "pending" and row.next_attempt_at <= now) or (
+        row.status == "sending" and row.claimed_until is not None and row.claimed_until < now
+    )
+
+
+_OUTBOX: Table = OutboxItem.__table__  # type: ignore[attr-defined]
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("item_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("sent_at"),
+        claimed_until=None,
+        attempts=_OUTBOX.c.attempts + 1,
+    )
+)
+_RELEASE = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == bindparam("item_id"),
+        _OUTBOX.c.status == "sending",
+        _OUTBOX.c.claimed_until == bindparam("ours"),
+    )
+    .values(status=bindparam("was_status"), claimed_until=bindparam("was_claimed_until"))
+)
+
+
+def mark_sent(session: Session, *, sent: Sequence[tuple[int, datetime]]) -> None:
+    """Record that the platform took these items, at these times, in one statement."""
+    if sent:
+        session.connection().execute(
+            _MARK_SENT, [{"item_id": item_id, "sent_at": at} for item_id, at in sent]
+        )
+
+
+def release(session: Session, *, claimed: Sequence[OutboxItem], ours: datetime) -> None:
+    """Give back items claimed (until `ours`) but not sent, as they were before the claim:
+    a row a dead deliverer left `sending` must still say so to the next one."""
+    if claimed:
+        session.connection().execute(
+            _RELEASE,
+            [
+                {
+                    "item_id": row.id,
+                    "ours": ours,
+                    "was_status": row.status,
+                    "was_claimed_until": row.claimed_until,
+                }
+                for row in claimed
+            ],
+        )
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -31,6 +31,10 @@ DEFAULT_CONFIG_PATH = Path("config.yaml")
 Locale = Literal["zh-CN", "en"]
 Role = Literal["admin", "editor", "member"]
 
+# libyaml's loader when PyYAML was built with it: the same documents as the pure-Python
+# SafeLoader, about ten times faster on a config of thousands of teams.
+_YamlLoader = type[yaml.SafeLoader | yaml.CSafeLoader]
+_FAST_LOADER: _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _IDENTIFIER = r"^[\w.\-]{1,64}$"  # Unicode letters allowed: many members are 小王
 
@@ -295,6 +299,17 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
 SettingsCheck = Callable[[Settings], None]
 
 
+def _load_yaml(text: str) -> Any:
+    """The parsed document; a mistake is raised as the pure-Python loader words it
+    (libyaml says less: "found character that cannot start any token", not which)."""
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER) or {}
+    except yaml.YAMLError:
+        if _FAST_LOADER is yaml.SafeLoader:
+            raise
+    return yaml.safe_load(text) or {}  # raises the same mistake, worded in full
+
+
 def parse_settings(
     text: str,
     *,
@@ -309,7 +324,7 @@ def parse_settings(
     """
     environ = os.environ if environ is None else environ
     try:
-        document = yaml.safe_load(text) or {}
+        document = _load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -36,6 +36,7 @@ MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
 CLAIM_FOR = timedelta(minutes=5)
+DELIVERY_BATCH = 100  # items claimed, addressed and marked sent in one transaction each
 
 
 class Addresses(Protocol):
@@ -58,12 +59,15 @@ class TeamAddresses:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._teams = {team.id: team for team in settings.teams}  # not a scan an item
 
     def address(self, session: Session, item: OutboxItem) -> str:
-        try:
-            team = self.settings.team(item.team_id)
-        except ConfigError as error:
-            raise DeliveryError(str(error), retryable=False) from None
+        team = self._teams.get(item.team_id)
+        if team is None:
+            try:
+                team = self.settings.team(item.team_id)  # raises, naming the known teams
+            except ConfigError as error:
+                raise DeliveryError(str(error), retryable=False) from None
         platform = BY_NAME.get(item.platform)
         if platform is None:
             raise DeliveryError(f"no chat platform {item.platform!r}", retryable=False)
@@ -145,12 +149,19 @@ def deliver_due(
     clock: Clock,
     addresses: Addresses | None = None,
 ) -> DeliveryReport:
-    """Send every outbox item that is due, oldest first."""
+    """Send every outbox item that is due, oldest first.
+
+    Items are claimed, addressed and marked sent a batch at a time (a transaction each,
+    not three an item). A deliverer killed mid-batch leaves the batch's items `sending`:
+    the next one treats each as maybe sent (`maybe_sent_since`), as it does the item a
+    deliverer was killed sending.
+    """
     addresses = addresses or AsTargeted()
     report = DeliveryReport()
     with transaction(engine) as session:
         items = outbox_store.open_items(session)
     blocked: set[tuple[str, str]] = set()
+    batch: list[OutboxItem] = []
     for item in items:
         channel = (item.platform, item.target)
         now = clock.now()
@@ -162,20 +173,57 @@ def deliver_due(
         if item.next_attempt_at > now or held:
             blocked.add(channel)  # keep the channel's order: nothing overtakes this item
             continue
-        with transaction(engine) as session:
-            claimed = outbox_store.claim(
-                session, item_id=item.id or 0, now=now, until=now + CLAIM_FOR
-            )
-        if claimed is None:
-            blocked.add(channel)
+        batch.append(item)
+        if len(batch) == DELIVERY_BATCH:
+            _deliver_batch(engine, batch, senders, clock, addresses, blocked, report)
+            batch = []
+    _deliver_batch(engine, batch, senders, clock, addresses, blocked, report)
+    return report
+
+
+def _deliver_batch(
+    engine: Engine,
+    batch: list[OutboxItem],
+    senders: dict[str, Sender],
+    clock: Clock,
+    addresses: Addresses,
+    blocked: set[tuple[str, str]],
+    report: DeliveryReport,
+) -> None:
+    """Claim the batch, send each item in order (unless its channel is held up by an
+    earlier item), then mark what went out as sent and give back what did not."""
+    if not batch:
+        return
+    now = clock.now()
+    until = now + CLAIM_FOR
+    with transaction(engine) as session:
+        claimed = outbox_store.claim_many(
+            session, item_ids=[item.id or 0 for item in batch], now=now, until=until
+        )
+    found: dict[int, str | DeliveryError] = {}
+    with snapshot(engine) as session:
+        for row in claimed.values():
+            try:
+                found[row.id or 0] = addresses.address(session, row)
+            except DeliveryError as error:
+                found[row.id or 0] = error
+    sent: list[tuple[int, datetime]] = []
+    unsent: list[OutboxItem] = []
+    for listed in batch:
+        channel = (listed.platform, listed.target)
+        item = claimed.get(listed.id or 0)  # as it was when claimed: it says how to send
+        if item is None or channel in blocked or clock.now() >= now + CLAIM_FOR / 2:
+            blocked.add(channel)  # not ours, held up, or our claim is getting old
+            if item is not None:
+                unsent.append(item)
             continue
-        item = claimed  # as it was when claimed: what an earlier deliverer left says how to send
         sender = senders.get(item.platform)
         try:
             if sender is None:
                 raise DeliveryError(f"no sender for platform {item.platform!r}", retryable=False)
-            with snapshot(engine) as session:
-                address = addresses.address(session, item)
+            address = found[item.id or 0]
+            if isinstance(address, DeliveryError):
+                raise address
             sender.send(_message(engine, item, address))
         except DeliveryError as error:
             blocked.add(channel)
@@ -186,13 +234,11 @@ def deliver_due(
             blocked.add(channel)
             _record_failure(engine, item, DeliveryError(repr(error)), clock.now(), report)
             continue
-        with transaction(engine) as session:
-            row = session.get(OutboxItem, item.id)
-            assert row is not None
-            row.status, row.sent_at, row.claimed_until = "sent", clock.now(), None
-            row.attempts += 1
+        sent.append((item.id or 0, clock.now()))
         report.sent += 1
-    return report
+    with transaction(engine) as session:
+        outbox_store.mark_sent(session, sent=sent)
+        outbox_store.release(session, claimed=unsent, ours=until)
 
 
 def _record_failure(
