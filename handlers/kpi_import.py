@@ -12,16 +12,21 @@ What the file is comes from its content, not its name: a ZIP or OLE2 workbook (`
 anything else as text — UTF-8 with or without a BOM, UTF-16 with a BOM (Excel's "Unicode
 text"), or GB18030 — separated by `,`, `;` or tabs, whichever makes a header row.
 
-Each line is checked whole before anything of it is written, and written in its own
-savepoint: a bad line is reported with its number and never half-written, and it never
-stops the good ones. A line with more or fewer fields than the header (an unquoted
-`12,000` is two fields) is refused rather than read shifted, and every number goes through
-the one metric value reader (`bot/vocab/metrics.py:read_value`), so a file and a chat
-message accept and refuse the same spellings. Two lines of one file for the same platform,
-day and metric are not both written: the first is, and the later one is refused naming it,
-because "the last one wins" would store whichever came last without anyone choosing it, and
-would make importing the same file again report "updated". Importing the same file again
-changes nothing.
+Every line is checked whole before anything is written: a bad line is reported with its
+number and never half-written, and it never stops the good ones. A line with more or
+fewer fields than the header (an unquoted `12,000` is two fields) is refused rather than
+read shifted, and every number goes through the one metric value reader
+(`bot/vocab/metrics.py:read_value`), so a file and a chat message accept and refuse the
+same spellings. Two lines of one file for the same platform, day and metric are not both
+written: the first is, and the later one is refused naming it, because "the last one wins"
+would store whichever came last without anyone choosing it, and would make importing the
+same file again report "updated". Importing the same file again changes nothing.
+
+Then what is stored is read with one range read per platform and metric, and only the new
+and changed values are written, in batches of `BATCH_ROWS` upserts, each in a savepoint;
+a batch the database refuses is written again line by line, so that only the line at
+fault is refused. (A SELECT, a savepoint and a flush per line made 200,000 lines take
+four and a half minutes; this takes seconds, see `bench/files.py`.)
 
 Exports with one row per post (Douyin's 作品列表, Xiaohongshu's 笔记列表明细, WeChat's
 已发表内容) are refused with a reason: their figures are each post's totals so far, keyed
@@ -34,10 +39,13 @@ import csv
 import io
 import math
 import re
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import chain, islice
+from typing import Any
 
 from python_calamine import (
     CalamineError,
@@ -65,7 +73,7 @@ from bot.vocab.metrics import (
     resolve_metric,
 )
 from storage import kpis as kpi_store
-from storage.kpis import Upsert
+from storage.kpis import DailyValue
 
 HEADER_SEARCH_LINES = 10
 # The report lists this many rejected lines and counts the rest: 63,542 lines of reasons
@@ -143,16 +151,21 @@ class ImportReport:
 def decode(data: bytes) -> str:
     """UTF-8 (with or without a BOM), UTF-16 with a BOM (Excel's "Unicode text", which is
     tab-separated), else GB18030 — what Chinese spreadsheets save."""
+    return _decoded(data)[0]
+
+
+def _decoded(data: bytes) -> tuple[str, str]:
+    """The text and the codec it was read with."""
     if data.startswith(_UTF16_BOMS):
         try:
-            return data.decode("utf-16")
+            return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             raise ImportError_("the file starts as UTF-16 text but is not valid UTF-16") from None
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8-sig"
     except UnicodeDecodeError:
         try:
-            return data.decode("gb18030")
+            return data.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
             raise ImportError_("the file is neither UTF-8 nor GB18030 text") from None
 
@@ -223,11 +236,22 @@ def sniff_separator(text: str) -> str:
     return best
 
 
-def _read_text(data: bytes) -> Rows:
-    text = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_separator(text))
+def _text_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows of a text file with their number, read as they are asked for: a
+    file of 200,000 lines is never held as 200,000 lists at once.
+
+    The rows are decoded from the bytes as they are read, not from the decoded text: a
+    `StringIO` of it holds 4 bytes a character (23 MB for a 6 MB file).
+    """
+    text, encoding = _decoded(data)
+    separator = sniff_separator(text)
+    del text
+    lines = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    reader = csv.reader(lines, delimiter=separator)
     try:
-        return _non_blank(list(enumerate(reader, start=1)))
+        for number, row in enumerate(reader, start=1):
+            if any(map(str.strip, row)):
+                yield number, row
     except csv.Error as error:
         raise ImportError_(f"line {reader.line_num}: {error}") from None
 
@@ -312,11 +336,20 @@ def _read_workbook(data: bytes) -> tuple[list[_Sheet], _Sheet]:
 
 @dataclass
 class _Table:
-    rows: Rows
+    # The first non-blank rows, where the header row is looked for, and the rest, read
+    # (and, for text, checked) only as the import asks for them.
+    head: Rows
+    rest: Iterator[tuple[int, list[str]]]
     # Text rows must have as many fields as the header (a split `12,000` is caught so);
     # workbook cells cannot split, and calamine pads every row to the sheet's width.
     workbook: bool
     sheet: str | None = None
+
+    def drain(self) -> None:
+        """Read the rest, for the error a text file has further down (which wins over
+        "no header row", as when the whole file was read first)."""
+        for _ in self.rest:
+            pass
 
 
 def read_table(data: bytes, filename: str | None = None) -> _Table:
@@ -330,13 +363,20 @@ def read_table(data: bytes, filename: str | None = None) -> _Table:
     if data.startswith((_ZIP, _OLE2)):
         sheets, chosen = _read_workbook(data)
         sheet = chosen.name if len(sheets) > 1 else None
-        return _Table(chosen.rows(), workbook=True, sheet=sheet)
-    try:
-        return _Table(_read_text(data), workbook=False)
-    except ImportError_:
-        if _looks_like_spreadsheet(filename):
-            raise ImportError_(_not_a_workbook(data)) from None
-        raise
+        cells = chosen.rows()
+        head, rest = cells[:HEADER_SEARCH_LINES], iter(cells[HEADER_SEARCH_LINES:])
+        return _Table(head, rest, workbook=True, sheet=sheet)
+
+    def text_rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            yield from _text_rows(data)
+        except ImportError_:
+            if _looks_like_spreadsheet(filename):
+                raise ImportError_(_not_a_workbook(data)) from None
+            raise
+
+    rows = text_rows()
+    return _Table(list(islice(rows, HEADER_SEARCH_LINES)), rows, workbook=False)
 
 
 def _looks_like_spreadsheet(filename: str | None) -> bool:
@@ -375,12 +415,42 @@ def recognise_platform(header: Sequence[str]) -> str | None:
 # --- checking lines -------------------------------------------------------------------
 
 
+Key = tuple[str, date, str]  # (platform, day, metric)
+
+
 @dataclass
-class _Line:
-    number: int
-    platform: str
-    day: date
-    values: dict[str, float]
+class _Values:
+    """The values of the lines that passed, in file order, each line's together.
+
+    One dict and two arrays rather than an object per line: 200,000 lines take a few tens
+    of MB this way, not hundreds (`bench/files.py` measures it).
+    """
+
+    # (platform, day, metric) → its position; the dict's order is the file's.
+    positions: dict[Key, int] = field(default_factory=dict)
+    values: array[float] = field(default_factory=lambda: array("d"))
+    # The number of the line each position came from.
+    lines: array[int] = field(default_factory=lambda: array("q"))
+    line_count: int = 0
+
+    def add(self, number: int, values: dict[Key, float]) -> None:
+        for key, value in values.items():
+            self.positions[key] = len(self.values)
+            self.values.append(value)
+            self.lines.append(number)
+        self.line_count += 1
+
+    def add_one(self, number: int, key: Key, value: float) -> None:
+        self.positions[key] = len(self.values)
+        self.values.append(value)
+        self.lines.append(number)
+        self.line_count += 1
+
+
+# Cells that say "no figure" (a blank is one too).
+_NO_VALUE = frozenset({"-", "–", "--"})
+# Not yet looked up (None is a lookup's answer: "not a date", "not a platform").
+_UNREAD: Any = object()
 
 
 class _Rejected(Exception):
@@ -390,7 +460,7 @@ class _Rejected(Exception):
 
 
 def _parse_rows(
-    rows: Rows,
+    rows: Iterable[tuple[int, list[str]]],
     header: list[str],
     kind: str,
     *,
@@ -399,7 +469,7 @@ def _parse_rows(
     content_platforms: PlatformCatalogue,
     today: date,
     report: ImportReport,
-) -> list[_Line]:
+) -> _Values:
     folded = [cell.strip().casefold() for cell in header]
     date_column = next(i for i, cell in enumerate(folded) if cell in DATE_HEADERS)
     platform_column = next((i for i, cell in enumerate(folded) if cell in PLATFORM_HEADERS), None)
@@ -430,74 +500,214 @@ def _parse_rows(
                     f"the metric {metric!r}: keep one of them"
                 )
             metric_columns[index] = metric
+    wide_names = {metric: header[index].strip() for index, metric in metric_columns.items()}
 
-    def cell(row: list[str], index: int) -> str:
-        return row[index].strip() if index < len(row) else ""
+    def value(text: str, index: int) -> float:
+        try:
+            return read_value(text)
+        except InputError as error:
+            params = {name: str(param) for name, param in error.params.items()}
+            raise _Rejected(
+                _NUMBER_REJECTIONS.get(error.message_key, "import.reject.number"),
+                **{**params, "value": text[:30], "column": header[index].strip()},
+            ) from None
 
-    # (platform, day, metric) → the line that gave it first.
-    claimed: dict[tuple[str, date, str], int] = {}
-    lines = []
+    def duplicate(first: int, key: Key, column: str) -> _Rejected:
+        platform, day, _ = key
+        return _Rejected(
+            "import.reject.duplicate",
+            first=str(stored.lines[first]),
+            platform=platform,
+            day=day.isoformat(),
+            column=column[:30],
+        )
+
+    # A file repeats its few days, platforms and metrics on every line: each spelling is
+    # read once (the readers are pure, so this changes nothing but the time).
+    days: dict[str, date | None] = {}
+    platforms: dict[str, str | None] = {}
+    metrics: dict[str, str | None] = {}
+    stored = _Values()
+    positions, width = stored.positions, len(header)
     for number, row in rows:
         try:
             # An unquoted `12,000` splits one value into two fields: the line no longer
             # lines up with the header, and reading it anyway would store 12 (or worse, shift
             # every later column). Refuse it whole, with a hint.
-            if strict_fields and len(row) != len(header):
-                key = "too_many_fields" if len(row) > len(header) else "too_few_fields"
-                raise _Rejected(
-                    f"import.reject.{key}", found=str(len(row)), expected=str(len(header))
-                )
-            day = parse_day(cell(row, date_column))
+            if strict_fields and len(row) != width:
+                shape = "too_many_fields" if len(row) > width else "too_few_fields"
+                raise _Rejected(f"import.reject.{shape}", found=str(len(row)), expected=str(width))
+            text = row[date_column].strip() if date_column < len(row) else ""
+            day = days.get(text, _UNREAD)
+            if day is _UNREAD:
+                day = days[text] = parse_day(text)
             if day is None:
-                raise _Rejected("import.reject.date", value=cell(row, date_column)[:30])
+                raise _Rejected("import.reject.date", value=text[:30])
             if day > today:
                 raise _Rejected("import.reject.future", value=day.isoformat())
             platform = default_platform
-            if platform_column is not None and cell(row, platform_column):
-                platform = content_platforms.resolve(cell(row, platform_column))
-                if platform is None:
-                    raise _Rejected("import.reject.platform", value=cell(row, platform_column)[:30])
+            if platform_column is not None and platform_column < len(row):
+                text = row[platform_column].strip()
+                if text:
+                    platform = platforms.get(text, _UNREAD)
+                    if platform is _UNREAD:
+                        platform = platforms[text] = content_platforms.resolve(text)
+                    if platform is None:
+                        raise _Rejected("import.reject.platform", value=text[:30])
             if platform is None:
                 raise _Rejected("import.reject.no_platform")
-            values: dict[str, float] = {}
             if kind == "long":
-                metric = resolve_metric(cell(row, metric_column))
+                text = row[metric_column].strip() if metric_column < len(row) else ""
+                metric = metrics.get(text, _UNREAD)
+                if metric is _UNREAD:
+                    metric = metrics[text] = resolve_metric(text)
                 if metric is None:
-                    raise _Rejected("import.reject.metric", value=cell(row, metric_column)[:30])
-                columns = {value_column: metric}
-                named = {metric: cell(row, metric_column)}
-            else:
-                columns = metric_columns
-                named = {metric: header[index].strip() for index, metric in columns.items()}
-            for index, metric in columns.items():
-                text = cell(row, index)
-                if not text or text in ("-", "–", "--"):
-                    continue
-                try:
-                    values[metric] = read_value(text)
-                except InputError as error:
-                    params = {name: str(param) for name, param in error.params.items()}
-                    raise _Rejected(
-                        _NUMBER_REJECTIONS.get(error.message_key, "import.reject.number"),
-                        **{**params, "value": text[:30], "column": header[index].strip()},
-                    ) from None
+                    raise _Rejected("import.reject.metric", value=text[:30])
+                named = text
+                text = row[value_column].strip() if value_column < len(row) else ""
+                if not text or text in _NO_VALUE:
+                    raise _Rejected("import.reject.empty")
+                number_read = value(text, value_column)
+                key = (platform, day, metric)
+                first = positions.get(key)
+                if first is not None:
+                    raise duplicate(first, key, named)
+                stored.add_one(number, key, number_read)
+                continue
+            values: dict[Key, float] = {}
+            for index, metric in metric_columns.items():
+                text = row[index].strip() if index < len(row) else ""
+                if text and text not in _NO_VALUE:
+                    values[(platform, day, metric)] = value(text, index)
             if not values:
                 raise _Rejected("import.reject.empty")
-            for metric in values:
-                first = claimed.get((platform, day, metric))
+            for key in values:
+                first = positions.get(key)
                 if first is not None:
-                    raise _Rejected(
-                        "import.reject.duplicate",
-                        first=str(first),
-                        platform=platform,
-                        day=day.isoformat(),
-                        column=named[metric][:30],
-                    )
-            claimed.update({(platform, day, metric): number for metric in values})
-            lines.append(_Line(number, platform, day, values))
+                    raise duplicate(first, key, wide_names[key[2]])
+            stored.add(number, values)
         except _Rejected as rejection:
             report.rejected.append(Rejection(number, rejection.key, rejection.params))
-    return lines
+    return stored
+
+
+# --- storing lines --------------------------------------------------------------------
+
+# Values written per upsert statement (and savepoint). Big enough that a file of 200,000
+# lines is a handful of statements; small enough that one batch's parameters stay small.
+BATCH_ROWS = 10_000
+# What storing a value does, ordered so that a line's outcome is the largest of its values'.
+_UNCHANGED, _UPDATED, _INSERTED = 0, 1, 2
+
+
+def _compare_with_stored(session: Session, values: _Values, *, team_id: str) -> bytearray:
+    """What storing each value would do, from one range read per (platform, metric) over
+    the days the file has, instead of one SELECT per value."""
+    bounds: dict[tuple[str, str], list[date]] = {}
+    for platform, day, metric in values.positions:
+        span = bounds.get((platform, metric))
+        if span is None:
+            bounds[(platform, metric)] = [day, day]
+        elif day < span[0]:
+            span[0] = day
+        elif day > span[1]:
+            span[1] = day
+    outcomes = bytearray([_INSERTED]) * len(values.values)
+    ranges = (
+        (platform, metric, first, last) for (platform, metric), (first, last) in bounds.items()
+    )
+    for platform, day, metric, value in kpi_store.stored_daily_ranges(
+        session, team_id=team_id, ranges=ranges
+    ):
+        position = values.positions.get((platform, day, metric))
+        if position is not None:
+            same = kpi_store.same_value(value, values.values[position])
+            outcomes[position] = _UNCHANGED if same else _UPDATED
+    return outcomes
+
+
+@dataclass
+class _Batch:
+    """Values to write and the lines they come from: (number, outcome, first, end) with
+    first:end their slice of `rows`."""
+
+    rows: list[DailyValue] = field(default_factory=list)
+    lines: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+def _store(
+    session: Session,
+    values: _Values,
+    *,
+    team_id: str,
+    now: datetime,
+    report: ImportReport,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Write the new and changed values in batches of `BATCH_ROWS` upserts, each in a
+    savepoint, and count each line as imported, updated or unchanged.
+
+    A batch the database refuses is written again line by line, each in a savepoint of
+    its own, so that the line at fault is reported and the others are stored.
+    """
+    session.flush()
+    outcomes = _compare_with_stored(session, values, team_id=team_id)
+    counted = {_INSERTED: 0, _UPDATED: 0, _UNCHANGED: 0}
+
+    def write(batch: _Batch) -> None:
+        try:
+            with session.begin_nested():
+                kpi_store.upsert_daily_values(session, team_id=team_id, rows=batch.rows, now=now)
+        except SQLAlchemyError:
+            for number, outcome, first, end in batch.lines:
+                try:
+                    with session.begin_nested():
+                        kpi_store.upsert_daily_values(
+                            session, team_id=team_id, rows=batch.rows[first:end], now=now
+                        )
+                except SQLAlchemyError:
+                    report.rejected.append(Rejection(number, "import.reject.storage", {}))
+                else:
+                    counted[outcome] += 1
+        else:
+            for _, outcome, _, _ in batch.lines:
+                counted[outcome] += 1
+
+    batch, done, start = _Batch(), 0, 0
+    keys = list(values.positions)
+    lines = values.lines
+    while start < len(keys):
+        end = start + 1
+        while end < len(keys) and lines[end] == lines[start]:
+            end += 1
+        outcome = max(outcomes[start:end])
+        if outcome == _UNCHANGED:
+            counted[_UNCHANGED] += 1
+        else:
+            first = len(batch.rows)
+            if end == start + 1:  # one value (every line of a long file)
+                batch.rows.append((*keys[start], values.values[start]))
+            else:
+                batch.rows.extend(
+                    (*keys[position], values.values[position])
+                    for position in range(start, end)
+                    if outcomes[position] != _UNCHANGED
+                )
+            batch.lines.append((lines[start], outcome, first, len(batch.rows)))
+        done += 1
+        start = end
+        if len(batch.rows) >= BATCH_ROWS:
+            write(batch)
+            batch = _Batch()
+            if progress is not None:
+                progress(done, values.line_count)
+    if batch.rows:
+        write(batch)
+    if progress is not None and values.line_count:
+        progress(values.line_count, values.line_count)
+    report.imported += counted[_INSERTED]
+    report.updated += counted[_UPDATED]
+    report.unchanged += counted[_UNCHANGED]
 
 
 def import_kpi_csv(
@@ -518,11 +728,16 @@ def import_kpi_csv(
     callers that do not know the name still import `.xlsx` files; `filename` (optional)
     only makes the refusal of a misnamed file say so. `progress(done, total)` is called as
     lines are written (the CLI shows it on a terminal).
+
+    Every line is read and checked before anything is written; then what is stored is
+    read in a few range queries, and only new and changed values are written, in
+    batches. Its cost so grows with the file, not with one round trip per line.
     """
     table = read_table(data, filename)
-    header_at = _find_header(table.rows)
+    header_at = _find_header(table.head)
     if header_at is None:
-        export = _per_post_export(table.rows)
+        table.drain()
+        export = _per_post_export(table.head)
         if export is not None:
             raise ImportError_(
                 f"this is {export}, one row per post: its figures are each post's totals so "
@@ -536,36 +751,15 @@ def import_kpi_csv(
         raise ImportError_(
             f"no header row with a date column (date / 日期) in the first lines{where}"
         )
-    header = table.rows[header_at][1]
+    header = table.head[header_at][1]
     kind = _header_kind(header) or "wide"
     report = ImportReport(shape=kind, sheet=table.sheet)
-    lines = _parse_rows(
-        table.rows[header_at + 1 :], header, kind, strict_fields=not table.workbook,
-        default_platform=default_platform, content_platforms=content_platforms, today=today,
-        report=report,
+    values = _parse_rows(
+        chain(table.head[header_at + 1 :], table.rest), header, kind,
+        strict_fields=not table.workbook, default_platform=default_platform,
+        content_platforms=content_platforms, today=today, report=report,
     )  # fmt: skip
-    for index, line in enumerate(lines, start=1):
-        if progress is not None:
-            progress(index, len(lines))
-        outcomes = set()
-        try:
-            with session.begin_nested():
-                for metric, value in line.values.items():
-                    outcome, _ = kpi_store.upsert_daily(
-                        session, team_id=team_id, platform=line.platform, day=line.day,
-                        metric=metric, value=value, now=now,
-                    )  # fmt: skip
-                    outcomes.add(outcome)
-                session.flush()
-        except SQLAlchemyError:
-            report.rejected.append(Rejection(line.number, "import.reject.storage", {}))
-            continue
-        if Upsert.INSERTED in outcomes:
-            report.imported += 1
-        elif Upsert.UPDATED in outcomes:
-            report.updated += 1
-        else:
-            report.unchanged += 1
+    _store(session, values, team_id=team_id, now=now, report=report, progress=progress)
     report.rejected.sort(key=lambda rejection: rejection.line)
     return report
 

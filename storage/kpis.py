@@ -6,11 +6,19 @@ what makes logging a day twice a correction and importing a file twice a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, col, select
 
 from storage.models import KpiDaily, PostMetric, Target
@@ -22,7 +30,8 @@ class Upsert(StrEnum):
     UNCHANGED = "unchanged"
 
 
-def _same(a: float, b: float) -> bool:
+def same_value(a: float, b: float) -> bool:
+    """Whether storing `b` over `a` changes nothing (what makes a value "unchanged")."""
     return abs(a - b) < 1e-9
 
 
@@ -41,7 +50,7 @@ def _upsert(
     if row is None:
         session.add(model(**key, value=value, updated_at=now))
         return Upsert.INSERTED, None
-    if _same(row.value, value):
+    if same_value(row.value, value):
         return Upsert.UNCHANGED, row.value
     previous = row.value
     row.value, row.updated_at = value, now
@@ -61,6 +70,187 @@ def upsert_daily(
     """Store a day's value: a second value for the same day replaces the first."""
     key = {"team_id": team_id, "platform": platform, "metric": metric, "day": day}
     return _upsert(session, KpiDaily, key, value, now)
+
+
+# One day's value as a bulk write or read carries it: (platform, day, metric, value).
+DailyValue = tuple[str, date, str, float]
+# A (platform, metric) and the first and last day of the values asked for.
+DailyRange = tuple[str, str, date, date]
+_KPI_DAILY: sqlalchemy.Table = KpiDaily.__table__  # type: ignore[attr-defined]
+_READ_CHUNK = 10_000  # rows fetched at a time
+
+
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A Core statement compiled once for the connection's driver, then run with rows of
+    plain values (in the order of `names`) that the columns' types have converted.
+
+    For bulk work: Core's per-row parameter processing made an executemany of 40,000
+    upserts take 3.5 times as long as the same statement given plain tuples (3.5 s against
+    1.0 s), so the bulk functions below build their statements with Core and hand the
+    driver plain tuples.
+    """
+
+    sql: str
+    # Turns a row in `names` order into the driver's parameters (None: it is one already).
+    shape: Callable[[tuple[Any, ...]], Any] | None
+
+    @classmethod
+    def compile(
+        cls, statement: ClauseElement, dialect: Dialect, names: tuple[str, ...]
+    ) -> _DriverStatement:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        if not compiled.positional:
+            return cls(compiled.string, lambda row: dict(zip(names, row, strict=True)))
+        order = [names.index(name) for name in compiled.positiontup or ()]
+        if order == list(range(len(names))):
+            return cls(compiled.string, None)
+        return cls(compiled.string, operator.itemgetter(*order))
+
+    def parameters(self, row: tuple[Any, ...]) -> Any:
+        return row if self.shape is None else self.shape(row)
+
+    def many(self, rows: list[tuple[Any, ...]]) -> list[Any]:
+        return rows if self.shape is None else [self.shape(row) for row in rows]
+
+
+def _bind(dialect: Dialect, column: str) -> Callable[[Any], Any]:
+    """What the column's type makes of a value for this driver (a day as SQLite's text)."""
+    processor = _KPI_DAILY.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return processor if processor is not None else (lambda value: value)
+
+
+def _result(dialect: Dialect, column: str) -> Callable[[Any], Any]:
+    """What the column's type makes of what this driver returns (SQLite's text as a day)."""
+    type_ = _KPI_DAILY.c[column].type.dialect_impl(dialect)
+    processor = type_.result_processor(dialect, None)
+    return processor if processor is not None else (lambda value: value)
+
+
+_RANGE_NAMES = ("team_id", "platform", "metric", "first", "last")
+
+
+def stored_daily_ranges(
+    session: Session, *, team_id: str, ranges: Iterable[DailyRange]
+) -> Iterator[DailyValue]:
+    """The stored values of each (platform, metric) from its first to its last day: one
+    indexed range read per pair, so that a file of 200,000 values is compared with what
+    is stored in a few statements rather than one SELECT per value."""
+    connection = session.connection()
+    dialect = connection.dialect
+    table = _KPI_DAILY.c
+    statement = _DriverStatement.compile(
+        sqlalchemy.select(table.day, table.value).where(
+            table.team_id == sqlalchemy.bindparam("team_id"),
+            table.platform == sqlalchemy.bindparam("platform"),
+            table.metric == sqlalchemy.bindparam("metric"),
+            table.day.between(sqlalchemy.bindparam("first"), sqlalchemy.bindparam("last")),
+        ),
+        dialect,
+        _RANGE_NAMES,
+    )
+    to_driver, from_driver = _bind(dialect, "day"), _result(dialect, "day")
+    team = _bind(dialect, "team_id")(team_id)
+    days: dict[Any, date] = {}  # a few thousand days at most, each converted once
+    for platform, metric, first, last in ranges:
+        result = connection.exec_driver_sql(
+            statement.sql,
+            statement.parameters((team, platform, metric, to_driver(first), to_driver(last))),
+        )
+        while chunk := result.fetchmany(_READ_CHUNK):
+            for stored, value in chunk:
+                day = days.get(stored)
+                if day is None:
+                    day = days[stored] = from_driver(stored)
+                yield platform, day, metric, value
+
+
+_UPSERT_NAMES = ("team_id", "platform", "day", "metric", "value", "updated_at")
+
+
+def _on_conflict_update(statement: Any) -> Insert:
+    """… ON CONFLICT (the natural key) DO UPDATE the value and its time, where it differs."""
+    excluded = statement.excluded
+    updated: Insert = statement.on_conflict_do_update(
+        index_elements=["team_id", "platform", "metric", "day"],
+        set_={"value": excluded.value, "updated_at": excluded.updated_at},
+        where=_KPI_DAILY.c.value.is_distinct_from(excluded.value),
+    )
+    return updated
+
+
+def _sqlite_upsert() -> Insert:
+    """One row's INSERT … ON CONFLICT, for an executemany of all of them."""
+    parameters: dict[str, Any] = {name: sqlalchemy.bindparam(name) for name in _UPSERT_NAMES}
+    return _on_conflict_update(sqlite.insert(_KPI_DAILY).values(parameters))
+
+
+def _postgresql_upsert(team_id: str, now: datetime) -> Insert:
+    """The whole batch in one INSERT … SELECT FROM unnest(arrays) … ON CONFLICT: one
+    statement and four array parameters, where an executemany is one execution per row
+    on the server (200,000 lines took 23 s so, 5 s this way)."""
+    columns = _KPI_DAILY.c
+    # Text arrays without the columns' length: a cast to VARCHAR(32)[] would cut a longer
+    # name short without a word, where the insert refuses it.
+    arrays = (
+        sqlalchemy.func.unnest(
+            sqlalchemy.bindparam("platforms", type_=postgresql.ARRAY(sqlalchemy.String())),
+            sqlalchemy.bindparam("days", type_=postgresql.ARRAY(columns.day.type)),
+            sqlalchemy.bindparam("metrics", type_=postgresql.ARRAY(sqlalchemy.String())),
+            sqlalchemy.bindparam("values", type_=postgresql.ARRAY(columns.value.type)),
+        )
+        .table_valued("platform", "day", "metric", "value")
+        .render_derived()
+    )
+    rows = sqlalchemy.select(
+        sqlalchemy.literal(team_id, columns.team_id.type),
+        arrays.c.platform,
+        arrays.c.day,
+        arrays.c.metric,
+        arrays.c.value,
+        sqlalchemy.literal(now, columns.updated_at.type),
+    )
+    return _on_conflict_update(postgresql.insert(_KPI_DAILY).from_select(_UPSERT_NAMES, rows))
+
+
+def upsert_daily_values(
+    session: Session, *, team_id: str, rows: Sequence[DailyValue], now: datetime
+) -> None:
+    """Store many days' values at once; each replaces the stored value of its day, as
+    `upsert_daily` does. The natural keys of `rows` must be distinct.
+
+    It writes past the session's identity map: KpiDaily objects the session loaded
+    before keep their old values until they are expired.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        platforms, days, metrics, values = (list(column) for column in zip(*rows, strict=True))
+        connection.execute(
+            _postgresql_upsert(team_id, now),
+            {"platforms": platforms, "days": days, "metrics": metrics, "values": values},
+        )
+        return
+    if dialect.name != "sqlite":
+        for platform, day, metric, value in rows:
+            upsert_daily(
+                session, team_id=team_id, platform=platform, day=day, metric=metric,
+                value=value, now=now,
+            )  # fmt: skip
+        session.flush()
+        return
+    statement = _DriverStatement.compile(_sqlite_upsert(), dialect, _UPSERT_NAMES)
+    team, stamp = _bind(dialect, "team_id")(team_id), _bind(dialect, "updated_at")(now)
+    to_day, to_value = _bind(dialect, "day"), _bind(dialect, "value")
+    converted = {day: to_day(day) for day in {row[1] for row in rows}}  # a file has few days
+    parameters = [
+        (team, platform, converted[day], metric, to_value(value), stamp)
+        for platform, day, metric, value in rows
+    ]
+    connection.exec_driver_sql(statement.sql, statement.many(parameters))
 
 
 def delete_daily(

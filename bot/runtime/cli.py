@@ -563,8 +563,8 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
     from bot.chat import CHAT_PLATFORM_NAMES
     from bot.runtime.export import write_csv, write_csv_directory, write_json
     from bot.runtime.progress import Progress
-    from storage.db import transaction
-    from storage.export import export_tables
+    from storage.db import snapshot
+    from storage.export import stream_tables
 
     with ExitStack() as stack:
         target: WholeFile | None = None
@@ -576,23 +576,26 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
         zones = {team.id: team.zone for team in settings.teams}
         default_zone = settings.team().zone
         progress = Progress(bot.t("cli.progress.exporting"), 2)
-        with transaction(bot.engine) as session:
-            tables = export_tables(
+        # Streamed: each row is written as it is read, so an export of 200,000 rows never
+        # holds them all; on a snapshot, so a slow reader of the pipe holds no write lock.
+        with snapshot(bot.engine) as session:
+            tables = stream_tables(
                 session,
                 zone_for_team=lambda team: zones.get(team, default_zone),
                 chat_platforms=CHAT_PLATFORM_NAMES,
             )
-        progress.update(1)
-        if out is not None and target is None:
-            for path in write_csv_directory(tables, out):
-                log.info("wrote %s", path)
-            return EXIT_OK
-        writer = write_json if output_format == "json" else write_csv
-        if target is None:
-            writer(tables, sys.stdout)
-        else:
-            with target.writing() as stream:
-                writer(tables, cast(TextIO, stream))
+            progress.update(1)
+            if out is not None and target is None:
+                for path in write_csv_directory(tables, out):
+                    log.info("wrote %s", path)
+                return EXIT_OK
+            writer = write_json if output_format == "json" else write_csv
+            if target is None:
+                writer(tables, sys.stdout)
+            else:
+                with target.writing() as stream:
+                    writer(tables, cast(TextIO, stream))
+        if target is not None:
             target.commit()
         progress.finish()
     return EXIT_OK

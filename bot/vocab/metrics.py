@@ -152,6 +152,9 @@ VALUE_PROBLEMS = (NOT_A_NUMBER, NOT_A_GROUP, NEGATIVE, TOO_LARGE)
 MAX_VALUE = 10**15
 
 
+_PLAIN = re.compile(r"[0-9]{1,16}(?:\.[0-9]{1,16})?")
+
+
 def read_value(text: str) -> float:
     """A metric value as people write it, or `InputError` saying why it is not one.
 
@@ -163,6 +166,10 @@ def read_value(text: str) -> float:
     keyboard, which would also break the reports' arithmetic). The arithmetic is decimal,
     so `1.2万` is exactly 12000 and not 12000.000000000002.
     """
+    if _PLAIN.fullmatch(text):  # most values of a file: read as Decimal would, faster
+        plain = float(text)
+        if plain <= MAX_VALUE:
+            return plain
     shown = text.strip()[:30]
     cleaned = text.translate(_HALF_WIDTH).strip()
     negative = cleaned.startswith(_MINUS_SIGNS)

@@ -572,7 +572,7 @@ MESSAGES: dict[str, str] = {
     # CLI words in both languages
     "cli.bad_now_offset": "OPSBOT_NOW={value} 没有写 UTC 时差，不知道是哪个时区的时间；请写成 2026-11-23T09:00+08:00 这样",
     # KPI sources (bot/sources): why a fetch failed, for the reply, the log and opsbot doctor
-    "kpi_source.error.unknown_kind": '未知的 KPI 数据源类型“{kind}”；可用：{known}',
+    "kpi_source.error.unknown_kind": "未知的 KPI 数据源类型“{kind}”；可用：{known}",
     "kpi_source.error.missing_setting": "KPI 数据源 {source}：没有设置 {setting}；请在配置里该数据源下补上（密钥请写成 ${{ENV}} 引用）",
     "kpi_source.error.unreachable": "KPI 数据源 {source}：连不上 {url}（{reason}）；下次运行时会重新获取",
     "kpi_source.error.server_error": "KPI 数据源 {source}：{url} 返回了 HTTP {status} 而不是数据（对方服务故障）；下次运行时会重新获取",
