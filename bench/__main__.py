@@ -280,6 +280,7 @@ def main() -> int:
         figures.append(
             Figure("opsbot run (Slack HTTP + Feishu + WeCom): peak RSS", "MiB", peak, peak, peak)
         )
+        figures += _side_figures(directory, quick=arguments.quick, repeats=repeats)
     _print(figures, skipped)
     for name, value, target in ratios:
         print(f"ratio: {name}: {value:.2f}" + (f"  (target ≤ {target:g})" if target else ""))
@@ -301,6 +302,23 @@ def main() -> int:
         encoding="utf-8",
     )
     return 0
+
+
+def _side_figures(directory: Path, *, quick: bool, repeats: int) -> list[Figure]:
+    """Start-up, `opsbot tick` across many teams, the outbox, and the KPI file import and
+    export: each module gives (name, unit, samples, note), its note naming the target."""
+    from bench.files import file_figures
+    from bench.startup import startup_figures
+    from bench.tick import tick_figures
+
+    found = startup_figures(3 if quick else repeats)
+    (directory / "tick").mkdir()
+    found += tick_figures(
+        directory / "tick", 200 if quick else 10_000, 1 if quick else 3,
+        os.environ.get("OPSBOT_TEST_PG_URL"),
+    )  # fmt: skip
+    found += file_figures(directory / "files", 5_000 if quick else 200_000, 1 if quick else 3)
+    return [_figure(name, unit, samples, note) for name, unit, samples, note in found]
 
 
 def _postgres_core(commands: int, repeats: int) -> Figure:
