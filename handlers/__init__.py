@@ -11,6 +11,7 @@ from handlers import (
     digest,
     help,
     kpi,
+    kpi_sync,
     my_day,  # noqa: F401  (adds `/digest me` to the digest family)
     publish,
     publish_reminders,
@@ -40,4 +41,5 @@ ALL_JOBS: tuple[Job, ...] = (
     summary.WEEKLY_SUMMARY,
     publish_reminders.PUBLISH_REMINDER,
     topics.HOT_TOPIC_ALERT,
+    kpi_sync.KPI_SYNC,
 )

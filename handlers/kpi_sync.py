@@ -18,6 +18,7 @@ Rules:
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,12 +26,23 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.core.kpi_sources import PLATFORM_ZONE, DailyFigure, KpiSource, PostFigure, SourceError
+from bot.core.commands import Context
+from bot.core.jobs import CronJob, Outgoing
+from bot.core.kpi_sources import (
+    PLATFORM_ZONE,
+    DailyFigure,
+    KpiSource,
+    PostFigure,
+    SourceError,
+    platform_yesterday,
+)
 from bot.vocab.metrics import MAX_VALUE
 from bot.vocab.when import local_midnight
 from storage import kpis as kpi_store
 from storage import ledger
 from storage import posts as post_store
+
+log = logging.getLogger(__name__)
 
 JOB_PREFIX = "kpi_sync:"
 CATCH_UP_DAYS = 7  # a daily run also asks again for the days of the last week it missed
@@ -158,3 +170,29 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
         else:
             runs.append((day, day))
     return runs
+
+
+def sync_recent(ctx: Context, source: KpiSource, *, until: date) -> SyncReport:
+    """The days of the last week up to `until` that this source has not given yet:
+    yesterday's figures, and any day a failure left out."""
+    start = until - timedelta(days=CATCH_UP_DAYS - 1)
+    days = days_to_sync(ctx.session, team_id=ctx.team.id, source=source, start=start, end=until)
+    report = sync_days(ctx.session, team_id=ctx.team.id, source=source, days=days, now=ctx.now())
+    if report.error is not None:
+        log.warning(
+            "kpi source %s of team %s: %s", source.name, ctx.team.id,
+            ctx.t(report.error.message_key, **report.error.params),
+        )  # fmt: skip
+    return report
+
+
+def _sync_job(ctx: Context, scheduled: date) -> list[Outgoing]:
+    """Each morning: every source of the team, for the days it has not given yet. It
+    posts nothing; the figures show in `/kpi show`, the digest and the summary."""
+    yesterday = platform_yesterday(ctx.clock)
+    for source in ctx.kpi_sources:
+        sync_recent(ctx, source, until=yesterday)
+    return []
+
+
+KPI_SYNC = CronJob("kpi_sync", cron=lambda team: team.schedule.kpi_sync, build=_sync_job)

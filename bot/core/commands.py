@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot.core.clock import Clock
 from bot.core.config import Settings, TeamSettings
 from bot.core.i18n import Translator
+from bot.core.kpi_sources import KpiSource
 from bot.core.messages import Command, Reply
 from bot.vocab.content_platforms import PlatformCatalogue
 
@@ -58,6 +59,9 @@ class Context:
     t: Translator
     content_platforms: PlatformCatalogue
     router: CommandIndex
+    # The team's KPI sources (`kpi_sources`), built by the runtime; a feature fetches
+    # through this neutral interface and never learns which API answers.
+    kpi_sources: Sequence[KpiSource] = ()
 
     @property
     def locale(self) -> str:

@@ -121,11 +121,12 @@ class ScheduleSettings(_Strict):
     standup_prompt: str = "30 9 * * 1-5"
     standup_reminder: str = "0 11 * * 1-5"
     weekly_summary: str = "30 9 * * 1"
+    kpi_sync: str = "0 9 * * *"  # the platforms publish yesterday's figures in the morning
     publish_reminder_minutes: int = Field(120, ge=0)
     hot_topic_hours: float = Field(4, gt=0, le=24 * 14)
     misfire_grace_minutes: int = Field(60, ge=0)
 
-    @field_validator("digest", "standup_prompt", "standup_reminder", "weekly_summary")
+    @field_validator("digest", "standup_prompt", "standup_reminder", "weekly_summary", "kpi_sync")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         from bot.vocab.cron import parse_cron  # APScheduler is only needed once a schedule is read
@@ -157,6 +158,26 @@ class WorkdaySettings(_Strict):
         return self
 
 
+class KpiSourceSettings(BaseModel):
+    """One `kpi_sources` entry: `source` names the API (`wechat`, `bilibili`, `douyin`),
+    the other keys are its credentials and `base_url`, checked by the source itself when
+    the bot starts (a missing one is named there)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    source: str = Field(pattern=_IDENTIFIER)
+    name: str | None = Field(default=None, pattern=_IDENTIFIER)
+
+    @property
+    def key(self) -> str:
+        """How the source is named in the ledger, the log and `--source`."""
+        return self.name or self.source
+
+    def options(self) -> dict[str, object]:
+        """The entry's own keys (credentials, `base_url`), as the source reads them."""
+        return {**(self.model_extra or {}), "name": self.key}
+
+
 class TeamSettings(_Strict):
     """One team. `channels` maps a chat platform to where the team's posts go there;
     `content_platforms` (YAML `platforms`) are what the team publishes on."""
@@ -174,6 +195,17 @@ class TeamSettings(_Strict):
     # Whether someone who writes in the team's own channel joins it on their first
     # command. Off, only the members listed here (or added by an admin) take part.
     open_registration: bool = True
+    kpi_sources: list[KpiSourceSettings] = Field(default_factory=list)
+
+    @field_validator("kpi_sources")
+    @classmethod
+    def _unique_sources(cls, sources: list[KpiSourceSettings]) -> list[KpiSourceSettings]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.key in seen:
+                raise ValueError(f"kpi source {source.key!r} appears twice; give one a name")
+            seen.add(source.key)
+        return sources
 
     @field_validator("timezone")
     @classmethod
@@ -223,10 +255,11 @@ class Settings(_Strict):
     @field_validator("teams")
     @classmethod
     def _unique_teams(cls, teams: list[TeamSettings]) -> list[TeamSettings]:
-        ids = [team.id for team in teams]
-        for team_id in ids:
-            if ids.count(team_id) > 1:
-                raise ValueError(f"team id {team_id!r} appears twice")
+        seen: set[str] = set()  # one pass: a hosted config may list thousands of teams
+        for team in teams:
+            if team.id in seen:
+                raise ValueError(f"team id {team.id!r} appears twice")
+            seen.add(team.id)
         return teams
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ from bot.core.config import ConfigError, Settings, TeamSettings
 from bot.core.dispatch import Delivery, WouldWait
 from bot.core.i18n import Translator
 from bot.core.jobs import Job
+from bot.core.kpi_sources import KpiSource
 from bot.core.messages import Command, Mention, Reply, Section, Tone
 from bot.core.router import NotACommand, Route, Router, UnknownCommand, UnknownSubcommand
 from bot.runtime.posting import post_notices
@@ -76,6 +77,18 @@ class _Found:
     own_channel: bool
 
 
+# `kpi_sources[].source` as SPEC names them → the source plug-in (`bot/sources`).
+SOURCE_KINDS = {"wechat": "wechat_mp", "weixin": "wechat_mp", "公众号": "wechat_mp"}
+
+
+def _source_options(options: dict[str, object]) -> dict[str, object]:
+    """SPEC's `base_url` is the plug-ins' `api_url`."""
+    if "base_url" in options:
+        options = {**options, "api_url": options["base_url"]}
+        del options["base_url"]
+    return options
+
+
 class OpsBot:
     """The dispatcher of every chat platform, and what the scheduler and CLI build on."""
 
@@ -98,6 +111,7 @@ class OpsBot:
         )
         self.t = Translator(settings.locale)
         self._outer: Session | None = None  # see `replaying`
+        self._kpi_sources: dict[str, list[KpiSource]] = {}
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> OpsBot:
@@ -358,14 +372,33 @@ class OpsBot:
             resolved.append(word)
         return resolved
 
+    def kpi_sources(self, team: TeamSettings) -> list[KpiSource]:
+        """The team's KPI sources, built on first use (an entry that cannot be built —
+        an unknown source, a missing credential — raises `SourceError` naming it)."""
+        if team.id not in self._kpi_sources:
+            from bot.sources import build_source  # httpx and the sources: only when used
+
+            self._kpi_sources[team.id] = [
+                build_source(
+                    SOURCE_KINDS.get(entry.source, entry.source),
+                    _source_options(entry.options()),
+                    clock=self.clock,
+                )
+                for entry in team.kpi_sources
+            ]
+        return self._kpi_sources[team.id]
+
     def system_context(self, session: Session, team: TeamSettings) -> Context:
         """A context for what the bot does on its own (digest, summary, reminders):
         the speaker is the bot itself, never stored."""
         bot_member = Member(
             team_id=team.id, id="opsbot", name="opsbot", role="admin", created_at=self.clock.now()
         )
-        return self._context(session, Command(text="", team_id=team.id, user_id="opsbot"), team,
-                             bot_member)  # fmt: skip
+        context = self._context(
+            session, Command(text="", team_id=team.id, user_id="opsbot"), team, bot_member
+        )
+        context.kpi_sources = self.kpi_sources(team) if team.kpi_sources else ()
+        return context
 
     def _context(
         self, session: Session, command: Command, team: TeamSettings, member: Member

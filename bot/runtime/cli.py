@@ -143,6 +143,15 @@ def _parser() -> argparse.ArgumentParser:
     kpi_import.add_argument("file", type=Path, help="long, wide or WeChat-export CSV")
     kpi_import.add_argument("--platform", help="platform of files without a platform column")
     kpi_import.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
+    kpi_sync = kpi_commands.add_parser(
+        "sync", parents=[common], help="fetch figures from the teams' KPI sources"
+    )
+    kpi_sync.add_argument("--team", metavar="TEAM", help="team id (default: every team)")
+    kpi_sync.add_argument("--source", metavar="SOURCE", help="one source (default: all)")
+    kpi_sync.add_argument("--since", type=date.fromisoformat, metavar="DATE",
+                          help="first day (default: a week before --until)")  # fmt: skip
+    kpi_sync.add_argument("--until", type=date.fromisoformat, metavar="DATE",
+                          help="last day (default: yesterday, the platforms' latest)")  # fmt: skip
 
     database = commands.add_parser("db", parents=[common], help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", metavar="action", required=True)
@@ -660,6 +669,62 @@ def _summary(
     return EXIT_OK
 
 
+def _kpi_sync(
+    settings: Settings,
+    team_id: str | None,
+    source_name: str | None,
+    since: date | None,
+    until: date | None,
+) -> int:
+    """Backfill: each source asked for the days of the range it has not given yet, the
+    range split by each API's own limit; one line per source, as the import reports."""
+    from bot.core.kpi_sources import SourceError, platform_yesterday
+    from handlers.kpi_sync import days_to_sync, sync_days
+    from storage.db import transaction
+
+    teams = [_team(settings, team_id)] if team_id else list(settings.teams)
+    bot = _open_bot(settings)
+    last = until or platform_yesterday(bot.clock)
+    first = since or last - timedelta(days=6)
+    if first > last:
+        raise UsageError(bot.t("cli.kpi_sync.bad_range", since=first, until=last))
+    failed = found = False
+    for team in teams:
+        try:
+            sources = bot.kpi_sources(team)
+        except SourceError as error:
+            print(bot.t("cli.kpi_sync.failed", team=team.id, source="-",
+                        reason=bot.t(error.message_key, **error.params)))  # fmt: skip
+            failed = True
+            continue
+        for source in sources:
+            if source_name is not None and source.name != source_name:
+                continue
+            found = True
+            with transaction(bot.engine) as session:
+                days = days_to_sync(
+                    session, team_id=team.id, source=source, start=first, end=last
+                )
+                report = sync_days(
+                    session, team_id=team.id, source=source, days=days, now=bot.clock.now()
+                )
+            counts = {
+                key: sum(metric[key] for metric in report.counts.values())
+                for key in ("inserted", "updated", "unchanged")
+            }
+            print(bot.t("cli.kpi_sync.report", team=team.id, source=source.name,
+                        days=len(report.days), asked=len(days), since=first, until=last,
+                        **{key: f"{value:,}" for key, value in counts.items()}))  # fmt: skip
+            if report.error is not None:
+                failed = True
+                reason = bot.t(report.error.message_key, **report.error.params)
+                print(bot.t("cli.kpi_sync.failed", team=team.id, source=source.name,
+                            reason=reason))  # fmt: skip
+    if not found and not failed:
+        raise UsageError(bot.t("cli.kpi_sync.no_sources"))
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
 def _kpi_import(settings: Settings, path: Path, platform: str | None, team_id: str | None) -> int:
     from bot.core.render.text import render_text
     from bot.runtime.progress import Progress
@@ -872,6 +937,10 @@ def _command(arguments: argparse.Namespace, settings: Settings, config: Path) ->
             return _demo(settings, arguments.team)
         case "doctor":
             return _doctor(settings, config)
+        case "kpi" if arguments.kpi_command == "sync":
+            return _kpi_sync(
+                settings, arguments.team, arguments.source, arguments.since, arguments.until
+            )
         case "kpi":
             return _kpi_import(settings, arguments.file, arguments.platform, arguments.team)
         case "db":

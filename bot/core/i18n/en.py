@@ -591,4 +591,9 @@ MESSAGES: dict[str, str] = {
     "kpi_source.error.wechat_ip_whitelist_no_ip": "KPI source {source}: WeChat refuses calls from this server's IP (40164); add the server's public IP under 公众号后台 → 设置与开发 → 基本配置 → IP白名单 (Settings and Development → Basic Configuration → IP whitelist), have the admin confirm, then run opsbot kpi sync again",
     "kpi_source.error.wechat_credentials": "KPI source {source}: WeChat refused the AppID or AppSecret (code {code}); copy both from 公众号后台 → 设置与开发 → 基本配置 into the source's app_id and app_secret (an AppSecret that was reset must be copied again)",
     "kpi_source.error.wechat_token_refused": "KPI source {source}: WeChat refused even a freshly fetched access token (code {code}); the figures are fetched again on the next run (another program fetching tokens for the same account by force can cause this)",
+    # opsbot kpi sync
+    "cli.kpi_sync.report": "{team} · {source}: {since} – {until}, {days}/{asked} days fetched · {inserted} new · {updated} updated · {unchanged} unchanged",
+    "cli.kpi_sync.failed": "{team} · {source}: {reason}",
+    "cli.kpi_sync.no_sources": "No KPI source to sync: configure kpi_sources under the team in config.yaml (or check the --source name)",
+    "cli.kpi_sync.bad_range": "--since {since} is after --until {until}",
 }

@@ -591,4 +591,9 @@ MESSAGES: dict[str, str] = {
     "kpi_source.error.wechat_ip_whitelist_no_ip": "KPI 数据源 {source}：公众号接口拒绝了本服务器的 IP（40164）；请在 公众号后台 → 设置与开发 → 基本配置 → IP白名单 中加入本服务器的公网 IP，管理员扫码确认后再运行 opsbot kpi sync",
     "kpi_source.error.wechat_credentials": "KPI 数据源 {source}：公众号拒绝了 AppID 或 AppSecret（错误码 {code}）；请从 公众号后台 → 设置与开发 → 基本配置 复制到该数据源的 app_id 和 app_secret（重置过的 AppSecret 要重新复制）",
     "kpi_source.error.wechat_token_refused": "KPI 数据源 {source}：公众号连刚取到的 access token 也拒绝了（错误码 {code}）；下次运行时会重新获取（别的程序用强制刷新为同一个公众号取 token 时会这样）",
+    # opsbot kpi sync
+    "cli.kpi_sync.report": "{team} · {source}：{since} – {until}，取回 {days}/{asked} 天 · 新增 {inserted} · 更新 {updated} · 未变 {unchanged}",
+    "cli.kpi_sync.failed": "{team} · {source}：{reason}",
+    "cli.kpi_sync.no_sources": "没有可同步的 KPI 数据源：请在 config.yaml 的团队下配置 kpi_sources（或检查 --source 的名字）",
+    "cli.kpi_sync.bad_range": "--since {since} 晚于 --until {until}",
 }
