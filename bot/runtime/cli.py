@@ -702,9 +702,7 @@ def _kpi_sync(
                 continue
             found = True
             with transaction(bot.engine) as session:
-                days = days_to_sync(
-                    session, team_id=team.id, source=source, start=first, end=last
-                )
+                days = days_to_sync(session, team_id=team.id, source=source, start=first, end=last)
                 report = sync_days(
                     session, team_id=team.id, source=source, days=days, now=bot.clock.now()
                 )
