@@ -195,4 +195,9 @@ def _sync_job(ctx: Context, scheduled: date) -> list[Outgoing]:
     return []
 
 
-KPI_SYNC = CronJob("kpi_sync", cron=lambda team: team.schedule.kpi_sync, build=_sync_job)
+KPI_SYNC = CronJob(
+    "kpi_sync",
+    cron=lambda team: team.schedule.kpi_sync,
+    build=_sync_job,
+    applies=lambda team: bool(team.kpi_sources),
+)

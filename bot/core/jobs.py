@@ -61,6 +61,9 @@ class CronJob:
     build: Callable[[Context, date], list[Outgoing]]
     period: Callable[[date, datetime], str] = wall_clock_period
     next_workday: bool = False
+    # Whether the team has the job at all (the KPI sync: only teams with sources); a
+    # team without it has no runs, so nothing is claimed in the ledger for it.
+    applies: Callable[[TeamSettings], bool] = lambda team: True
 
 
 @dataclass(frozen=True)

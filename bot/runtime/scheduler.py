@@ -196,6 +196,9 @@ class Scheduler:
         due_runs: dict[tuple[str, str], tuple[_Run, ...]] = {}
         for team in teams:
             for cron_job in cron_jobs:
+                if not cron_job.applies(team):
+                    cron_runs[(team.id, cron_job.name)] = due_runs[(team.id, cron_job.name)] = ()
+                    continue
                 plan = self._plan(team, cron_job, now)
                 runs, due = plan.from_start(started[team.id], now)
                 cron_runs[(team.id, cron_job.name)], due_runs[(team.id, cron_job.name)] = runs, due
