@@ -74,6 +74,7 @@ from bot.vocab.metrics import (
 )
 from storage import kpis as kpi_store
 from storage.kpis import DailyValue
+from storage.models import IMPORTED
 
 HEADER_SEARCH_LINES = 10
 # The report lists this many rejected lines and counts the rest: 63,542 lines of reasons
@@ -657,14 +658,17 @@ def _store(
     def write(batch: _Batch) -> None:
         try:
             with session.begin_nested():
-                kpi_store.upsert_daily_values(session, team_id=team_id, rows=batch.rows, now=now)
+                kpi_store.upsert_daily_values(
+                    session, team_id=team_id, rows=batch.rows, now=now, source=IMPORTED
+                )
         except SQLAlchemyError:
             for number, outcome, first, end in batch.lines:
                 try:
                     with session.begin_nested():
                         kpi_store.upsert_daily_values(
-                            session, team_id=team_id, rows=batch.rows[first:end], now=now
-                        )
+                            session, team_id=team_id, rows=batch.rows[first:end], now=now,
+                            source=IMPORTED,
+                        )  # fmt: skip
                 except SQLAlchemyError:
                     report.rejected.append(Rejection(number, "import.reject.storage", {}))
                 else:

@@ -1,13 +1,20 @@
 """Storing what a KPI source fetched (`bot/core/kpi_sources.py`), day by day, once.
 
 The daily job and `opsbot kpi sync` both come here; neither knows which API answered.
-Rules:
+Two steps: `fetch` asks the source with no database transaction open (an API may take
+seconds, and SQLite would be locked for every command meanwhile), `store` writes what
+came back in one short transaction. Rules:
 - A day is synced once per (team, source, day): the ledger records it (job
   `kpi_sync:<source>`, period the ISO day) in the transaction that stores its figures,
   so two ticks at once store it once, and a day that failed is simply not recorded yet:
   the next run asks for it again.
-- A source's figure replaces the stored one for that day (the platform's count is the
-  count); an unchanged figure is counted `unchanged` and not written.
+- Each stored figure remembers its source (`kpi_daily.source`: the source's name, where
+  `/kpi log` writes `manual` and a file `import`), which the summary shows.
+- Newer wins. A day is fetched once, after the platform published it: its figures
+  replace what was typed or imported for that day before (the platform's count is the
+  count); a figure typed or imported for that day afterwards is newer and stays, since
+  the day is not fetched again. An unchanged figure is counted `unchanged` and not
+  written.
 - Figures of a day the source failed part-way through (`SourceError.figures`) are stored
   but the day is not recorded, so the next run fetches it whole.
 - A post's totals go to `post_metrics` of the post opsbot knows on that content platform
@@ -27,7 +34,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from bot.core.commands import Context
-from bot.core.jobs import CronJob, Outgoing
+from bot.core.jobs import Build, CronJob, Outgoing
 from bot.core.kpi_sources import (
     PLATFORM_ZONE,
     DailyFigure,
@@ -48,8 +55,8 @@ JOB_PREFIX = "kpi_sync:"
 CATCH_UP_DAYS = 7  # a daily run also asks again for the days of the last week it missed
 
 
-def job_name(source: KpiSource) -> str:
-    return f"{JOB_PREFIX}{source.name}"
+def job_name(source: KpiSource | str) -> str:
+    return f"{JOB_PREFIX}{source if isinstance(source, str) else source.name}"
 
 
 @dataclass
@@ -62,6 +69,24 @@ class SyncReport:
     days: list[date] = field(default_factory=list)  # recorded as synced by this run
     posts_matched: int = 0
     posts_unmatched: list[str] = field(default_factory=list)
+    error: SourceError | None = None
+
+    def totals(self) -> dict[str, int]:
+        """New, updated and unchanged figures over all metrics."""
+        return {
+            outcome: sum(metric[outcome] for metric in self.counts.values())
+            for outcome in ("inserted", "updated", "unchanged")
+        }
+
+
+@dataclass
+class Fetched:
+    """What one source gave, before anything is stored."""
+
+    source: str
+    days: list[date] = field(default_factory=list)  # the days that came back whole
+    figures: list[DailyFigure] = field(default_factory=list)
+    posts: list[PostFigure] = field(default_factory=list)
     error: SourceError | None = None
 
 
@@ -78,6 +103,54 @@ def days_to_sync(
     ]
 
 
+def fetch(source: KpiSource, days: list[date], *, posts: tuple[date, date] | None) -> Fetched:
+    """Ask the source for these days (a consecutive run of them in one request, split
+    further by the source) and for the totals of the posts published in `posts`; no
+    database is touched. It stops at the first failure, keeping what came before it."""
+    fetched = Fetched(source.name)
+    for first, last in _runs(sorted(days)):
+        try:
+            fetched.figures.extend(source.fetch_daily(first, last))
+        except SourceError as error:
+            fetched.figures.extend(error.figures)
+            fetched.error = error
+            return fetched
+        fetched.days.extend(first + timedelta(days=n) for n in range((last - first).days + 1))
+    if posts is not None:
+        try:
+            fetched.posts = source.fetch_posts(*posts)
+        except SourceError as error:
+            fetched.error = error
+    return fetched
+
+
+def store(
+    session: Session,
+    *,
+    team_id: str,
+    fetched: Fetched,
+    now: datetime,
+    report: SyncReport | None = None,
+) -> SyncReport:
+    """Store what `fetch` brought: the days it gave whole are claimed in the ledger
+    first, and a day another run claimed meanwhile is left to that run."""
+    report = report or SyncReport()
+    job = job_name(fetched.source)
+    theirs: set[date] = set()
+    for day in fetched.days:
+        if ledger.claim_run(session, team_id=team_id, job=job, period=day.isoformat(), now=now):
+            report.days.append(day)
+        else:
+            theirs.add(day)
+    figures = [figure for figure in fetched.figures if figure.day not in theirs]
+    store_daily(
+        session, team_id=team_id, figures=figures, now=now, report=report, source=fetched.source
+    )
+    store_posts(session, team_id=team_id, figures=fetched.posts, now=now, report=report)
+    report.error = fetched.error or report.error
+    return report
+
+
 def store_daily(
     session: Session,
     *,
@@ -85,13 +158,14 @@ def store_daily(
     figures: Iterable[DailyFigure],
     now: datetime,
     report: SyncReport,
+    source: str,
 ) -> None:
     for figure in figures:
         if not 0 <= figure.value <= MAX_VALUE:
             continue  # what a person could not type either; never a source's real count
         outcome, _ = kpi_store.upsert_daily(
             session, team_id=team_id, platform=figure.platform, day=figure.day,
-            metric=figure.metric, value=figure.value, now=now,
+            metric=figure.metric, value=figure.value, now=now, source=source,
         )  # fmt: skip
         report.counts[figure.metric][outcome.value] += 1
 
@@ -139,26 +213,11 @@ def sync_days(
     source: KpiSource,
     days: list[date],
     now: datetime,
-    report: SyncReport | None = None,
+    posts: tuple[date, date] | None = None,
 ) -> SyncReport:
-    """Fetch and store these days (consecutive runs of them in one request each, split
-    further by the source), recording each day that came back whole."""
-    report = report or SyncReport()
-    for first, last in _runs(sorted(days)):
-        try:
-            figures = source.fetch_daily(first, last)
-        except SourceError as error:
-            store_daily(session, team_id=team_id, figures=error.figures, now=now, report=report)
-            report.error = error
-            return report
-        store_daily(session, team_id=team_id, figures=figures, now=now, report=report)
-        for offset in range((last - first).days + 1):
-            day = first + timedelta(days=offset)
-            if ledger.claim_run(
-                session, team_id=team_id, job=job_name(source), period=day.isoformat(), now=now
-            ):
-                report.days.append(day)
-    return report
+    """Fetch and store in one go, inside the caller's transaction (for a caller with no
+    lock to worry about; the job and the CLI fetch first, then store)."""
+    return store(session, team_id=team_id, fetched=fetch(source, days, posts=posts), now=now)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:
@@ -172,32 +231,43 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def sync_recent(ctx: Context, source: KpiSource, *, until: date) -> SyncReport:
-    """The days of the last week up to `until` that this source has not given yet:
-    yesterday's figures, and any day a failure left out."""
+def _log_failure(ctx: Context, team_id: str, source: str, error: SourceError) -> None:
+    log.warning(
+        "kpi source %s of team %s: %s", source, team_id, ctx.t(error.message_key, **error.params)
+    )
+
+
+def _prepare_sync(ctx: Context, scheduled: date) -> Build:
+    """Each morning, before the run's transaction: every source of the team asked for
+    the days of the last week it has not given yet (yesterday's, and any day a failure
+    left out), and for the totals of the posts of that week, whose reads keep growing.
+    The run then only stores; it posts nothing (the figures show in `/kpi show`, the
+    digest and the summary)."""
+    until = platform_yesterday(ctx.clock)
     start = until - timedelta(days=CATCH_UP_DAYS - 1)
-    days = days_to_sync(ctx.session, team_id=ctx.team.id, source=source, start=start, end=until)
-    report = sync_days(ctx.session, team_id=ctx.team.id, source=source, days=days, now=ctx.now())
-    if report.error is not None:
-        log.warning(
-            "kpi source %s of team %s: %s", source.name, ctx.team.id,
-            ctx.t(report.error.message_key, **report.error.params),
-        )  # fmt: skip
-    return report
+    fetched = [
+        fetch(
+            source,
+            days_to_sync(ctx.session, team_id=ctx.team.id, source=source, start=start, end=until),
+            posts=(start, until),
+        )
+        for source in ctx.kpi_sources
+    ]
 
+    def store_all(run: Context) -> list[Outgoing]:
+        for each in fetched:
+            report = store(run.session, team_id=run.team.id, fetched=each, now=run.now())
+            if report.error is not None:
+                _log_failure(run, run.team.id, each.source, report.error)
+        return []
 
-def _sync_job(ctx: Context, scheduled: date) -> list[Outgoing]:
-    """Each morning: every source of the team, for the days it has not given yet. It
-    posts nothing; the figures show in `/kpi show`, the digest and the summary."""
-    yesterday = platform_yesterday(ctx.clock)
-    for source in ctx.kpi_sources:
-        sync_recent(ctx, source, until=yesterday)
-    return []
+    return store_all
 
 
 KPI_SYNC = CronJob(
     "kpi_sync",
     cron=lambda team: team.schedule.kpi_sync,
-    build=_sync_job,
+    build=lambda ctx, scheduled: _prepare_sync(ctx, scheduled)(ctx),
+    prepare=_prepare_sync,
     applies=lambda team: bool(team.kpi_sources),
 )

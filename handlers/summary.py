@@ -37,6 +37,7 @@ from storage import posts as post_store
 from storage import standups as standup_store
 from storage import tasks as task_store
 from storage import topics as topic_store
+from storage.models import IMPORTED, MANUAL
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,19 @@ def _platform_section(words: SummaryWords, figures: PlatformFigures) -> Section:
         ]
         month = words.month(int(figures.targets[0].month[5:]))
         lines.append(t("summary.targets", month=month, items=" · ".join(items)))
+    if figures.sources:
+        named = [
+            source_name(t, origin, words.platform(figures.platform)) for origin in figures.sources
+        ]
+        lines.append(t("summary.sources", sources=" / ".join(named)))
     return Section(title=words.platform(figures.platform), lines=lines)
+
+
+def source_name(t: Translator, origin: str, platform: str) -> str:
+    """`manual` → 手动, `import` → 导入, a KPI source → 公众号接口 (the platform's API)."""
+    if origin in (MANUAL, IMPORTED):
+        return t(f"kpi.source.{origin}")
+    return t("kpi.source.api", platform=platform)
 
 
 def _week_range(words: SummaryWords, summary: WeeklySummary) -> str:
@@ -254,7 +267,7 @@ def render_weekly_summary(
     for index, top in enumerate(summary.top_posts):
         figures = " · ".join(
             f"{words.metric(m)} {format_number(top.metrics[m])}"
-            for m in ("reads", "shares", "conversions", "likes", "favorites", "plays")
+            for m in ("reads", "users", "shares", "conversions", "likes", "favorites", "plays")
             if m in top.metrics
         )
         key = "summary.top_post" if index == 0 else "summary.other_post"

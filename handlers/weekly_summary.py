@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.vocab.metrics import METRIC_KEYS, is_cumulative
 from handlers.standup import is_away
-from storage.models import KpiDaily, Member, Post, Standup, Target, Task, Topic
+from storage.models import IMPORTED, MANUAL, KpiDaily, Member, Post, Standup, Target, Task, Topic
 
 ON_TIME_GRACE = timedelta(hours=1)
 HEADLINE_METRICS = ("reads", "shares", "conversions")
@@ -91,6 +91,8 @@ class PlatformFigures:
     share_rate: Figure
     conversion_rate: Figure
     targets: list[TargetProgress] = field(default_factory=list)
+    # Where the week's figures came from: KPI sources by name, then `manual`, `import`.
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,16 @@ def _sums(rows: Iterable[KpiDaily], start: date, end: date) -> dict[tuple[str, s
     return sums
 
 
+def _sources(rows: Iterable[KpiDaily], platform: str, start: date, end: date) -> tuple[str, ...]:
+    """The sources of a platform's figures of these days: fetched ones first, then the
+    typed and the imported (a reader trusts an API's count differently from a typed one)."""
+    found = {
+        row.source for row in rows if row.platform == platform and _between(row.day, start, end)
+    }
+    by_hand = [origin for origin in (MANUAL, IMPORTED) if origin in found]
+    return (*sorted(found - {MANUAL, IMPORTED}), *by_hand)
+
+
 def _last_level(rows: Iterable[KpiDaily], platform: str, metric: str, end: date) -> float | None:
     levels = [r for r in rows if r.platform == platform and r.metric == metric and r.day <= end]
     return max(levels, key=lambda row: row.day).value if levels else None
@@ -236,6 +248,7 @@ def _platform_figures(
         conversion_rate=Figure(
             _divide(conversions.value, reads.value), _divide(conversions.previous, reads.previous)
         ),
+        sources=_sources(data.kpis, platform, start, week_end),
     )
 
 
@@ -333,6 +346,12 @@ def _participation(data: SummaryInput, week_end: date) -> Participation:
     )
 
 
+def _post_reads(metrics: dict[str, float]) -> float:
+    """A post's reads, or its readers where the platform counts only those (公众号's
+    per-article totals give readers)."""
+    return metrics.get("reads", metrics.get("users", 0.0))
+
+
 def _top_posts(data: SummaryInput, week_end: date) -> list[TopPost]:
     def published_this_week(post: Post) -> bool:
         day = _local_day(post.published_at, data.zone)
@@ -342,7 +361,7 @@ def _top_posts(data: SummaryInput, week_end: date) -> list[TopPost]:
         post for post in data.posts
         if post.status == "published" and published_this_week(post) and post.id in data.post_metrics
     ]  # fmt: skip
-    published.sort(key=lambda post: -data.post_metrics[post.id or 0].get("reads", 0.0))
+    published.sort(key=lambda post: -_post_reads(data.post_metrics[post.id or 0]))
     return [TopPost(post, data.post_metrics[post.id or 0]) for post in published[:TOP_POSTS]]
 
 

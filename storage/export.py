@@ -209,13 +209,13 @@ def _kpi_daily(export: _Export) -> Iterator[Row]:
     kpis = _stream(
         export,
         sqlalchemy.select(
-            table.team_id, table.platform, table.day, table.metric, table.value
+            table.team_id, table.platform, table.day, table.metric, table.value, table.source
         ).order_by(table.team_id, table.day, table.platform, table.metric),
     )
-    for team, platform, day, metric, value in kpis:
+    for team, platform, day, metric, value, source in kpis:
         yield {
             "team": team, "platform": platform, "day": day.isoformat(), "metric": metric,
-            "value": value,
+            "value": value, "source": source,
         }  # fmt: skip
 
 

@@ -30,6 +30,8 @@ POST_STATUSES = (
 )  # fmt: skip
 POST_STATUS_MAX_LENGTH = 32  # "changes_requested" does not fit the 16 of revisions 0002–0009
 TITLE_MAX_LENGTH = 200
+# Where a daily KPI figure came from, besides the KPI sources' own names.
+MANUAL, IMPORTED = "manual", "import"
 REASON_MAX_LENGTH = 500  # a reviewer's "not yet: change this", longer than a title
 URL_MAX_LENGTH = 1000
 MEMBER_NAME_MAX_LENGTH = 100
@@ -227,11 +229,18 @@ class Standup(SQLModel, table=True):
 
 
 class KpiDaily(SQLModel, table=True):
-    """One platform's value of one metric on one day; logging it again replaces it."""
+    """One platform's value of one metric on one day; logging it again replaces it.
+
+    `source` says where the value came from: `manual` (`/kpi log`), `import` (a file)
+    or the name of the KPI source that fetched it (`wechat` …).
+    """
 
     __tablename__ = "kpi_daily"
     __table_args__ = (
         UniqueConstraint("team_id", "platform", "metric", "day", name="uq_kpi_daily"),
+        # Every platform's days of a range (the summary, the digest): not the unique
+        # key's order, which serves only its first column for that.
+        Index("ix_kpi_daily_team_day", "team_id", "day"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -241,6 +250,7 @@ class KpiDaily(SQLModel, table=True):
     metric: str = Field(max_length=32)
     value: float
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    source: str = Field(default=MANUAL, max_length=32, sa_column_kwargs={"server_default": MANUAL})
 
 
 class PostMetric(SQLModel, table=True):

@@ -30,7 +30,7 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -89,6 +89,8 @@ class FakeWechat:
     refused: set[str] = field(default_factory=set)  # datacube says 40001 for these tokens
     refuse_every_token: bool = False
     token_lifetime: int = 7200
+    # called with each request's path before it is answered (to look at the bot meanwhile)
+    on_request: Callable[[str], None] | None = None
     # tokens: token → when it expires
     tokens: dict[str, datetime] = field(default_factory=dict)
     current: str | None = None
@@ -220,6 +222,8 @@ def fake_wechat(clock: Clock) -> Iterator[FakeWechat]:
         def do_POST(self) -> None:
             path, params = _query(self.path)
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if fake.on_request is not None:
+                fake.on_request(path)
             if fake.outage:
                 self.answer_raw(502, "text/html", OUTAGE_PAGE)
                 return

@@ -64,6 +64,11 @@ class CronJob:
     # Whether the team has the job at all (the KPI sync: only teams with sources); a
     # team without it has no runs, so nothing is claimed in the ledger for it.
     applies: Callable[[TeamSettings], bool] = lambda team: True
+    # What a run does before its transaction opens, so that no database lock is held
+    # while a remote API answers (the KPI sync): given a read-only context and the
+    # scheduled day, it returns the build that the run's transaction then runs. `build`
+    # stays the whole run in one go, for callers that run a job outside the scheduler.
+    prepare: Callable[[Context, date], Build] | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import re
 import sqlite3
 import sys
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from bot.core.i18n import Translator
     from bot.core.jobs import CronJob
     from bot.runtime.app import OpsBot
+    from bot.runtime.server import BackgroundServer
     from bot.runtime.wiring import ChatPlatforms
 
 log = logging.getLogger("opsbot")
@@ -182,6 +183,7 @@ def _team(settings: Settings, team_id: str | None) -> TeamSettings:
 
 
 LOCK_PATIENCE_SECONDS = 5 * 60  # how long a command waits for another process's write
+SYNC_WEEK = 7  # `opsbot kpi sync` fetches and stores a week at a time (the shortest API limit)
 
 
 def _open_bot(settings: Settings, *, writes: bool = True, migrate_apart: bool = False) -> OpsBot:
@@ -254,15 +256,23 @@ def _console(settings: Settings, speaker: str | None, team_id: str | None) -> in
     return EXIT_OK
 
 
-def _tick_and_deliver(bot: OpsBot, platforms: ChatPlatforms) -> None:
+def _tick_and_deliver(
+    bot: OpsBot, platforms: ChatPlatforms, stopping: Callable[[], bool] | None = None
+) -> None:
+    """Run the jobs due now, then deliver the outbox. Once `opsbot run` is `stopping`, no
+    tick begins, and the delivery ends with the item it is sending."""
     from bot.runtime.scheduler import Scheduler
     from bot.runtime.wiring import deliver_outbox
 
+    if stopping is not None and stopping():
+        return
     Scheduler(bot).tick()
-    deliver_outbox(bot, platforms)
+    deliver_outbox(bot, platforms, stopping)
 
 
-def _start_scheduler(bot: OpsBot, platforms: ChatPlatforms) -> BackgroundScheduler:
+def _start_scheduler(
+    bot: OpsBot, platforms: ChatPlatforms, stopping: Callable[[], bool] | None = None
+) -> BackgroundScheduler:
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -270,47 +280,133 @@ def _start_scheduler(bot: OpsBot, platforms: ChatPlatforms) -> BackgroundSchedul
 
     background = BackgroundScheduler(timezone="UTC")
     background.add_job(  # APScheduler itself runs on real time; tick reads the bot's clock
-        _tick_and_deliver, IntervalTrigger(seconds=30), args=[bot, platforms], id="tick",
-        next_run_time=SystemClock().now(), max_instances=1, coalesce=True,
+        _tick_and_deliver, IntervalTrigger(seconds=30), args=[bot, platforms, stopping],
+        id="tick", next_run_time=SystemClock().now(), max_instances=1, coalesce=True,
     )  # fmt: skip
     background.start()
     return background
+
+
+STOP_WITHIN_SECONDS = 9.0  # `docker stop` (and Kubernetes) kill 10 s after the SIGTERM
+
+
+class _Stopping:
+    """What SIGTERM (or Ctrl-C) does to `opsbot run` with chat platforms.
+
+    The handler only sets flags and writes a byte to a pipe: it runs in the main thread
+    between two bytecodes of whatever that thread was doing, so it takes no lock. The
+    flags stop the HTTP server (uvicorn's own `should_exit`), and tell the tick and the
+    delivery loop to begin nothing new; `_run` then waits for what is in flight. The
+    byte wakes a watchdog, which exits anyway, with 0, `within` seconds after the signal,
+    should something still be busy (a platform that does not answer): an outbox item
+    left `sending` is checked for on the next start, as after a crash, and a command
+    whose transaction was cut short is retried by its platform. A second signal exits at
+    once, with 1.
+    """
+
+    def __init__(
+        self, within: float = STOP_WITHIN_SECONDS, exit_now: Callable[[int], object] = os._exit
+    ) -> None:
+        import threading
+
+        self.within = within
+        self._exit = exit_now
+        self.stopping = False  # asked to stop, by a signal or because `_run` is ending
+        self.signalled: int | None = None
+        self.server: BackgroundServer | None = None
+        self._wake, self._woken = os.pipe()
+        threading.Thread(target=self._watch, name="stop-watchdog", daemon=True).start()
+
+    def requested(self) -> bool:
+        return self.stopping
+
+    def install(self) -> None:
+        import signal
+
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self.handle)
+
+    def handle(self, number: int, frame: object = None) -> None:
+        if self.signalled is not None:
+            self._exit(EXIT_FAILURE)
+            return
+        self.signalled, self.stopping = number, True
+        if self.server is not None:
+            self.server.stop_soon()
+        os.write(self._woken, b"!")
+
+    def _watch(self) -> None:
+        import signal
+        from time import sleep
+
+        os.read(self._wake, 1)  # until the first signal
+        name = signal.Signals(self.signalled or signal.SIGTERM).name
+        log.info("%s: stopping; what is in flight is finished first", name)
+        sleep(self.within)
+        log.warning(
+            "still busy %g s after %s: exiting without waiting (an outbox item still being "
+            "sent is checked for on the next start)", self.within, name,
+        )  # fmt: skip
+        self._exit(EXIT_OK)
 
 
 def _run(settings: Settings) -> int:
     """Start what the config asks for, with the scheduler posting in the background.
 
     With no chat platform: the console. Otherwise each configured plug-in, and the HTTP
-    server for their callbacks, `/healthz` and `/metrics`.
+    server for their callbacks, `/healthz` and `/metrics`, until SIGTERM or Ctrl-C; then,
+    in this order: no new event is taken (the server stops listening, then the long
+    connections are closed), the commands in flight are finished, and so is the tick in
+    flight, whose delivery ends with the item it is sending; then the exit status is 0.
+    `_Stopping` bounds all of it.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from bot.runtime.settings import configured_platforms
-    from bot.runtime.wiring import connect_chat_platforms
+    from bot.runtime.wiring import EVENT_THREADS, connect_chat_platforms
 
     bot = _open_bot(settings, migrate_apart=True)
-    platforms = connect_chat_platforms(bot)
-    background = _start_scheduler(bot, platforms)
-    try:
-        if not configured_platforms(settings):
+    if not configured_platforms(settings):
+        background = _start_scheduler(bot, connect_chat_platforms(bot))
+        try:
             _chat_in_console(_console_adapter(bot, settings.team(), None))
-            return EXIT_OK
-        _serve(bot, platforms)
+        finally:
+            background.shutdown(wait=True)
+        return EXIT_OK
+    stopping = _Stopping()
+    stopping.install()
+    events = ThreadPoolExecutor(EVENT_THREADS, thread_name_prefix="chat-event")
+    platforms = connect_chat_platforms(bot, events)
+    background = _start_scheduler(bot, platforms, stopping.requested)
+    try:
+        _serve(bot, platforms, stopping)
     finally:
-        background.shutdown(wait=True)
+        stopping.stopping = True  # however `_serve` ended: the tick begins nothing more
+        events.shutdown(wait=True)  # the commands in flight (Feishu, WeCom) are answered
+        background.shutdown(wait=True)  # the tick in flight, and the item being sent
     return EXIT_OK
 
 
-def _serve(bot: OpsBot, platforms: ChatPlatforms) -> None:
-    import uvicorn
+def _serve(bot: OpsBot, platforms: ChatPlatforms, stopping: _Stopping) -> None:
+    """Serve until a signal stops the HTTP server, then close the long connections."""
+    from bot.runtime.server import BackgroundServer, build_http_app
 
-    from bot.runtime.server import build_http_app, server_config
-
+    where = bot.settings.server
+    app = build_http_app(bot, platforms.routes())
+    server = BackgroundServer(app, host=where.host, port=where.port)  # with the limits
     platforms.start()
     try:
-        app = build_http_app(bot, platforms.routes())
-        where = bot.settings.server
-        uvicorn.Server(server_config(app, where.host, where.port)).run()  # with the limits
+        port = server.start()
+        stopping.server = server
+        if stopping.requested():  # a signal came while it was starting
+            server.stop_soon()
+        log.info("listening on http://%s:%d", where.host, port)
+        server.wait()
+        if not stopping.requested():
+            raise RuntimeError("the HTTP server stopped")
     finally:
-        platforms.stop()
+        server.stop()
+        platforms.stop()  # Slack's Socket Mode, the long connections
 
 
 def _tick(settings: Settings) -> int:
@@ -676,11 +772,14 @@ def _kpi_sync(
     since: date | None,
     until: date | None,
 ) -> int:
-    """Backfill: each source asked for the days of the range it has not given yet, the
-    range split by each API's own limit; one line per source, as the import reports."""
+    """Backfill: each source asked for the days of the range it has not given yet, a
+    week at a time (each stored in its own short transaction, with progress on a
+    terminal), the requests split further by each API's own limit; one line per source,
+    as the import reports."""
     from bot.core.kpi_sources import SourceError, platform_yesterday
-    from handlers.kpi_sync import days_to_sync, sync_days
-    from storage.db import transaction
+    from bot.runtime.progress import Progress
+    from handlers.kpi_sync import SyncReport, days_to_sync, fetch, store
+    from storage.db import snapshot, transaction
 
     teams = [_team(settings, team_id)] if team_id else list(settings.teams)
     bot = _open_bot(settings)
@@ -701,18 +800,24 @@ def _kpi_sync(
             if source_name is not None and source.name != source_name:
                 continue
             found = True
-            with transaction(bot.engine) as session:
+            with snapshot(bot.engine) as session:
                 days = days_to_sync(session, team_id=team.id, source=source, start=first, end=last)
-                report = sync_days(
-                    session, team_id=team.id, source=source, days=days, now=bot.clock.now()
-                )
-            counts = {
-                key: sum(metric[key] for metric in report.counts.values())
-                for key in ("inserted", "updated", "unchanged")
-            }
+            report = SyncReport()
+            progress = Progress(f"{team.id} · {source.name}", len(days))
+            for done in range(0, len(days), SYNC_WEEK):
+                week = days[done : done + SYNC_WEEK]
+                fetched = fetch(source, week, posts=(week[0], week[-1]))
+                with transaction(bot.engine) as session:
+                    store(session, team_id=team.id, fetched=fetched, now=bot.clock.now(),
+                          report=report)  # fmt: skip
+                progress.update(done + len(week))
+                if report.error is not None:
+                    break
+            progress.finish()
+            totals = {key: f"{value:,}" for key, value in report.totals().items()}
             print(bot.t("cli.kpi_sync.report", team=team.id, source=source.name,
                         days=len(report.days), asked=len(days), since=first, until=last,
-                        **{key: f"{value:,}" for key, value in counts.items()}))  # fmt: skip
+                        **totals))  # fmt: skip
             if report.error is not None:
                 failed = True
                 reason = bot.t(report.error.message_key, **report.error.params)

@@ -224,8 +224,9 @@ class Scheduler:
                             continue
                         recorded.add((team.id, job.name, run.period))
                         if run in due:
-                            self.run(team, job.name, run.period, _on_day(job, run.scheduled),
-                                     now, report)  # fmt: skip
+                            build = self._prepared(team, job, run.scheduled)
+                            if build is not None:
+                                self.run(team, job.name, run.period, build, now, report)
                         else:
                             self._skip(team, job.name, run.period, now, report)
                 else:
@@ -360,6 +361,19 @@ class Scheduler:
                     team.id, job, period,
                 )  # fmt: skip
                 report.skipped.append((team.id, job, period))
+
+    def _prepared(self, team: TeamSettings, job: CronJob, scheduled: date) -> Build | None:
+        """The run's build, after the job's `prepare` (if any) did its remote work on a
+        read-only snapshot; None when that failed (logged; the next tick tries again)."""
+        if job.prepare is None:
+            return _on_day(job, scheduled)
+        try:
+            with snapshot(self.bot.engine) as session:
+                return job.prepare(self.bot.system_context(session, team), scheduled)
+        except Exception:
+            log.exception("%s %s: preparing the run failed; it will be tried again",
+                          team.id, job.name)  # fmt: skip
+            return None
 
     def run(
         self,

@@ -5,10 +5,11 @@ what `/kpi show` and the weekly summary then read. Against the fake 公众号 da
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -17,11 +18,13 @@ import pytest
 from bot.core.clock import FrozenClock
 from bot.runtime.scheduler import Scheduler
 from bot.sources.wechat_mp import WechatMpSource
-from handlers.kpi_sync import SyncReport, days_to_sync, sync_days
+from handlers.kpi_sync import SyncReport, days_to_sync, fetch, store, sync_days
+from storage import posts as post_store
 from storage.db import transaction
+from storage.models import Post
 from tests.conftest import BotDriver, BotFactory
 from tests.fake_kpi_sources import WECHAT_APP_ID, WECHAT_SECRET, FakeWechat, fake_wechat
-from tests.test_kpi_source_wechat import MONDAY, WEEK, a_week_of_figures
+from tests.test_kpi_source_wechat import CHINA, MONDAY, WEEK, a_week_of_figures
 
 
 @pytest.fixture
@@ -37,7 +40,8 @@ def wechat(bot: BotDriver) -> Iterator[FakeWechat]:
 
 
 def source(fake: FakeWechat, bot: BotDriver) -> WechatMpSource:
-    settings = {"app_id": WECHAT_APP_ID, "app_secret": WECHAT_SECRET, "api_url": fake.url}
+    settings = {"app_id": WECHAT_APP_ID, "app_secret": WECHAT_SECRET, "api_url": fake.url,
+                "name": "wechat"}  # fmt: skip
     return WechatMpSource(settings, clock=bot.clock)
 
 
@@ -49,6 +53,14 @@ def sync(bot: BotDriver, fake: FakeWechat, start: date, end: date) -> tuple[list
             session, team_id="content", source=wechat, days=days, now=bot.clock.now()
         )
     return report.days, report
+
+
+def sources(bot: BotDriver) -> dict[tuple[str, str, str], str]:
+    """(platform, day, metric) → where the stored figure came from."""
+    return {
+        (row["platform"], row["day"], row["metric"]): row["source"]
+        for row in bot.export()["kpi_daily"]
+    }
 
 
 def stored(bot: BotDriver, metric: str) -> dict[date, float]:
@@ -101,6 +113,54 @@ def test_a_hand_logged_figure_is_replaced_by_the_platforms_count(
     assert stored(bot, "followers") == {WEEK[-1]: 10125}
 
 
+def test_each_figure_remembers_where_it_came_from_and_the_summary_says_it(
+    bot: BotDriver, wechat: FakeWechat
+) -> None:
+    bot.send("/kpi log 小红书 11-20 阅读=3000")
+    sync(bot, wechat, WEEK[0], WEEK[-1])
+
+    origin = sources(bot)
+    assert origin[("xiaohongshu", "2026-11-20", "reads")] == "manual"
+    assert origin[("wechat", "2026-11-22", "followers")] == "wechat"
+    summary = bot.send("/summary 2026-W47")
+    assert "来源：公众号接口" in summary
+    assert "来源：手动" in summary
+
+
+def test_a_figure_typed_after_the_sync_is_newer_and_stays(
+    bot: BotDriver, wechat: FakeWechat
+) -> None:
+    sync(bot, wechat, WEEK[-1], WEEK[-1])
+    bot.send("/kpi log wechat 11-22 followers=10130")  # a correction, after the sync
+
+    sync(bot, wechat, WEEK[0], WEEK[-1])  # a backfill over the same day
+
+    assert stored(bot, "followers")[WEEK[-1]] == 10130
+    assert sources(bot)[("wechat", "2026-11-22", "followers")] == "manual"
+
+
+def test_a_fetch_that_returns_the_same_figures_changes_nothing(
+    bot: BotDriver, wechat: FakeWechat
+) -> None:
+    """Two runs that fetched the same days at once (a tick and a backfill): the one that
+    stores second finds the days claimed and writes none of their figures."""
+    wechat_source = source(wechat, bot)
+    first = fetch(wechat_source, WEEK, posts=None)
+    second = fetch(wechat_source, WEEK, posts=None)
+    with transaction(bot.bot.engine) as session:
+        done = store(session, team_id="content", fetched=first, now=bot.clock.now())
+    before = bot.export()["kpi_daily"]
+    bot.clock.advance(timedelta(minutes=5))
+    with transaction(bot.bot.engine) as session:
+        late = store(session, team_id="content", fetched=second, now=bot.clock.now())
+
+    assert done.days == WEEK and late.days == []
+    assert sum(late.totals().values()) == 0
+    assert bot.export()["kpi_daily"] == before
+    runs = [r for r in bot.export()["job_runs"] if r["job"] == "kpi_sync:wechat"]
+    assert sorted(r["period"] for r in runs) == [day.isoformat() for day in WEEK]
+
+
 def configured(make_bot: BotFactory, fake: FakeWechat) -> BotDriver:
     entry = {"source": "wechat", "app_id": WECHAT_APP_ID, "app_secret": WECHAT_SECRET,
              "base_url": fake.url}  # fmt: skip
@@ -149,3 +209,70 @@ teams:
     assert "content · wechat：2026-11-16 – 2026-11-22，取回 7/7 天" in first.stdout
     assert "取回 0/0 天" in again.stdout
     assert fake.ranges("getusersummary") == [(WEEK[0], WEEK[-1])]  # once, in one range
+
+
+def published(driver: BotDriver, title: str, when: datetime) -> int:
+    """A post that went out on 公众号 at `when` (China time), as `/publish done` leaves it."""
+    with transaction(driver.bot.engine) as session:
+        post = post_store.add_post(session, Post(
+            team_id="content", title=title, platform="wechat", planned_at=when, owner="bob",
+            status="published", published_at=when, created_by="bob", created_at=when,
+            updated_at=when,
+        ))  # fmt: skip
+        assert post.id is not None
+        return post.id
+
+
+def test_the_morning_job_gives_the_posts_their_totals(make_bot: BotFactory) -> None:
+    with fake_wechat(FrozenClock(MONDAY)) as fake:
+        a_week_of_figures(fake)
+        fake.articles = {date(2026, 11, 20): [
+            {"msgid": "2247490098_1", "title": "双十一复盘", "publish_type": 0, "detail_list": [
+                {"stat_date": "2026-11-22", "read_user": 4123, "share_user": 366,
+                 "like_user": 386, "comment_count": 33, "collection_user": 233},
+            ]},
+            {"msgid": "2247490098_2", "title": "没有记录的次条", "publish_type": 0,
+             "detail_list": [{"stat_date": "2026-11-22", "read_user": 10}]},
+        ]}  # fmt: skip
+        driver = configured(make_bot, fake)
+        post_id = published(driver, "双十一复盘", datetime(2026, 11, 20, 20, 0, tzinfo=CHINA))
+
+        Scheduler(driver.bot).tick()
+
+    metrics = {
+        row["metric"]: row["value"]
+        for row in driver.export()["post_metrics"]
+        if row["post_id"] == post_id
+    }
+    assert metrics == {"users": 4123, "shares": 366, "likes": 386, "comments": 33,
+                       "favorites": 233}  # fmt: skip
+    assert len(driver.export()["post_metrics"]) == 5  # the unknown post matched nothing
+    assert "🏆 本周最佳  《双十一复盘》" in driver.send("/summary 2026-W47")
+
+
+def test_no_database_lock_is_held_while_the_api_answers(
+    make_bot: BotFactory, tmp_path: Path
+) -> None:
+    """A slow API must not stop the team's commands: while the fake answers the morning
+    job, another connection can write."""
+    written: list[str] = []
+
+    def write_meanwhile(path: str) -> None:
+        connection = sqlite3.connect(tmp_path / "opsbot.db", timeout=0)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.rollback()
+            written.append(path)
+        except sqlite3.OperationalError as error:
+            written.append(f"{path}: {error}")
+        finally:
+            connection.close()
+
+    with fake_wechat(FrozenClock(MONDAY)) as fake:
+        a_week_of_figures(fake)
+        driver = configured(make_bot, fake)
+        fake.on_request = write_meanwhile
+        assert ("content", "kpi_sync", "2026-11-23T09:00") in Scheduler(driver.bot).tick().ran
+
+    assert written and not [line for line in written if "locked" in line]
+    assert sorted(stored(driver, "followers")) == WEEK
