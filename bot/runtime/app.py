@@ -30,6 +30,7 @@ from bot.core.jobs import Job
 from bot.core.kpi_sources import KpiSource
 from bot.core.messages import Command, Mention, Reply, Section, Tone
 from bot.core.router import NotACommand, Route, Router, UnknownCommand, UnknownSubcommand
+from bot.runtime.kpi_sources import build_kpi_source
 from bot.runtime.posting import post_notices
 from bot.vocab.content_platforms import PlatformCatalogue
 from bot.vocab.errors import InputError
@@ -75,18 +76,6 @@ class _Found:
 
     team: TeamSettings
     own_channel: bool
-
-
-# `kpi_sources[].source` as SPEC names them → the source plug-in (`bot/sources`).
-SOURCE_KINDS = {"wechat": "wechat_mp", "weixin": "wechat_mp", "公众号": "wechat_mp"}
-
-
-def _source_options(options: dict[str, object]) -> dict[str, object]:
-    """SPEC's `base_url` is the plug-ins' `api_url`."""
-    if "base_url" in options:
-        options = {**options, "api_url": options["base_url"]}
-        del options["base_url"]
-    return options
 
 
 class OpsBot:
@@ -376,15 +365,8 @@ class OpsBot:
         """The team's KPI sources, built on first use (an entry that cannot be built —
         an unknown source, a missing credential — raises `SourceError` naming it)."""
         if team.id not in self._kpi_sources:
-            from bot.sources import build_source  # httpx and the sources: only when used
-
             self._kpi_sources[team.id] = [
-                build_source(
-                    SOURCE_KINDS.get(entry.source, entry.source),
-                    _source_options(entry.options()),
-                    clock=self.clock,
-                )
-                for entry in team.kpi_sources
+                build_kpi_source(entry, self.clock) for entry in team.kpi_sources
             ]
         return self._kpi_sources[team.id]
 

@@ -1,4 +1,5 @@
-"""`opsbot doctor`: checks config, database, outbox and each chat platform, in plain words.
+"""`opsbot doctor`: checks config, database, outbox, each chat platform and each KPI
+source, in plain words.
 
 It only looks: it never creates a database, a folder or a table (a doctor that creates
 an empty database reports a problem it made itself). Its lines are in the configured
@@ -15,8 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.chat.base import Check
+from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
 from bot.core.i18n import Translator
+from bot.core.kpi_sources import SourceError
 from bot.runtime.settings import configured_platforms
 from bot.runtime.wiring import current_revision, head_revision
 from storage import outbox as outbox_store
@@ -120,8 +123,37 @@ def _schema_and_outbox(engine: Engine, shown: str, t: Translator) -> list[Check]
     return checks
 
 
-def run_checks(settings: Settings, *, config: Path | None, looked_at: Path) -> list[Check]:
-    """Every check, in order: config, database (and its outbox), chat platforms.
+def _kpi_source_checks(settings: Settings, t: Translator, clock: Clock) -> list[Check]:
+    """One cheap authenticated call per KPI source: a wrong secret, a server IP missing
+    from the account's whitelist or a spent quota shows here, in words, before the
+    morning sync meets it."""
+    from bot.runtime.kpi_sources import build_kpi_source
+
+    checks = []
+    for team in settings.teams:
+        for entry in team.kpi_sources:
+            label = f"{team.id} · {entry.key}"
+            try:
+                source = build_kpi_source(entry, clock)
+                try:
+                    account = source.check()
+                finally:
+                    source.close()
+            except SourceError as error:
+                reason = t(error.message_key, **error.params)
+                checks.append(Check(False, t("cli.doctor.kpi_source_failed", team=team.id,
+                                             reason=reason)))  # fmt: skip
+            else:
+                checks.append(Check(True, t("cli.doctor.kpi_source_ok", source=label,
+                                            account=account)))  # fmt: skip
+    return checks
+
+
+def run_checks(
+    settings: Settings, *, config: Path | None, looked_at: Path, clock: Clock | None = None
+) -> list[Check]:
+    """Every check, in order: config, database (and its outbox), chat platforms, KPI
+    sources.
 
     `config` is the file the settings were read from, None when there was none and the
     defaults apply; `looked_at` is where it was looked for, which the report names.
@@ -133,4 +165,5 @@ def run_checks(settings: Settings, *, config: Path | None, looked_at: Path) -> l
     if not configured:
         checks.append(Check(True, t("cli.doctor.no_platforms")))
     checks.extend(entry.platform.check(entry.settings, t) for entry in configured)
+    checks.extend(_kpi_source_checks(settings, t, clock or SystemClock()))
     return checks

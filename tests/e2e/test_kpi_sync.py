@@ -276,3 +276,34 @@ def test_no_database_lock_is_held_while_the_api_answers(
 
     assert written and not [line for line in written if "locked" in line]
     assert sorted(stored(driver, "followers")) == WEEK
+
+
+def test_doctor_checks_each_source_and_says_what_to_change(tmp_path: Path) -> None:
+    with fake_wechat(FrozenClock(MONDAY)) as fake:
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            f"""storage: {{url: "sqlite:///{tmp_path / "opsbot.db"}"}}
+teams:
+  - id: content
+    kpi_sources:
+      - source: wechat
+        app_id: {WECHAT_APP_ID}
+        app_secret: {WECHAT_SECRET}
+        base_url: "{fake.url}"
+""",
+            encoding="utf-8",
+        )
+        run = partial(subprocess.run, capture_output=True, text=True, timeout=60, check=False)
+        env = {**os.environ, "OPSBOT_NOW": MONDAY.isoformat()}
+        command = [sys.executable, "-m", "bot", "--config", str(config), "doctor"]
+
+        healthy = run(command, env=env)
+        fake.ip_whitelisted = False
+        refused = run(command, env=env)
+
+    assert f"✓ KPI 数据源 content · wechat：可以读取数据（AppID {WECHAT_APP_ID}）" in healthy.stdout
+    assert healthy.returncode == 0, healthy.stdout
+    assert refused.returncode == 1
+    line = next(line for line in refused.stdout.splitlines() if "40164" in line)
+    assert line.startswith("✗ 团队 content：KPI 数据源 wechat")
+    assert "IP白名单 中加入 127.0.0.1" in line

@@ -542,6 +542,8 @@ MESSAGES: dict[str, str] = {
     "cli.doctor.outbox": "outbox: {sent} sent, {waiting} waiting, {failed} failed",
     "cli.doctor.outbox_failed": "  failed #{id} {kind} to {platform} {target}: {error}",
     "cli.doctor.no_platforms": "platforms: none configured; the bot runs and posts in the console",
+    "cli.doctor.kpi_source_ok": "KPI source {source}: its figures can be read ({account})",
+    "cli.doctor.kpi_source_failed": "team {team}: {reason}",
     # words that read naturally
     "count.votes.one": "{n} vote",
     "count.votes.other": "{n} votes",

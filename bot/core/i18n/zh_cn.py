@@ -542,6 +542,8 @@ MESSAGES: dict[str, str] = {
     "cli.doctor.outbox": "发送队列：已发 {sent}，等待 {waiting}，失败 {failed}",
     "cli.doctor.outbox_failed": "  失败 #{id} {kind} → {platform} {target}：{error}",
     "cli.doctor.no_platforms": "聊天平台：没有配置；机器人在控制台里运行和发帖",
+    "cli.doctor.kpi_source_ok": "KPI 数据源 {source}：可以读取数据（{account}）",
+    "cli.doctor.kpi_source_failed": "团队 {team}：{reason}",
     # words that read naturally
     "count.votes.one": "{n} 票",
     "count.votes.other": "{n} 票",
