@@ -784,6 +784,7 @@ def _kpi_sync(
     as the import reports."""
     from bot.core.kpi_sources import SourceError, platform_yesterday
     from bot.runtime.progress import Progress
+    from bot.vocab.metrics import metric_name
     from handlers.kpi_sync import SyncReport, days_to_sync, fetch, store
     from storage.db import snapshot, transaction
 
@@ -824,6 +825,14 @@ def _kpi_sync(
             print(bot.t("cli.kpi_sync.report", team=team.id, source=source.name,
                         days=len(report.days), asked=len(days), since=first, until=last,
                         **totals))  # fmt: skip
+            for metric, counts in sorted(report.counts.items()):
+                print(bot.t("cli.kpi_sync.metric", metric=metric_name(metric, bot.t.locale),
+                            **{key: f"{value:,}" for key, value in counts.items()}))  # fmt: skip
+            if report.posts_matched or report.posts_unmatched:
+                unmatched = sorted(set(report.posts_unmatched))
+                print(bot.t("cli.kpi_sync.posts", matched=report.posts_matched,
+                            unmatched=len(unmatched),
+                            titles="、".join(unmatched[:5]) or "-"))  # fmt: skip
             if report.error is not None:
                 failed = True
                 reason = bot.t(report.error.message_key, **report.error.params)

@@ -207,6 +207,7 @@ teams:
 
     assert first.returncode == 0, first.stderr
     assert "content · wechat：2026-11-16 – 2026-11-22，取回 7/7 天" in first.stdout
+    assert "  新增关注：新增 7 · 更新 0 · 未变 0" in first.stdout.splitlines()  # per metric
     assert "取回 0/0 天" in again.stdout
     assert fake.ranges("getusersummary") == [(WEEK[0], WEEK[-1])]  # once, in one range
 

@@ -600,6 +600,8 @@ MESSAGES: dict[str, str] = {
     # opsbot kpi sync
     "cli.kpi_sync.report": "{team} · {source}: {since} – {until}, {days}/{asked} days fetched · {inserted} new · {updated} updated · {unchanged} unchanged",
     "cli.kpi_sync.failed": "{team} · {source}: {reason}",
+    "cli.kpi_sync.metric": "  {metric}: new {inserted} · updated {updated} · unchanged {unchanged}",
+    "cli.kpi_sync.posts": "  posts: {matched} matched a post of the same title published that day in opsbot, {unmatched} did not ({titles})",
     "cli.kpi_sync.no_sources": "No KPI source to sync: configure kpi_sources under the team in config.yaml (or check the --source name)",
     "cli.kpi_sync.bad_range": "--since {since} is after --until {until}",
 }

@@ -600,6 +600,8 @@ MESSAGES: dict[str, str] = {
     # opsbot kpi sync
     "cli.kpi_sync.report": "{team} · {source}：{since} – {until}，取回 {days}/{asked} 天 · 新增 {inserted} · 更新 {updated} · 未变 {unchanged}",
     "cli.kpi_sync.failed": "{team} · {source}：{reason}",
+    "cli.kpi_sync.metric": "  {metric}：新增 {inserted} · 更新 {updated} · 未变 {unchanged}",
+    "cli.kpi_sync.posts": "  文章：{matched} 篇对上了 opsbot 里同一天发布的同名文章，{unmatched} 篇没有对上（{titles}）",
     "cli.kpi_sync.no_sources": "没有可同步的 KPI 数据源：请在 config.yaml 的团队下配置 kpi_sources（或检查 --source 的名字）",
     "cli.kpi_sync.bad_range": "--since {since} 晚于 --until {until}",
 }
