@@ -16,6 +16,7 @@ from handlers import (
     publish,
     publish_reminders,
     standup,
+    standup_history,  # noqa: F401  (adds `/standup history` to the stand-up family)
     summary,
     tasks,
     team,

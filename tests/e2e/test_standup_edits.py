@@ -280,6 +280,7 @@ def test_help_lists_the_answer_show_and_edit(bot: BotDriver) -> None:
         "/standup show",
         "/standup edit [昨天：…] [今天：…] [阻碍：…] [+任务]",
         "/standup form",
+        "/standup history [@成员|全部] [开始 结束|本周|上周|本月|上月]",
     ]
     assert bot.send("/站会 帮助") == help_text
     assert bot.send("/standup help") == help_text
