@@ -130,17 +130,28 @@ class OpsBot:
         return 1 if self.engine.dialect.name == "sqlite" else 4
 
     def sync_configured_members(self) -> None:
-        with transaction(self.engine) as session:
-            for team in self.settings.teams:
-                member_store.sync_configured_members(
-                    session,
-                    team_id=team.id,
-                    configured=[
-                        (member.id, member.display_name, member.role, dict(member.identities))
-                        for member in team.members
-                    ],
-                    now=self.clock.now(),
-                )
+        """Seed the configured members. Replicas started together all try it: the ones
+        that lose the race to insert a member (a unique key) find it there on a second
+        pass, which then has nothing left to add."""
+        for attempt in (1, 2):
+            try:
+                with transaction(self.engine) as session:
+                    for team in self.settings.teams:
+                        member_store.sync_configured_members(
+                            session,
+                            team_id=team.id,
+                            configured=[
+                                (member.id, member.display_name, member.role,
+                                 dict(member.identities))
+                                for member in team.members
+                            ],
+                            now=self.clock.now(),
+                        )  # fmt: skip
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.info("another process seeded the configured members first; reading theirs")
 
     # -- dispatching ----------------------------------------------------------------------
 

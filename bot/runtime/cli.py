@@ -314,7 +314,7 @@ class _Stopping:
         self.stopping = False  # asked to stop, by a signal or because `_run` is ending
         self.signalled: int | None = None
         self.server: BackgroundServer | None = None
-        self._wake, self._woken = os.pipe()
+        self._signalled_r, self._signalled_w = os.pipe()
         threading.Thread(target=self._watch, name="stop-watchdog", daemon=True).start()
 
     def requested(self) -> bool:
@@ -333,13 +333,13 @@ class _Stopping:
         self.signalled, self.stopping = number, True
         if self.server is not None:
             self.server.stop_soon()
-        os.write(self._woken, b"!")
+        os.write(self._signalled_w, b"!")
 
     def _watch(self) -> None:
         import signal
         from time import sleep
 
-        os.read(self._wake, 1)  # until the first signal
+        os.read(self._signalled_r, 1)  # until the first signal
         name = signal.Signals(self.signalled or signal.SIGTERM).name
         log.info("%s: stopping; what is in flight is finished first", name)
         sleep(self.within)

@@ -8,11 +8,14 @@ with exponential backoff (or after the platform's `Retry-After`), and after the 
 it is marked failed, which `opsbot doctor` shows. Items are claimed before sending, so
 several deliverers never send the same item at once; a later item of a channel waits
 while an earlier one is still being retried, so a channel's messages keep their order.
+A deliverer that is told to stop (`stopping`: `opsbot run` on SIGTERM) finishes the item
+it is sending, begins no other, and gives the rest of its batch back at once.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -148,8 +151,9 @@ def deliver_due(
     senders: dict[str, Sender],
     clock: Clock,
     addresses: Addresses | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
-    """Send every outbox item that is due, oldest first.
+    """Send every outbox item that is due, oldest first (until `stopping()` says so).
 
     Items are claimed, addressed and marked sent a batch at a time (a transaction each,
     not three an item). A deliverer killed mid-batch leaves the batch's items `sending`:
@@ -157,12 +161,15 @@ def deliver_due(
     deliverer was killed sending.
     """
     addresses = addresses or AsTargeted()
+    stopping = stopping or _never
     report = DeliveryReport()
     with transaction(engine) as session:
         items = outbox_store.open_items(session)
     blocked: set[tuple[str, str]] = set()
     batch: list[OutboxItem] = []
     for item in items:
+        if stopping():
+            return report
         channel = (item.platform, item.target)
         now = clock.now()
         if channel in blocked:
@@ -175,10 +182,14 @@ def deliver_due(
             continue
         batch.append(item)
         if len(batch) == DELIVERY_BATCH:
-            _deliver_batch(engine, batch, senders, clock, addresses, blocked, report)
+            _deliver_batch(engine, batch, senders, clock, addresses, blocked, report, stopping)
             batch = []
-    _deliver_batch(engine, batch, senders, clock, addresses, blocked, report)
+    _deliver_batch(engine, batch, senders, clock, addresses, blocked, report, stopping)
     return report
+
+
+def _never() -> bool:
+    return False
 
 
 def _deliver_batch(
@@ -189,10 +200,12 @@ def _deliver_batch(
     addresses: Addresses,
     blocked: set[tuple[str, str]],
     report: DeliveryReport,
+    stopping: Callable[[], bool],
 ) -> None:
     """Claim the batch, send each item in order (unless its channel is held up by an
-    earlier item), then mark what went out as sent and give back what did not."""
-    if not batch:
+    earlier item, or the deliverer is stopping), then mark what went out as sent and give
+    back what did not."""
+    if not batch or stopping():
         return
     now = clock.now()
     until = now + CLAIM_FOR
@@ -212,8 +225,9 @@ def _deliver_batch(
     for listed in batch:
         channel = (listed.platform, listed.target)
         item = claimed.get(listed.id or 0)  # as it was when claimed: it says how to send
-        if item is None or channel in blocked or clock.now() >= now + CLAIM_FOR / 2:
-            blocked.add(channel)  # not ours, held up, or our claim is getting old
+        late = clock.now() >= now + CLAIM_FOR / 2
+        if item is None or channel in blocked or late or stopping():
+            blocked.add(channel)  # not ours, held up, our claim is getting old, or stopping
             if item is not None:
                 unsent.append(item)
             continue

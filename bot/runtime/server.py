@@ -12,6 +12,10 @@ uvicorn has no such timeout of its own); idle keep-alive connections close after
 `keep_alive_seconds`; request headers over `max_header_bytes` get 431 (or 400 from h11); and
 beyond `max_concurrency` connections uvicorn answers 503. `server_config` puts these into
 the one `uvicorn.Config` that both `opsbot run` and `BackgroundServer` use.
+
+When it is asked to stop (`BackgroundServer.stop_soon`: `opsbot run` on SIGTERM) the
+server stops listening, closes idle connections, and gives the requests in flight
+`drain_seconds` to be answered before it cancels them.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class ServerLimits:
     keep_alive_seconds: int = 5
     max_header_bytes: int = 16 * 1024
     max_concurrency: int = 500
+    drain_seconds: int = 5  # at a stop, for the requests in flight (Slack's answer takes 2 s)
 
 
 class _Refused(Exception):
@@ -307,11 +312,14 @@ def server_config(
         timeout_keep_alive=limits.keep_alive_seconds,
         h11_max_incomplete_event_size=limits.max_header_bytes,
         limit_concurrency=limits.max_concurrency,
+        timeout_graceful_shutdown=limits.drain_seconds,
     )
 
 
 class BackgroundServer:
-    """uvicorn in a thread (for tests and for `opsbot run` next to Socket Mode)."""
+    """uvicorn in a thread (for tests and for `opsbot run`, whose main thread is left to
+    the signals: uvicorn listens for them only in the main thread, and after a SIGTERM it
+    would raise the signal again as it returns, ending the process with it)."""
 
     def __init__(
         self,
@@ -328,11 +336,22 @@ class BackgroundServer:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
+            if not self.thread.is_alive():  # uvicorn has logged why (a port in use …)
+                raise RuntimeError("the HTTP server could not start")
             if time.monotonic() > deadline:
                 raise RuntimeError("the HTTP server did not start")
             time.sleep(0.01)
         return int(self.server.servers[0].sockets[0].getsockname()[1])
 
-    def stop(self) -> None:
+    def stop_soon(self) -> None:
+        """Ask uvicorn to stop, without waiting. Safe in a signal handler: it only sets
+        the flag uvicorn's loop reads every 0.1 s."""
         self.server.should_exit = True
+
+    def wait(self) -> None:
+        """Until the server has stopped (signal handlers still run meanwhile)."""
+        self.thread.join()
+
+    def stop(self) -> None:
+        self.stop_soon()
         self.thread.join(timeout=10)

@@ -30,6 +30,8 @@ from bot.core.outbound import Sender
 from bot.runtime.settings import configured_platforms
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Engine
 
     from bot.core.clock import Clock
@@ -283,9 +285,16 @@ def connect_chat_platforms(bot: OpsBot, executor: Executor | None = None) -> Cha
     return ChatPlatforms(connections)
 
 
-def deliver_outbox(bot: OpsBot, platforms: ChatPlatforms | None = None) -> DeliveryReport:
-    """Send what is due in the outbox through the connected plug-ins' senders."""
+def deliver_outbox(
+    bot: OpsBot,
+    platforms: ChatPlatforms | None = None,
+    stopping: Callable[[], bool] | None = None,
+) -> DeliveryReport:
+    """Send what is due in the outbox through the connected plug-ins' senders (until
+    `stopping()`: then the item being sent is finished and no other begun)."""
     from bot.runtime.delivery import TeamAddresses, deliver_due
 
     platforms = platforms or connect_chat_platforms(bot)
-    return deliver_due(bot.engine, platforms.senders(), bot.clock, TeamAddresses(bot.settings))
+    return deliver_due(
+        bot.engine, platforms.senders(), bot.clock, TeamAddresses(bot.settings), stopping
+    )
