@@ -33,9 +33,12 @@ RUN if [ -n "$CJK_FONT" ]; then \
     && useradd --create-home --uid 10001 --user-group opsbot \
     && install --directory --owner opsbot --group opsbot /var/lib/opsbot /etc/opsbot
 COPY --from=build /opt/opsbot /opt/opsbot
+# OPSBOT_HOST: the shipped config.yaml's server.host, every interface in a container (else
+# no published port reaches the bot, while the healthcheck, asked from inside, passes).
 ENV PATH=/opt/opsbot/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    OPSBOT_CONFIG=/etc/opsbot/config.yaml
+    OPSBOT_CONFIG=/etc/opsbot/config.yaml \
+    OPSBOT_HOST=0.0.0.0
 USER opsbot
 # The default SQLite file (storage.url: sqlite:///./opsbot.db) lands here, when no
 # PostgreSQL is configured; mount a volume on it to keep it.
@@ -43,8 +46,7 @@ WORKDIR /var/lib/opsbot
 # matplotlib's font list, built once here rather than at the first chart.
 RUN python -c "import matplotlib.font_manager"
 
-# server.port's default; the config must say `server: {host: 0.0.0.0}` to be reached from
-# outside the container (the healthcheck asks from inside).
+# server.port's default (a config of your own must listen on 0.0.0.0, as OPSBOT_HOST does).
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]

@@ -223,6 +223,16 @@ def test_the_exposed_port_and_the_healthchecks_are_the_servers() -> None:
     assert url.endswith("/healthz")
 
 
+def test_in_the_image_the_shipped_config_listens_on_every_interface() -> None:
+    """Else no published port reaches the bot, while the healthcheck (asked from inside)
+    still passes; on a machine of its own the config keeps to loopback."""
+    inside = load_settings(ROOT / "config.yaml", environ=env_of_image())
+    outside = load_settings(ROOT / "config.yaml", environ={})
+
+    assert inside.server.host == "0.0.0.0"
+    assert outside.server.host == "127.0.0.1"
+
+
 def _healthcheck_against(port: int) -> subprocess.CompletedProcess[str]:
     """The image's healthcheck command, run here, asking `port` instead of 8080."""
     command = json.loads(one("HEALTHCHECK").split(" CMD ", 1)[1])
