@@ -268,6 +268,24 @@ class PostMetric(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class Lesson(SQLModel, table=True):
+    """A lesson in the team's playbook (《运营手册》), perhaps learned from one post."""
+
+    __tablename__ = "playbook"
+    __table_args__ = (Index("ix_playbook_team_created", "team_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    post_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("posts.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Target(SQLModel, table=True):
     """A monthly target for one platform and metric (`month` is `YYYY-MM`)."""
 
