@@ -13,6 +13,7 @@ from handlers import (
     kpi,
     kpi_sync,
     my_day,  # noqa: F401  (adds `/digest me` to the digest family)
+    playbook,
     publish,
     publish_reminders,
     standup,
@@ -31,6 +32,7 @@ ALL_FAMILIES: tuple[CommandFamily, ...] = (
     digest.family,
     kpi.family,
     summary.family,
+    playbook.family,
     team.family,
     help.family,
 )

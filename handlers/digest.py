@@ -25,11 +25,13 @@ from handlers.standup import is_away
 from handlers.tasks import plan_heading, plan_rows
 from handlers.topics import topic_row
 from storage import members as member_store
+from storage import playbook as playbook_store
 from storage import posts as post_store
 from storage import standups as standup_store
 from storage import tasks as task_store
 from storage import topics as topic_store
-from storage.models import Member, Post, Standup, Topic
+from storage.models import Lesson, Member, Post, Standup, Topic
+from storage.team_rows import get_in_team
 from storage.topics import BacklogFilter
 
 family = CommandFamily("digest", aliases=("日报",))
@@ -48,6 +50,9 @@ class DigestInput:
     members: list[Member]
     tasks: Sequence[TaskLine]
     standups: list[Standup]
+    # The newest playbook lesson tagged like one of today's posts (their topics' tags).
+    lesson: Lesson | None = None
+    lesson_tag: str | None = None
 
 
 def gather_digest(ctx: Context, day: date) -> DigestInput:
@@ -56,10 +61,22 @@ def gather_digest(ctx: Context, day: date) -> DigestInput:
     top, _ = topic_store.backlog_page(
         ctx.session, team_id=team, wanted=BacklogFilter(), limit=TOP_TOPICS
     )
+    posts_today = post_store.posts_between(ctx.session, team_id=team, start=start, end=end)
+    tags = [
+        tag
+        for post in posts_today
+        if post.topic_id is not None
+        and (topic := get_in_team(ctx.session, Topic, team_id=team, row_id=post.topic_id))
+        for tag in topic.tags
+    ]
+    lessons = playbook_store.lessons_tagged_any(ctx.session, team_id=team, tags=tags, limit=1)
+    lesson = lessons[0] if lessons else None
     return DigestInput(
+        lesson=lesson,
+        lesson_tag=next((tag for tag in lesson.tags if tag in tags), None) if lesson else None,
         day=day,
         now=ctx.now(),
-        posts_today=post_store.posts_between(ctx.session, team_id=team, start=start, end=end),
+        posts_today=posts_today,
         published_yesterday=post_store.posts_published_between(
             ctx.session,
             team_id=team,
@@ -128,6 +145,11 @@ def build_digest(ctx: Context, data: DigestInput) -> Reply:
             lines=[] if data.posts_today else [ctx.t("publish.nothing_today")],
         )
     ]
+    if data.lesson is not None:
+        sections.append(
+            Section(title=ctx.t("playbook.digest", tag=data.lesson_tag, text=data.lesson.text,
+                                id=data.lesson.id))
+        )  # fmt: skip
     attention = _attention(ctx, data, names)
     if attention:
         sections.append(

@@ -23,6 +23,7 @@ from storage import identities
 from storage.models import (
     JobRun,
     KpiDaily,
+    Lesson,
     Member,
     OutboxItem,
     Post,
@@ -38,7 +39,7 @@ from storage.models import (
 # that consumers can rely on the keys.
 EXPORT_TABLES = (
     "members", "identities", "topics", "votes", "posts", "tasks", "standups",
-    "kpi_daily", "post_metrics", "targets", "job_runs", "outbox",
+    "kpi_daily", "post_metrics", "targets", "job_runs", "outbox", "playbook",
 )  # fmt: skip
 
 Row = dict[str, Any]
@@ -280,6 +281,22 @@ def _outbox(export: _Export) -> Iterator[Row]:
     )
 
 
+def _playbook(export: _Export) -> Iterator[Row]:
+    lessons = _stream(export, select(Lesson).order_by(col(Lesson.id)))
+    yield from (
+        {
+            "team": lesson.team_id,
+            "id": lesson.id,
+            "text": lesson.text,
+            "tags": list(lesson.tags),
+            "post_id": lesson.post_id,
+            "created_by": lesson.created_by,
+            "created_at": _instant(lesson.created_at, export.zone(lesson.team_id)),
+        }
+        for lesson in lessons
+    )
+
+
 _TABLES: dict[str, Callable[[_Export], Iterator[Row]]] = {
     "members": _members,
     "identities": _identities,
@@ -293,6 +310,7 @@ _TABLES: dict[str, Callable[[_Export], Iterator[Row]]] = {
     "targets": _targets,
     "job_runs": _job_runs,
     "outbox": _outbox,
+    "playbook": _playbook,
 }
 
 

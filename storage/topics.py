@@ -175,7 +175,7 @@ def _backlog_statement(
         conditions.append(topics.c.platform == bindparam("platform"))
     if priorities:
         conditions.append(topics.c.priority.in_(bindparam("priorities", expanding=True)))
-    conditions += [_has_tag(dialect, topics.c.tags, bindparam(f"tag_{n}")) for n in range(tags)]
+    conditions += [has_tag(dialect, topics.c.tags, bindparam(f"tag_{n}")) for n in range(tags)]
     rank = case(PRIORITY_RANK, value=topics.c.priority, else_=len(PRIORITY_RANK))
     columns = [topics.c[name] for name in _LINE_COLUMNS]
     return (
@@ -190,7 +190,7 @@ _LINE_COLUMNS = ("id", "title", "tags", "platform", "score", "priority", "status
                  "deadline")  # fmt: skip
 
 
-def _has_tag(dialect: str, tags: Any, tag: Any) -> Any:
+def has_tag(dialect: str, tags: Any, tag: Any) -> Any:
     """`tag` is one of the JSON array's strings, tested by the database."""
     if dialect == "postgresql":
         elements = func.json_array_elements_text(tags).table_valued("value")

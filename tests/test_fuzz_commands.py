@@ -196,6 +196,7 @@ class Grammar:
         self.makers: dict[str, Callable[[], str]] = {
             "title": self.title, "new title": self.title, "text": self.title,
             "reason": self.title, "…": self.title, "id": self.id, "post-id": self.id,
+            "lesson": self.title, "post id": self.id,
             "platform": self.platform, "when": self.when, "date": self.day, "from": self.day,
             "to": self.day, "number": self.number, "metric": self.metric, "url": self.url,
             "YYYY-MM": self.month, "YYYY-Www": self.week, "1-5": self.rating,

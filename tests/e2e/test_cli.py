@@ -59,7 +59,7 @@ def test_piped_console_and_json_export(workdir: Path) -> None:
     data = json.loads(exported.stdout)
     assert set(data) == {
         "members", "identities", "topics", "votes", "posts", "tasks", "standups",
-        "kpi_daily", "post_metrics", "targets", "job_runs", "outbox",
+        "kpi_daily", "post_metrics", "targets", "job_runs", "outbox", "playbook",
     }  # fmt: skip
     (topic,) = data["topics"]
     assert topic["title"] == "双十一选题"

@@ -26,7 +26,7 @@ def test_every_read_only_command_leaves_every_table_as_it_was(bot: BotDriver) ->
     assert sorted(lines) == sorted([
         "/topic list", "/publish today", "/publish list", "/task list", "/team list",
         "/kpi show", "/help", "/digest", "/summary", "/standup form", "/digest me",
-        "/standup history",
+        "/standup history", "/playbook",
     ])  # fmt: skip
     assert not [line for line, reply in replies.items() if reply.startswith("❌")]
     assert bot.export() == before
