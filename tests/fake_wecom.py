@@ -64,6 +64,12 @@ class FakeWecom:
     # An outage: the next message/send or robot posts get these (status, type, body).
     outage: list[tuple[int, str, str]] = field(default_factory=list)
     stall: Stall | None = None  # hold an app message (see `Stall`)
+    # The app's trusted IPs do not include the caller: every call but gettoken gets 60020,
+    # as for an app created after 2022-06-20 whose 企业可信IP lacks the server's.
+    untrusted_ip: bool = False
+    blocked: set[str] = field(default_factory=set)  # paths the app may not call (48002)
+    rate_limited: int = 0  # answer this many calls after gettoken with 45009
+    agent_id: int = 1
 
     def sent(self) -> list[dict[str, Any]]:
         return [body for path, _, body in self.calls if path == "/cgi-bin/message/send"]
@@ -84,6 +90,23 @@ class FakeWecom:
             for body in self.robot()
             if body.get("msgtype") == "image"
         ]
+
+    def _refusal(self, path: str, params: dict[str, str]) -> dict[str, Any] | None:
+        """What WeCom answers before it looks at the call: the IP, the API, the rate."""
+        if path == "/cgi-bin/webhook/send":
+            return None  # the group robot's webhook: no app, no trusted IP
+        if not params.get("access_token", "").startswith("token-"):
+            return {"errcode": 40014, "errmsg": "invalid access_token"}
+        if self.untrusted_ip:
+            return {"errcode": 60020, "errmsg": "not allow to access from your ip, hint: "
+                    "[1700000000000000000000], from ip: 127.0.0.1, more info at "
+                    "https://open.work.weixin.qq.com/devtool/query?e=60020"}  # fmt: skip
+        if path in self.blocked:
+            return {"errcode": 48002, "errmsg": "api forbidden"}
+        if self.rate_limited:
+            self.rate_limited -= 1
+            return {"errcode": 45009, "errmsg": "api freq out of limit"}
+        return None
 
     def _take_app_message(self, body: dict[str, Any]) -> dict[str, Any]:
         interval = int(body.get("duplicate_check_interval", 1800))
@@ -140,6 +163,14 @@ def fake_wecom() -> Iterator[FakeWecom]:
                         "access_token": f"token-{fake.tokens_issued}",
                         "expires_in": 7200,
                     }
+                refusal = fake._refusal(url.path, params)
+                if refusal is not None:
+                    return refusal
+                if url.path == "/cgi-bin/agent/get":
+                    if params.get("agentid") != str(fake.agent_id):
+                        return {"errcode": 40056, "errmsg": "invalid agentid"}
+                    return {"errcode": 0, "errmsg": "ok", "agentid": fake.agent_id,
+                            "name": "opsbot"}  # fmt: skip
                 if url.path == "/cgi-bin/message/send":
                     if fake.expire_next:
                         fake.expire_next = False

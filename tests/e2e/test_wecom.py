@@ -242,6 +242,46 @@ def test_doctor_says_what_to_do_about_a_wrong_secret(wecom: WecomRig) -> None:
     assert "40001" in check.text and "platforms.wecom.secret" in check.text
 
 
+def test_doctor_says_which_ip_to_trust_and_that_robot_mode_needs_none(wecom: WecomRig) -> None:
+    wecom.fake.untrusted_ip = True  # gettoken still works: only the calls after it fail
+    check = wecom.check()
+    assert not check.ok
+    assert "本服务器的 IP 127.0.0.1 不是这个应用的企业可信 IP（60020）" in check.text
+    assert "企业可信IP 中加入 127.0.0.1" in check.text
+    assert "platforms.wecom.mode: robot" in check.text
+
+
+@pytest.mark.parametrize(
+    ("switch", "words"),
+    [
+        ({"blocked": {"/cgi-bin/agent/get"}}, "这个应用不能调用该接口（48002）"),
+        ({"rate_limited": 1}, "调用太频繁（45009）"),
+    ],
+)
+def test_doctor_explains_the_setup_errors_in_words(
+    wecom: WecomRig, switch: dict[str, object], words: str
+) -> None:
+    for name, value in switch.items():
+        setattr(wecom.fake, name, value)
+    check = wecom.check()
+    assert not check.ok and words in check.text
+
+
+def test_a_send_from_an_untrusted_ip_fails_at_once_with_the_advice(wecom: WecomRig) -> None:
+    """60020 is not retried: no backoff fixes a missing trusted IP."""
+    wecom.fake.untrusted_ip = True
+    wecom.clock.set(datetime.fromisoformat("2026-11-23T09:30:00+08:00"))  # the prompts
+    Scheduler(wecom.bot).tick()
+
+    report = wecom.deliver()
+
+    assert report.failed == 3 and report.retried == 0
+    assert wecom.fake.shown() == []
+    with transaction(wecom.bot.engine) as session:
+        errors = {item.last_error for item in outbox_store.failed_items(session)}
+    assert len(errors) == 1 and "60020" in (errors.pop() or "")
+
+
 def test_a_command_whose_transaction_failed_runs_when_wecom_retries_it(
     wecom: WecomRig, first_topic_write_fails: list[str]
 ) -> None:

@@ -1,11 +1,15 @@
-"""WeCom (企业微信): encrypted app callbacks in, app messages and the group robot out."""
+"""WeCom (企业微信), in one of two modes (`platforms.wecom.mode`).
+
+`app`: encrypted app callbacks in, app messages and the group robot out. `robot`: the
+smart robot's long connection (`robot.py`): no public URL, trusted IP or encryption.
+"""
 
 from __future__ import annotations
 
 from functools import cached_property
 from typing import Any
 
-from bot.chat.base import ChatServices, Check, HttpRoute
+from bot.chat.base import ChatConnection, ChatServices, Check, HttpRoute
 from bot.chat.wecom.adapter import PLATFORM as NAME
 from bot.chat.wecom.adapter import WecomAdapter
 from bot.chat.wecom.client import WecomClient
@@ -48,7 +52,11 @@ class WecomPlatform:
     def default_channel(self, team: TeamSettings) -> str | None:
         return ROBOT  # the group robot, when no users are named in `channels.wecom`
 
-    def connect(self, settings: Any, services: ChatServices) -> WecomConnection:
+    def connect(self, settings: Any, services: ChatServices) -> ChatConnection:
+        if settings.mode == "robot":
+            from bot.chat.wecom.robot import WecomRobotConnection  # imports websockets
+
+            return WecomRobotConnection(settings, services)
         return WecomConnection(settings, services)
 
     def check(self, settings: Any, t: Translator) -> Check:

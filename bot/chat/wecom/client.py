@@ -35,6 +35,7 @@ class WecomError(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(f"wecom {code}: {message}")
         self.code = code
+        self.errmsg = message
 
 
 def _answer(response: httpx.Response) -> dict[str, Any]:
@@ -100,6 +101,22 @@ class WecomClient:
             if code in TOKEN_EXPIRED and attempt == 1:
                 continue
             raise WecomError(code, str(data.get("errmsg")))
+
+    def app_details(self) -> dict[str, Any]:
+        """agent/get: the app's name and visible range. It changes nothing, and like
+        every call but gettoken it is refused (60020) from an IP the app does not trust,
+        which is what `opsbot doctor` asks it for."""
+        for attempt in (1, 2):
+            token = self.access_token(refresh=attempt == 2)
+            params = {"access_token": token, "agentid": str(self.settings.agent_id)}
+            data = _answer(self.http.get("/cgi-bin/agent/get", params=params))
+            code = int(data.get("errcode", 0))
+            if code == 0:
+                return data
+            if code in TOKEN_EXPIRED and attempt == 1:
+                continue
+            raise WecomError(code, str(data.get("errmsg")))
+        raise AssertionError("unreachable")
 
     @staticmethod
     def app_messages(touser: str, reply: Reply, task_id: str) -> list[dict[str, Any]]:

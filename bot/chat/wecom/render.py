@@ -76,3 +76,47 @@ def render_template_card(reply: Reply, task_id: str) -> dict[str, Any]:
             for button in reply.buttons[:6]
         ],
     }
+
+
+# -- the smart robot (long connection) ----------------------------------------------------
+
+ROBOT_LONG_MARKDOWN_BYTES = 20480  # a smart robot's markdown: at most 20,480 UTF-8 bytes
+DONE_BUTTON = "✓"  # what a clicked card keeps when its reply has no buttons of its own
+
+
+def card_shows_all(reply: Reply) -> bool:
+    """Whether the button card (`render_template_card`) shows the whole reply: its title
+    and at most one short line; otherwise the markdown goes first."""
+    body = render_markdown(reply).split("\n")[1:]
+    return (
+        len(body) <= 1
+        and len(reply.title) <= CARD_TITLE_CHARS + CARD_TEXT_CHARS
+        and all(len(line.replace("**", "")) <= CARD_TEXT_CHARS for line in body)
+    )
+
+
+def robot_bodies(reply: Reply, task_id: str) -> list[dict[str, Any]]:
+    """The reply as smart-robot message bodies (for `aibot_respond_msg` and
+    `aibot_send_msg`): markdown split under the robot's limit, then a button card when
+    the reply has buttons (the card alone when it shows everything). The same list on
+    every try, so that an outbox retry resumes at the first part not yet taken."""
+    bodies: list[dict[str, Any]] = []
+    if not reply.buttons or not card_shows_all(reply):
+        bodies.extend(
+            {"msgtype": "markdown", "markdown": {"content": chunk}}
+            for chunk in split_by_bytes(render_markdown(reply), ROBOT_LONG_MARKDOWN_BYTES)
+        )
+    if reply.buttons:
+        card = render_template_card(reply, task_id)
+        bodies.append({"msgtype": "template_card", "template_card": card})
+    return bodies
+
+
+def render_card_update(reply: Reply, task_id: str, clicked: str) -> dict[str, Any]:
+    """The card a click turns into: the click's reply, with its own buttons, or else one
+    "✓" that runs the clicked command again (the card must keep a button, and running a
+    vote or a confirmation twice changes nothing)."""
+    card = render_template_card(reply, task_id)
+    if not card["button_list"]:
+        card["button_list"] = [{"text": DONE_BUTTON, "style": 2, "key": clicked}]
+    return card

@@ -618,8 +618,17 @@ MESSAGES: dict[str, str] = {
     "doctor.slack.ok": "platforms.slack: token works for {team} as {user} (mode {mode})",
     "doctor.feishu.refused": "platforms.feishu: the app credentials were refused ({reason})",
     "doctor.feishu.ok": "platforms.feishu: app {app} gets a tenant token (mode {mode})",
-    "doctor.wecom.refused": "platforms.wecom: the corp id and secret were refused ({reason})",
+    "doctor.wecom.refused": "platforms.wecom: WeCom refused: {reason}",
     "doctor.wecom.ok": "platforms.wecom: corp {corp} gets an access token (agent {agent})",
+    "doctor.wecom.robot_ok": "platforms.wecom: robot mode, {url} is reachable; bot {bot} subscribes when opsbot run starts (its log says if WeCom refuses the bot id or secret)",
+    "wecom.error.60020": "this server's IP is not one of the app's trusted IPs ({code}): a self-built app created after 2022-06-20 needs the server's public IP under Admin console → Apps → the app → Trusted IPs (企业可信IP), which the console allows only after a trusted domain or a callback URL is set; to avoid it, use robot mode (platforms.wecom.mode: robot), which needs no public address and no trusted IP",
+    "wecom.error.60020_ip": "this server's IP {ip} is not one of the app's trusted IPs ({code}): a self-built app created after 2022-06-20 needs {ip} under Admin console → Apps → the app → Trusted IPs (企业可信IP), which the console allows only after a trusted domain or a callback URL is set; to avoid it, use robot mode (platforms.wecom.mode: robot), which needs no public address and no trusted IP",
+    "wecom.error.40001": "the secret is wrong ({code}): copy the app's Secret (Admin console → Apps → the app → Secret) into platforms.wecom.secret; a reset Secret must be copied again",
+    "wecom.error.40013": "the corp id is wrong ({code}): copy Admin console → My Company → Corp ID into platforms.wecom.corp_id",
+    "wecom.error.40014": "the access token is invalid ({code}): opsbot fetches a new one; if it keeps happening, check that corp_id and secret belong to the same company and app",
+    "wecom.error.42001": "the access token has expired ({code}): opsbot fetches a new one; if it keeps happening, check the server's clock and whether another program uses the same secret",
+    "wecom.error.48002": "the app may not call this API ({code}): check its API permissions and visible range under Admin console → Apps → the app (an admin may have switched the API off)",
+    "wecom.error.45009": "too many calls ({code}): WeCom rate-limits its API; sends are retried later by themselves, and the doctor can be run again in a minute",
     # CLI words in both languages
     "cli.bad_now_offset": "OPSBOT_NOW={value} has no UTC offset, so which moment it is depends on a zone; write it like 2026-11-23T09:00+08:00",
     # KPI sources (bot/sources): why a fetch failed, for the reply, the log and opsbot doctor

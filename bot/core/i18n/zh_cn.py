@@ -618,8 +618,17 @@ MESSAGES: dict[str, str] = {
     "doctor.slack.ok": "platforms.slack：token 可用，工作区 {team}，身份 {user}（模式 {mode}）",
     "doctor.feishu.refused": "platforms.feishu：应用凭证被拒绝（{reason}）",
     "doctor.feishu.ok": "platforms.feishu：应用 {app} 能取得 tenant token（模式 {mode}）",
-    "doctor.wecom.refused": "platforms.wecom：corp id 和 secret 被拒绝（{reason}）",
+    "doctor.wecom.refused": "platforms.wecom：企业微信拒绝了请求：{reason}",
     "doctor.wecom.ok": "platforms.wecom：企业 {corp} 能取得 access token（应用 {agent}）",
+    "doctor.wecom.robot_ok": "platforms.wecom：机器人模式，{url} 可以连通；opsbot run 启动时机器人 {bot} 才订阅（企业微信若拒绝 bot_id 或 secret，日志会写明）",
+    "wecom.error.60020": "本服务器的 IP 不是这个应用的企业可信 IP（{code}）：2022-06-20 之后创建的自建应用，要在 管理后台 → 应用管理 → 自建应用 → 这个应用 → 企业可信IP 中加入服务器的公网出口 IP（管理后台要求先设置可信域名或接收消息服务器 URL）；不想配置？改用机器人模式 platforms.wecom.mode: robot，它不需要公网地址，也不需要可信 IP",
+    "wecom.error.60020_ip": "本服务器的 IP {ip} 不是这个应用的企业可信 IP（{code}）：2022-06-20 之后创建的自建应用，要在 管理后台 → 应用管理 → 自建应用 → 这个应用 → 企业可信IP 中加入 {ip}（管理后台要求先设置可信域名或接收消息服务器 URL）；不想配置？改用机器人模式 platforms.wecom.mode: robot，它不需要公网地址，也不需要可信 IP",
+    "wecom.error.40001": "secret 不对（{code}）：在 管理后台 → 应用管理 → 自建应用 → 这个应用 → Secret 查看，复制到 platforms.wecom.secret（重置过的 Secret 要重新复制）",
+    "wecom.error.40013": "corp_id 不对（{code}）：在 管理后台 → 我的企业 → 企业ID 复制到 platforms.wecom.corp_id",
+    "wecom.error.40014": "access token 无效（{code}）：opsbot 会重新获取；如果一直这样，检查 corp_id 和 secret 是否属于同一个企业的同一个应用",
+    "wecom.error.42001": "access token 已过期（{code}）：opsbot 会重新获取；如果一直这样，检查服务器的时钟，以及是否有别的程序在用同一个 secret",
+    "wecom.error.48002": "这个应用不能调用该接口（{code}）：在 管理后台 → 应用管理 → 这个应用 检查它的接口权限和可见范围（接口可能被管理员关闭了）",
+    "wecom.error.45009": "调用太频繁（{code}）：企业微信限制了接口频率；发送会稍后自动重试，doctor 过一分钟再运行",
     # CLI words in both languages
     "cli.bad_now_offset": "OPSBOT_NOW={value} 没有写 UTC 时差，不知道是哪个时区的时间；请写成 2026-11-23T09:00+08:00 这样",
     # KPI sources (bot/sources): why a fetch failed, for the reply, the log and opsbot doctor
