@@ -12,6 +12,7 @@ from handlers import (
     help,
     kpi,
     kpi_sync,
+    monthly_review,
     my_day,  # noqa: F401  (adds `/digest me` to the digest family)
     playbook,
     publish,
@@ -45,4 +46,5 @@ ALL_JOBS: tuple[Job, ...] = (
     publish_reminders.PUBLISH_REMINDER,
     topics.HOT_TOPIC_ALERT,
     kpi_sync.KPI_SYNC,
+    monthly_review.MONTHLY_REVIEW,
 )

@@ -122,11 +122,16 @@ class ScheduleSettings(_Strict):
     standup_reminder: str = "0 11 * * 1-5"
     weekly_summary: str = "30 9 * * 1"
     kpi_sync: str = "0 9 * * *"  # the platforms publish yesterday's figures in the morning
+    # The 1st at 10:00; a 1st that is a day off moves to the next workday.
+    monthly_review: str = "0 10 1 * *"
     publish_reminder_minutes: int = Field(120, ge=0)
     hot_topic_hours: float = Field(4, gt=0, le=24 * 14)
     misfire_grace_minutes: int = Field(60, ge=0)
 
-    @field_validator("digest", "standup_prompt", "standup_reminder", "weekly_summary", "kpi_sync")
+    @field_validator(
+        "digest", "standup_prompt", "standup_reminder", "weekly_summary", "kpi_sync",
+        "monthly_review",
+    )  # fmt: skip
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         from bot.vocab.cron import parse_cron  # APScheduler is only needed once a schedule is read

@@ -251,7 +251,11 @@ class Scheduler:
     def _trigger(self, team: TeamSettings, job: CronJob) -> CronTrigger:
         expression = job.cron(team)
         fields = expression.split()
-        if means_workdays(expression) or job.next_workday:
+        if job.next_workday:
+            # Every day at that time: which day carries a run is chosen below, so that a
+            # monthly run on a 1st that is a day off still finds the next workday.
+            fields[2] = fields[3] = fields[4] = "*"
+        elif means_workdays(expression):
             fields[4] = "*"  # every day at that time; workdays are chosen below
         return parse_cron(" ".join(fields), team.zone)
 

@@ -24,9 +24,10 @@ def test_every_read_only_command_leaves_every_table_as_it_was(bot: BotDriver) ->
     replies = {line: bot.send(line) for line in lines}
 
     assert sorted(lines) == sorted([
-        "/topic list", "/publish today", "/publish list", "/task list", "/team list",
+        "/topic list", "/publish today", "/publish list", "/task list", "/task plan",
+        "/team list",
         "/kpi show", "/help", "/digest", "/summary", "/standup form", "/digest me",
-        "/standup history", "/playbook",
+        "/standup history", "/playbook", "/summary month",
     ])  # fmt: skip
     assert not [line for line, reply in replies.items() if reply.startswith("❌")]
     assert bot.export() == before
