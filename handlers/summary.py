@@ -13,13 +13,16 @@ from bot.core.commands import CommandFamily, Context
 from bot.core.config import TeamSettings
 from bot.core.errors import CommandError
 from bot.core.i18n import Translator
-from bot.core.jobs import TEAM, CronJob, Outgoing
+from bot.core.jobs import TEAM, CronJob, Outgoing, member_target
 from bot.core.messages import Audience, Image, Reply, Section
 from bot.core.render.chart import TITLE_KEY, ChartsUnavailable, render_summary_chart
+from bot.vocab.arguments import parse_mention
 from bot.vocab.content_platforms import PlatformCatalogue
 from bot.vocab.metrics import MAX_VALUE, metric_name, reportable
 from bot.vocab.numbers import format_change, format_number, format_percent, format_signed
 from bot.vocab.when import local_midnight, week_bounds
+from handlers.member_week import MemberWeek, member_week
+from handlers.team import resolve_member
 from handlers.weekly_summary import (
     CHART_METRICS,
     HEADLINE_METRICS,
@@ -47,6 +50,7 @@ ISO_WEEK = re.compile(r"^(?:(\d{4})-?)?w(\d{1,2})$", re.IGNORECASE)
 THIS_WEEK_WORDS = {"this", "本周", "这周"}
 LAST_WEEK_WORDS = {"last", "上周", "上星期"}
 RULE = "   "
+LEAD_ROLES = ("admin", "editor")  # who may read another person's week
 
 
 def parse_iso_week(text: str, *, today: date) -> date:
@@ -328,16 +332,80 @@ def weekly_summary_reply(
     t: Translator,
     content_platforms: PlatformCatalogue,
 ) -> Reply:
-    """One team's summary of one week: for /summary, the CLI and the scheduler."""
+    """One team's summary of one week: for /summary, the CLI and the scheduler; with
+    each person's line when the team puts them in the channel (`summary.per_member`)."""
+    return _team_and_people(
+        session, team=team, week_start=week_start, now=now, t=t,
+        content_platforms=content_platforms,
+    )[0]  # fmt: skip
+
+
+def _team_and_people(
+    session: Session,
+    *,
+    team: TeamSettings,
+    week_start: date,
+    now: datetime,
+    t: Translator,
+    content_platforms: PlatformCatalogue,
+) -> tuple[Reply, list[MemberWeek]]:
     data = gather_summary_input(session, team=team, week_start=week_start, now=now)
-    return render_weekly_summary(
-        build_weekly_summary(data), t=t, content_platforms=content_platforms
-    )
+    summary = build_weekly_summary(data)
+    reply = render_weekly_summary(summary, t=t, content_platforms=content_platforms)
+    people = [member_week(data, member, summary.week_end) for member in data.members]
+    if team.summary.per_member == "channel" and people:
+        reply.sections.append(
+            Section(
+                title=t("summary.people_title"),
+                lines=[member_week_line(t, person) for person in people],
+            )
+        )
+    return reply, people
+
+
+def _hours(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def member_week_line(t: Translator, person: MemberWeek) -> str:
+    """One person in the channel's table."""
+    return t(
+        "summary.person",
+        name=person.member.name, published=person.published, on_time=person.on_time,
+        late=person.late, reads=format_number(person.reads),
+        shares=format_number(person.shares), proposed=person.proposed,
+        scheduled=person.scheduled, done=person.tasks_done, planned=person.tasks_planned,
+        answered=person.answered, expected=person.expected, blockers=person.blockers,
+    )  # fmt: skip
+
+
+def member_week_reply(t: Translator, person: MemberWeek, week_start: date) -> Reply:
+    """One person's week on its own: their DM, or `/summary @member`."""
+    week_end = week_start + timedelta(days=6)
+    title = t("summary.member.title", name=person.member.name,
+              week=week_start.isocalendar().week, start=week_start.strftime("%m-%d"),
+              end=week_end.strftime("%m-%d"))  # fmt: skip
+    lines = [
+        t("summary.member.posts", published=person.published, on_time=person.on_time,
+          late=person.late, reads=format_number(person.reads),
+          shares=format_number(person.shares)),
+        t("summary.member.topics", proposed=person.proposed, scheduled=person.scheduled),
+        t("summary.member.tasks", done=person.tasks_done, planned=person.tasks_planned,
+          hours_done=_hours(person.hours_done), hours_planned=_hours(person.hours_planned)),
+        t("summary.member.standups", answered=person.answered, expected=person.expected,
+          blockers=person.blockers),
+    ]  # fmt: skip
+    return Reply(title, sections=[Section(lines=lines)])
 
 
 @family.default_handler(reads_only=True)
 def show_summary(ctx: Context, args: list[str]) -> Reply:
+    """`[<week>]`: the team's week; `@member [<week>]`: one person's (yourself, or anyone
+    for editors and admins)."""
     today = ctx.today()
+    handle = parse_mention(args[0]) if args else None
+    if handle is not None:
+        return _show_member(ctx, handle, args[1:])
     if len(args) > 1:
         raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
     if not args:
@@ -358,11 +426,33 @@ def show_summary(ctx: Context, args: list[str]) -> Reply:
     )
 
 
+def _week_named(ctx: Context, words: list[str]) -> date:
+    """The Monday of the week the words name (last week when none)."""
+    today = ctx.today()
+    if len(words) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(words[1:])[:40])
+    if not words or words[0].casefold() in LAST_WEEK_WORDS:
+        return previous_week_start(today)
+    if words[0].casefold() in THIS_WEEK_WORDS:
+        return week_bounds(today)[0]
+    return parse_iso_week(words[0], today=today)
+
+
+def _show_member(ctx: Context, handle: str, rest: list[str]) -> Reply:
+    member = resolve_member(ctx, handle)
+    if member.id != ctx.member.id and ctx.member.role not in LEAD_ROLES:
+        raise CommandError("summary.error.not_yours", show_usage=False)
+    week_start = _week_named(ctx, rest)
+    data = gather_summary_input(ctx.session, team=ctx.team, week_start=week_start, now=ctx.now())
+    week_end = build_weekly_summary(data).week_end
+    return member_week_reply(ctx.t, member_week(data, member, week_end), week_start)
+
+
 def _summary_of_last_week(ctx: Context, day: date) -> list[Outgoing]:
     """The Monday post: the text summary, with its chart attached when one can be drawn
     (a platform that cannot show pictures simply leaves it out)."""
     week_start = previous_week_start(day)
-    reply = weekly_summary_reply(
+    reply, people = _team_and_people(
         ctx.session, team=ctx.team, week_start=week_start, now=ctx.now(),
         t=ctx.t, content_platforms=ctx.content_platforms,
     )  # fmt: skip
@@ -370,7 +460,14 @@ def _summary_of_last_week(ctx: Context, day: date) -> list[Outgoing]:
         ctx.session, team=ctx.team, week_start=week_start,
         t=ctx.t, content_platforms=ctx.content_platforms,
     )  # fmt: skip
-    return [Outgoing(TEAM, reply)]
+    outgoing = [Outgoing(TEAM, reply)]
+    if ctx.team.summary.per_member == "dm":  # each their own lines, not a public ranking
+        outgoing += [
+            Outgoing(member_target(person.member.id),
+                     member_week_reply(ctx.t, person, week_start))
+            for person in people
+        ]  # fmt: skip
+    return outgoing
 
 
 def iso_week_name(week_start: date) -> str:

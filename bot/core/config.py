@@ -183,6 +183,14 @@ class KpiSourceSettings(BaseModel):
         return {**(self.model_extra or {}), "name": self.key}
 
 
+class SummarySettings(_Strict):
+    """`summary:` of a team. `per_member`: each person's lines of the weekly summary go to
+    them by direct message (`dm`, the default: teams differ on rankings in public), into
+    the channel post (`channel`), or nowhere (`off`)."""
+
+    per_member: Literal["dm", "channel", "off"] = "dm"
+
+
 class TeamSettings(_Strict):
     """One team. `channels` maps a chat platform to where the team's posts go there;
     `content_platforms` (YAML `platforms`) are what the team publishes on."""
@@ -201,6 +209,7 @@ class TeamSettings(_Strict):
     # command. Off, only the members listed here (or added by an admin) take part.
     open_registration: bool = True
     kpi_sources: list[KpiSourceSettings] = Field(default_factory=list)
+    summary: SummarySettings = Field(default_factory=SummarySettings)
 
     @field_validator("kpi_sources")
     @classmethod

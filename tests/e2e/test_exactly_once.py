@@ -65,5 +65,6 @@ def test_concurrent_ticks_post_once(database_url: str, tmp_path: Path) -> None:
         ("weekly_summary", "2026-W47"),
     ]
     kinds = sorted(row["kind"] for row in tables["outbox"])
-    assert kinds == ["digest", *["standup_prompt"] * 4, "weekly_summary"]
+    # The summary to the channel, and each member's own week to them.
+    assert kinds == ["digest", *["standup_prompt"] * 4, *["weekly_summary"] * 5]
     assert {row["status"] for row in tables["outbox"]} == {"sent"}

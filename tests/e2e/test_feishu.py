@@ -151,7 +151,9 @@ def test_the_digest_is_delivered_once_with_a_uuid_and_tokens_are_refreshed(
     feishu.clock.set(datetime.fromisoformat("2026-11-23T09:30:00+08:00"))
     Scheduler(feishu.bot).tick()
     report = feishu.deliver()
-    assert report.sent == 4  # the weekly summary, and the stand-up prompt to three people
+    # The weekly summary, each of the three members' own week, and the stand-up prompt
+    # to the three of them.
+    assert report.sent == 7
     assert feishu.fake.tokens_issued == 2  # fetched again after the expiry error
     prompts = [
         m for m in feishu.fake.messages() if "站会" in m["content"] and "早上好" in m["content"]

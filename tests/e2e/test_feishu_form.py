@@ -72,7 +72,10 @@ def open_form(feishu: FeishuRig) -> dict[str, Any]:
     feishu.clock.set(PROMPT_TIME)
     Scheduler(feishu.bot).tick()
     feishu.deliver()
-    (prompt,) = [card for to, card in delivered_cards(feishu) if to == "ou_bob"]
+    (prompt,) = [  # the stand-up prompt (a Monday: Bob's week of the summary comes too)
+        card for to, card in delivered_cards(feishu)
+        if to == "ou_bob" and "早上好" in json.dumps(card, ensure_ascii=False)
+    ]  # fmt: skip
     (row,) = [e for e in prompt["body"]["elements"] if e["tag"] == "column_set"]
     (button,) = [b for column in row["columns"] for b in column["elements"]]
     assert button["text"]["content"] == "📝 填写"

@@ -102,7 +102,9 @@ def test_the_prompt_button_opens_a_prefilled_form(slack: tuple[ChatRig, FakeSlac
     rig.clock.set(datetime.fromisoformat("2026-11-23T09:30:00+08:00"))
     Scheduler(rig.bot).tick()
     rig.deliver()
-    (prompt,) = [p for p in fake.posted() if p["channel"] == "DU02"]
+    (prompt,) = [  # the stand-up prompt (a Monday: Bob's week of the summary comes too)
+        p for p in fake.posted() if p["channel"] == "DU02" and "早上好" in str(p)
+    ]
     (button,) = prompt["blocks"][-1]["elements"]
     assert button["value"] == "/standup form"
 

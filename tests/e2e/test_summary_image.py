@@ -69,7 +69,11 @@ def monday_summary(rig: ChatRig) -> None:
 
 def summary_item(rig: ChatRig) -> OutboxItem:
     with transaction(rig.bot.engine) as session:
-        (item,) = session.exec(select(OutboxItem).where(OutboxItem.kind == "weekly_summary"))
+        (item,) = session.exec(  # the team's post (each member's own lines go by DM)
+            select(OutboxItem).where(
+                OutboxItem.kind == "weekly_summary", OutboxItem.target == "team"
+            )
+        )
         session.expunge(item)
     return item
 
