@@ -5,7 +5,9 @@ An answer is free text or `yesterday: … | today: … | blockers: …` (昨天�
 keeps yesterday and today), so fixing one part never wipes the others. With `+tasks`
 (`+任务`) each item under `today` (split at commas) also becomes one of today's tasks, and
 may carry a quadrant and an estimate: `today: 写推文初稿 q1 ~2h，回复留言 q3 ~30m +tasks`;
-an item that already is one of that day's tasks is not added twice.
+an item that already is one of that day's tasks is not added twice. An item that is only
+ids (`#12`, `#12 #14`) names items of the week's or month's plan, which are taken into
+today as `/task today 12 14` takes them; the morning prompt offers the ones that fit.
 
 `show` (查看) and `edit` (修改) are sub-commands, and `help` (帮助) shows this family's
 help: none of them is ever stored as an answer. Because `查看 数据` or `修改 推文` may well
@@ -27,7 +29,13 @@ from bot.core.jobs import CronJob, Outgoing, member_target
 from bot.core.messages import Button, Form, FormField, Reply, Section, Tone
 from bot.core.router import FAMILY_HELP_WORDS
 from handlers.help import family_help
-from handlers.tasks import task_from_words
+from handlers.tasks import (
+    plan_offers,
+    standup_offer_line,
+    take_today,
+    task_from_words,
+    tasks_to_take_today,
+)
 from storage import members as member_store
 from storage import standups as standup_store
 from storage import tasks as task_store
@@ -49,6 +57,7 @@ _LABELLED = re.compile(r"^\s*([A-Za-z]+|[\u4e00-\u9fff]{2})\s*[:：]\s*(.*)$", r
 _PARTS = re.compile(r"\s*[|｜\n]\s*")
 _ITEMS = re.compile(r"\s*[,，、;；]\s*")
 _NOTHING = {"", "-", "–", "无", "没有", "none", "n/a", "no"}
+_PLAN_REFERENCE = re.compile(r"#[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -206,8 +215,19 @@ def _part_names(ctx: Context, names: Iterable[str]) -> str:
     )
 
 
-def _tasks_of_answer(ctx: Context, answer: StandupAnswer, day: date) -> list[Task]:
-    """Every item under today as an unsaved task; a bad item rejects the whole answer.
+@dataclass
+class AnswerTasks:
+    """What `+tasks` makes of the items under today: new tasks (unsaved), plan items to
+    take into today, and the ones already in today's timeline."""
+
+    new: list[Task]
+    from_plan: list[Task]
+    already: list[Task]
+
+
+def _tasks_of_answer(ctx: Context, answer: StandupAnswer, day: date) -> AnswerTasks:
+    """Every item under today as an unsaved task, or (`#12`) a plan item to take into
+    today; a bad item rejects the whole answer.
 
     An item too long for a task is named as such: the person wrote a stand-up line, not a
     title, so "the title is too long" would not tell them what to change.
@@ -215,12 +235,16 @@ def _tasks_of_answer(ctx: Context, answer: StandupAnswer, day: date) -> list[Tas
     if not answer.today:
         raise CommandError("standup.error.no_today_items")
     items = [item for item in _ITEMS.split(answer.today) if item.strip()]
-    tasks = []
+    tasks = AnswerTasks([], [], [])
     for number, item in enumerate(items, start=1):
+        words = item.split()
+        if all(_PLAN_REFERENCE.fullmatch(word) for word in words):
+            taken, already = tasks_to_take_today(ctx, words)
+            tasks.from_plan += [task for task in taken if task not in tasks.from_plan]
+            tasks.already += [task for task in already if task not in tasks.already]
+            continue
         try:
-            tasks.append(
-                task_from_words(ctx, item.split(), default_owner=ctx.member, default_day=day)
-            )
+            tasks.new.append(task_from_words(ctx, words, default_owner=ctx.member, default_day=day))
         except CommandError as error:
             if error.message_key != "errors.title_too_long":
                 raise
@@ -251,7 +275,7 @@ def _save_answer(ctx: Context, args: list[str]) -> Reply:
     }
     if not answer.given or not any(stored.values()):
         raise CommandError("standup.error.empty")
-    tasks = _tasks_of_answer(ctx, answer, today) if make_tasks else []
+    tasks = _tasks_of_answer(ctx, answer, today) if make_tasks else AnswerTasks([], [], [])
 
     before = {name: getattr(existing, name) for name in PARTS} if existing else {}
     row = existing
@@ -262,12 +286,14 @@ def _save_answer(ctx: Context, args: list[str]) -> Reply:
     row.answered_at = ctx.now()
 
     added: list[Task] = []
-    already: list[Task] = []
-    for task in tasks:
+    already: list[Task] = list(tasks.already)
+    take_today(ctx, tasks.from_plan)
+    for task in tasks.new:
         # The same item answered again (or listed twice) is the task made the first time.
         same = task_store.find_same_task(
-            ctx.session, team_id=task.team_id, owner=task.owner, day=task.day, text=task.text
-        )
+            ctx.session, team_id=task.team_id, owner=task.owner, day=task.day, text=task.text,
+            week=task.week, month=task.month,
+        )  # fmt: skip
         if same is None:
             added.append(task_store.add_task(ctx.session, task))
         else:
@@ -288,6 +314,11 @@ def _save_answer(ctx: Context, args: list[str]) -> Reply:
         lines.append(ctx.t("standup.cleared", parts=_part_names(ctx, cleared)))
     if added:
         lines.append(ctx.t("standup.tasks_added", ids=" ".join(f"#{task.id}" for task in added)))
+    if tasks.from_plan:
+        items = ctx.t("standup.part_separator").join(
+            f"{task.text} #{task.id}" for task in tasks.from_plan
+        )
+        lines.append(ctx.t("standup.tasks_from_plan", items=items))
     if already:
         items = ctx.t("standup.part_separator").join(f"{task.text} #{task.id}" for task in already)
         lines.append(ctx.t("standup.tasks_existing", items=items))
@@ -456,20 +487,28 @@ def standup_form(ctx: Context, args: list[str]) -> Reply:
 
 
 def _standup_prompts(ctx: Context, day: date) -> list[Outgoing]:
+    """The first question, by direct message, and the plan items today still has room
+    for (`#4 #8`, which an answer's today with `+tasks` takes in)."""
     members = member_store.list_members(ctx.session, team_id=ctx.team.id)
     names = {m.id: m.name for m in members}
     recipients = standup_prompt_recipients(members, now=ctx.now(), zone=ctx.team.zone)
-    return [
-        Outgoing(
-            member_target(m),
-            Reply(
-                ctx.t("scheduler.standup_prompt", name=names[m]),
-                sections=[Section(lines=[ctx.t("standup.ask.yesterday"), ctx.t("standup.how")])],
-                buttons=[Button(ctx.t("button.answer"), FORM_COMMAND, "primary")],
-            ),
+    offers = plan_offers(ctx, recipients)
+    prompts = []
+    for m in recipients:
+        lines = [ctx.t("standup.ask.yesterday"), ctx.t("standup.how")]
+        if m in offers:
+            lines.append(standup_offer_line(ctx, offers[m]))
+        prompts.append(
+            Outgoing(
+                member_target(m),
+                Reply(
+                    ctx.t("scheduler.standup_prompt", name=names[m]),
+                    sections=[Section(lines=lines)],
+                    buttons=[Button(ctx.t("button.answer"), FORM_COMMAND, "primary")],
+                ),
+            )
         )
-        for m in recipients
-    ]
+    return prompts
 
 
 def _standup_reminders(ctx: Context, day: date) -> list[Outgoing]:

@@ -1,7 +1,9 @@
-"""`/task` (`/任务`): today's tasks in the important/urgent matrix, laid out as a plan."""
+"""`/task` (`/任务`): tasks in the important/urgent matrix — a day's, laid out as a
+timeline, and the week's and month's plans they are taken from (`handlers/task_plans.py`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +16,17 @@ from bot.vocab.durations import format_minutes, is_estimate, parse_estimate
 from bot.vocab.when import parse_date, split_trailing_date
 from handlers.day_plan import DayPlan, plan_day
 from handlers.records import load_record
+from handlers.task_plans import (
+    PlanEntry,
+    PlanLine,
+    PlanMatrix,
+    PlanPeriod,
+    parse_plan_choice,
+    period_of,
+    pick_for_today,
+    plan_matrix,
+    split_trailing_period,
+)
 from handlers.team import resolve_member
 from storage import members as member_store
 from storage import tasks as task_store
@@ -43,11 +56,14 @@ def parse_quadrant(word: str) -> str | None:
 
 
 def read_task_words(ctx: Context, words: list[str]) -> tuple[str, TaskOptions]:
-    """`<text> [q1-q4] [~duration] [@member] [<date>]`: the text and the options given.
+    """`<text> [q1-q4] [~duration] [@member] [<date>|<week>|<month>]`: the text and the
+    options given.
 
     The options are read from the end of the line (in any order there, each once); words
     before them are the text, so "Plan Q1 campaign" and "和 @bob 对齐选题" keep their
-    words. A text that ends in something option-like is quoted: `"复盘 q3" q1`.
+    words. A text that ends in something option-like is quoted: `"复盘 q3" q1`. A week or
+    month (`next week`, 下月, `2026-W48`, `2026-12`) stands where a date would, so a task
+    has one or the other; one that is over is refused.
     """
     quoted, words = unquote(words)
     found = TaskOptions()
@@ -66,6 +82,15 @@ def read_task_words(ctx: Context, words: list[str]) -> tuple[str, TaskOptions]:
             given.give("quadrant", word)
             found.quadrant = quadrant
         else:
+            rest, period, shown = split_trailing_period(words, today=ctx.today())
+            if period is not None:
+                given.give("date", shown)
+                if period.end < ctx.today():
+                    raise CommandError(
+                        "task.error.plan_in_the_past", value=shown, period=period_label(ctx, period)
+                    )
+                found.period, words = period, rest
+                continue
             rest, day = split_trailing_date(words, today=ctx.today())
             if day is None:
                 break
@@ -86,18 +111,22 @@ def read_task_words(ctx: Context, words: list[str]) -> tuple[str, TaskOptions]:
 def task_from_words(
     ctx: Context, words: list[str], *, default_owner: Speaker, default_day: date
 ) -> Task:
-    """An unsaved task from `<text> [q1-q4] [~duration] [@member] [<date>]`."""
+    """An unsaved task from `<text> [q1-q4] [~duration] [@member] [<date>|<week>|<month>]`:
+    a day task, or an item of the week's or month's plan."""
     text, found = read_task_words(ctx, words)
     if not text:
         raise CommandError("task.error.missing_text")
     now = ctx.now()
+    period = found.period
     return Task(
         team_id=ctx.team.id,
         owner=(found.owner or default_owner).id,
         text=text,
         quadrant=found.quadrant or DEFAULT_QUADRANT,
         estimate_minutes=found.estimate,
-        day=found.day or default_day,
+        day=found.day or (None if period else default_day),
+        week=period.key if period and period.scope == "week" else None,
+        month=period.key if period and period.scope == "month" else None,
         created_by=ctx.member.id,
         created_at=now,
         updated_at=now,
@@ -112,6 +141,7 @@ class TaskOptions:
     estimate: int | None = None
     owner: Speaker | None = None
     day: date | None = None
+    period: PlanPeriod | None = None
 
 
 def estimate_text(ctx: Context, minutes: int | None) -> str:
@@ -123,6 +153,45 @@ def estimate_text(ctx: Context, minutes: int | None) -> str:
 def hours_text(minutes: int) -> str:
     """Hours to a tenth: `13.4` rather than `13.4167`."""
     return f"{round(minutes / 60, 1):g}"
+
+
+def period_label(ctx: Context, period: PlanPeriod, *, short: bool = False) -> str:
+    """`第 48 周（11-23 – 11-29）` / `2026年12月`; short: `第 48 周` / `12月`."""
+    if period.scope == "month":
+        month_name = ctx.t(f"month.{period.number}")
+        return (
+            month_name
+            if short
+            else ctx.t("task.period.month", year=period.year, month_name=month_name)
+        )
+    if short:
+        return ctx.t("task.period.week_short", number=period.number)
+    key = "task.period.week" if period.year == ctx.today().year else "task.period.week_with_year"
+    return ctx.t(
+        key, number=period.number, year=period.year,
+        start=period.start.strftime("%m-%d"), end=period.end.strftime("%m-%d"),
+    )  # fmt: skip
+
+
+def scope_text(ctx: Context, task: Task, *, say_today: bool = True) -> str:
+    """Where a task stands, as a write echoes it: its day (today said so when asked), its
+    week or month, or both once a plan item is taken into a day."""
+    period = period_of(task)
+    if task.day is None:
+        return period_label(ctx, period) if period else "–"
+    day = (
+        ctx.t("task.today_on", day=ctx.day_text(task.day))
+        if say_today and task.day == ctx.today()
+        else ctx.day_text(task.day)
+    )
+    if period is None:
+        return day
+    return ctx.t("task.day_from_plan", day=day, period=period_label(ctx, period, short=True))
+
+
+def minutes_text(minutes: int) -> str:
+    """A sum of estimates: `7h`, `30m`, `0h`."""
+    return format_minutes(minutes) if minutes else "0h"
 
 
 def plan_rows(ctx: Context, plan: DayPlan) -> list[tuple[str, ...]]:
@@ -189,11 +258,6 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
         ctx.session, task_from_words(ctx, args, default_owner=ctx.member, default_day=today)
     )
     names = member_store.member_names(ctx.session, team_id=ctx.team.id)
-    day = (
-        ctx.t("task.today_on", day=ctx.day_text(task.day))
-        if task.day == today
-        else ctx.day_text(task.day)
-    )
     return Reply(
         ctx.t(
             "task.added",
@@ -202,7 +266,7 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
             quadrant=task.quadrant.upper(),
             estimate=estimate_text(ctx, task.estimate_minutes),
             name=names.get(task.owner, task.owner),
-            day=day,
+            day=scope_text(ctx, task),
         ),
         tone=Tone.SUCCESS,
     )
@@ -210,6 +274,7 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
 
 @family.subcommand("list", "列表", "ls", reads_only=True)
 def list_tasks(ctx: Context, args: list[str]) -> Reply:
+    """A day as a plan; your own today also offers the plan items that still fit."""
     today = ctx.today()
     members: list[Speaker] = [ctx.member]
     day = today
@@ -230,6 +295,10 @@ def list_tasks(ctx: Context, args: list[str]) -> Reply:
         if plan.done:
             section.lines.append(ctx.t("task.done_count", count=len(plan.done)))
         sections.append(section)
+    if day == today and [member.id for member in members] == [ctx.member.id]:
+        offer = plan_offers(ctx, [ctx.member.id]).get(ctx.member.id)
+        if offer:
+            sections.append(Section(lines=[offer_line(ctx, offer)]))
     title = ctx.t("task.list_title", **ctx.day_label(day))
     return Reply(title, sections=sections)
 
@@ -267,7 +336,9 @@ def move_task(ctx: Context, args: list[str]) -> Reply:
 
 @family.subcommand("edit", "修改")
 def edit_task(ctx: Context, args: list[str]) -> Reply:
-    """`/task edit 3 [text] [q1] [~2h] [@bob] [<date>]`: changes only what is given."""
+    """`/task edit 3 [text] [q1] [~2h] [@bob] [<date>|<week>|<month>]`: changes only what
+    is given. A week or month makes it an item of that plan (out of any day); a date on a
+    plan item takes it into that day."""
     parse_id(args[0] if args else None)
     text, found = read_task_words(ctx, args[1:])
     task = _load(ctx, args[0])
@@ -281,13 +352,319 @@ def edit_task(ctx: Context, args: list[str]) -> Reply:
     task.estimate_minutes = found.estimate or task.estimate_minutes
     task.owner = found.owner.id if found.owner else task.owner
     task.day = found.day or task.day
+    if found.period is not None:
+        task.day = None
+        task.week = found.period.key if found.period.scope == "week" else None
+        task.month = found.period.key if found.period.scope == "month" else None
     task.updated_at = ctx.now()
     names = member_store.member_names(ctx.session, team_id=ctx.team.id)
     return Reply(
         ctx.t(
             "task.edited", id=task.id, text=task.text, quadrant=task.quadrant.upper(),
             estimate=estimate_text(ctx, task.estimate_minutes),
-            name=names.get(task.owner, task.owner), day=ctx.day_text(task.day),
+            name=names.get(task.owner, task.owner), day=scope_text(ctx, task, say_today=False),
         ),
         tone=Tone.SUCCESS,
     )  # fmt: skip
+
+
+# Week and month plans ------------------------------------------------------------------
+
+
+def _day_minutes(ctx: Context) -> int:
+    """What a workday holds: the hours beyond which a day's plan is flagged."""
+    return round(ctx.team.workday.planned_hours_limit * 60)
+
+
+def plan_offers(ctx: Context, owners: Sequence[str]) -> dict[str, list[PlanLine]]:
+    """For each owner, the open plan items of this week and month (or carried into them)
+    that fit the hours left today: the workday's hours minus today's open estimates.
+    Nothing on a day the team does not work. Two statements, whatever the owners."""
+    today = ctx.today()
+    if not owners or not ctx.team.is_workday(today):
+        return {}
+    owner = owners[0] if len(owners) == 1 else None
+    items = task_store.plan_items_to_offer(
+        ctx.session, team_id=ctx.team.id, owner=owner,
+        week=PlanPeriod.containing("week", today).key,
+        month=PlanPeriod.containing("month", today).key,
+    )  # fmt: skip
+    if not items:
+        return {}
+    used: dict[str, int] = {}
+    for task in task_store.tasks_for_day(
+        ctx.session, team_id=ctx.team.id, day=today, today=today, owner=owner
+    ):
+        if task.status == "open":
+            used[task.owner] = used.get(task.owner, 0) + (task.estimate_minutes or 0)
+    offers = {}
+    for member in owners:
+        left = _day_minutes(ctx) - used.get(member, 0)
+        picked = pick_for_today([i for i in items if i.owner == member], minutes_left=left)
+        if picked:
+            offers[member] = picked
+    return offers
+
+
+def _offer_items(ctx: Context, offer: Iterable[PlanLine]) -> str:
+    return ctx.t("standup.part_separator").join(
+        f"#{task.id} {shorten(task.text)} ({estimate_text(ctx, task.estimate_minutes)})"
+        for task in offer
+    )
+
+
+def offer_line(ctx: Context, offer: Sequence[PlanLine]) -> str:
+    """`📋 今天还能从计划里拿：#4 策划双十二活动 (3h)、#8 … → /任务 今天 4 8`"""
+    return ctx.t(
+        "task.plan_offer",
+        items=_offer_items(ctx, offer),
+        ids=" ".join(str(task.id) for task in offer),
+    )
+
+
+def standup_offer_line(ctx: Context, offer: Sequence[PlanLine]) -> str:
+    """The same offer in the stand-up prompt, said the way an answer takes it (`#4 #8`)."""
+    return ctx.t(
+        "standup.plan_offer",
+        items=_offer_items(ctx, offer),
+        refs=" ".join(f"#{task.id}" for task in offer),
+    )
+
+
+def _entry_note(ctx: Context, entry: PlanEntry) -> str:
+    """`⤷ 从第 47 周顺延 · 📅 11-24 周二` / `✅`."""
+    notes = []
+    if entry.carried_from is not None:
+        notes.append(
+            ctx.t("task.carried_from", period=period_label(ctx, entry.carried_from, short=True))
+        )
+    if entry.task.status == "done":
+        notes.append(ctx.t("task.plan.done"))
+    elif entry.task.day is not None:
+        notes.append(ctx.t("task.plan.in_day", **ctx.day_label(entry.task.day)))
+    return " · ".join(notes)
+
+
+def _entry_text(ctx: Context, entry: PlanEntry) -> str:
+    task = entry.task
+    return f"{shorten(task.text)} ({estimate_text(ctx, task.estimate_minutes)})"
+
+
+def _quadrant_title(ctx: Context, name: str, minutes: int) -> str:
+    return ctx.t(
+        "task.plan.quadrant", quadrant=name.upper(), name=ctx.t(f"task.quadrant.{name}"),
+        hours=minutes_text(minutes),
+    )  # fmt: skip
+
+
+def _q1_warning(ctx: Context, matrix: PlanMatrix) -> str:
+    return ctx.t(
+        "task.plan.q1_over",
+        hours=hours_text(matrix.quadrants[0].open_minutes),
+        days=matrix.workdays_left,
+        capacity=hours_text(matrix.capacity_minutes),
+        day_hours=hours_text(_day_minutes(ctx)),
+    )
+
+
+def _matrix_for(ctx: Context, tasks: Iterable[PlanLine], period: PlanPeriod) -> PlanMatrix:
+    return plan_matrix(
+        tasks, period=period, today=ctx.today(), day_minutes=_day_minutes(ctx),
+        is_workday=ctx.team.is_workday,
+    )  # fmt: skip
+
+
+def _period_word(ctx: Context, period: PlanPeriod) -> str:
+    """How `/task add` names the period: 本周 / 下月 …, else `2026-W50`."""
+    current = PlanPeriod.containing(period.scope, ctx.today())
+    if period == current:
+        return ctx.t(f"task.plan.scope_word.{period.scope}")
+    if period == current.shifted(1):
+        return ctx.t(f"task.plan.scope_word.next_{period.scope}")
+    return period.key
+
+
+def _one_plan(ctx: Context, member: Speaker, matrix: PlanMatrix) -> Reply:
+    """One person's plan as the four quadrants, the Q1 warning and today's offer."""
+    title = ctx.t(
+        "task.plan.title", name=member.name, period=period_label(ctx, matrix.period),
+        days=matrix.workdays_left, hours=hours_text(matrix.capacity_minutes),
+    )  # fmt: skip
+    if matrix.is_empty:
+        scope_word = _period_word(ctx, matrix.period)
+        return Reply(title, sections=[Section(lines=[ctx.t("task.plan.empty", scope=scope_word)])])
+    sections = [
+        Section(
+            title=_quadrant_title(ctx, quadrant.name, quadrant.minutes),
+            rows=[
+                (f"#{entry.task.id}", _entry_text(ctx, entry), _entry_note(ctx, entry))
+                for entry in quadrant.entries
+            ],
+            lines=[] if quadrant.entries else ["–"],
+        )
+        for quadrant in matrix.quadrants
+    ]
+    notes = []
+    if matrix.q1_over:
+        notes.append(_q1_warning(ctx, matrix))
+    today = ctx.today()
+    if member.id == ctx.member.id and matrix.period.start <= today <= matrix.period.end:
+        offer = plan_offers(ctx, [member.id]).get(member.id)
+        if offer:
+            notes.append(offer_line(ctx, offer))
+    if notes:
+        sections.append(Section(lines=notes))
+    return Reply(title, sections=sections)
+
+
+def _team_plan(
+    ctx: Context, members: Sequence[Speaker], period: PlanPeriod, items: Sequence[PlanLine]
+) -> Reply:
+    """Everyone's plan, a section each: quadrant sums in the heading, one row per item."""
+    by_owner: dict[str, list[PlanLine]] = {}
+    for task in items:
+        by_owner.setdefault(task.owner, []).append(task)
+    sections = []
+    capacity = 0
+    days = 0
+    for member in members:
+        matrix = _matrix_for(ctx, by_owner.get(member.id, []), period)
+        capacity, days = matrix.capacity_minutes, matrix.workdays_left
+        if matrix.is_empty:
+            sections.append(Section(title=ctx.t("task.plan.member_empty", name=member.name)))
+            continue
+        sums = " · ".join(
+            f"{quadrant.name.upper()} {minutes_text(quadrant.minutes)}"
+            for quadrant in matrix.quadrants
+        )
+        heading = ctx.t("task.plan.member_heading", name=member.name, quadrants=sums)
+        if matrix.q1_over:
+            heading += ctx.t("task.plan.member_over", capacity=hours_text(capacity))
+        rows: list[tuple[str, ...]] = [
+            (quadrant.name.upper(), f"#{entry.task.id}", _entry_text(ctx, entry),
+             _entry_note(ctx, entry))
+            for quadrant in matrix.quadrants
+            for entry in quadrant.entries
+        ]  # fmt: skip
+        sections.append(Section(title=heading, rows=rows))
+    title = ctx.t(
+        "task.plan.title_all", period=period_label(ctx, period), days=days,
+        hours=hours_text(capacity),
+    )  # fmt: skip
+    return Reply(title, sections=sections)
+
+
+@family.subcommand("plan", "计划", reads_only=True)
+def show_plan(ctx: Context, args: list[str]) -> Reply:
+    """`/task plan [week|month|next week|<YYYY-Www>|<YYYY-MM>] [@member|mine|all]`."""
+    today = ctx.today()
+    members: list[Speaker] = [ctx.member]
+    everyone = False
+    period_words = []
+    for word in args:
+        mention = parse_mention(word)
+        if mention is not None:
+            members, everyone = [resolve_member(ctx, mention)], False
+        elif word.casefold() in EVERYONE_WORDS:
+            everyone = True
+        elif word.casefold() in MINE_WORDS:
+            members, everyone = [ctx.member], False
+        else:
+            period_words.append(word)
+    period = parse_plan_choice(period_words, today=today)
+    current = period.start <= today <= period.end
+    if everyone:
+        members = list(member_store.list_members(ctx.session, team_id=ctx.team.id))
+    owner = None if everyone else members[0].id
+    items = task_store.plan_items(
+        ctx.session, team_id=ctx.team.id, scope=period.scope, period=period.key,
+        carried=current, owner=owner,
+    )  # fmt: skip
+    if everyone:
+        return _team_plan(ctx, members, period, items)
+    return _one_plan(ctx, members[0], _matrix_for(ctx, items, period))
+
+
+def tasks_to_take_today(ctx: Context, words: Sequence[str]) -> tuple[list[Task], list[Task]]:
+    """The tasks `#4 #8` names that a day's timeline takes today, and those already in it.
+
+    Each must be an open plan item (or already in today's timeline, its own or carried
+    over) that the speaker may change; one that is not refuses them all, so nothing is
+    half moved."""
+    if not words:
+        parse_id(None)  # refuses: the id is missing
+    ids: list[int] = []
+    for word in words:
+        row_id = parse_id(word)
+        if row_id not in ids:
+            ids.append(row_id)
+    today = ctx.today()
+    taken: list[Task] = []
+    already: list[Task] = []
+    for row_id in ids:
+        task = _load(ctx, str(row_id))
+        _require_own_or_lead(ctx, task)
+        if task.day is None:
+            taken.append(task)
+        elif task.day <= today:
+            already.append(task)
+        else:
+            raise CommandError(
+                "task.error.not_a_plan_item", id=task.id, date=ctx.day_text(task.day),
+                show_usage=False,
+            )  # fmt: skip
+    return taken, already
+
+
+def take_today(ctx: Context, tasks: Iterable[Task]) -> None:
+    """Into today's timeline: the task gets today and keeps its week or month."""
+    for task in tasks:
+        task.day, task.updated_at = ctx.today(), ctx.now()
+
+
+@family.subcommand("today", "今天", "今日")
+def take_into_today(ctx: Context, args: list[str]) -> Reply:
+    """`/task today 4 8`: plan items into today's timeline, keeping text, quadrant and
+    estimate; the reply shows where each landed."""
+    taken, already = tasks_to_take_today(ctx, args)
+    take_today(ctx, taken)
+    ctx.session.flush()
+    today = ctx.today()
+    names = member_store.member_names(ctx.session, team_id=ctx.team.id)
+    sections = []
+    for owner in dict.fromkeys(task.owner for task in taken):
+        plan = plan_day(
+            task_store.tasks_for_day(
+                ctx.session, team_id=ctx.team.id, day=today, today=today, owner=owner
+            ),
+            day=today,
+            workday=ctx.team.workday,
+        )
+        origins = {task.id: period_of(task) for task in taken if task.owner == owner}
+        rows: list[tuple[str, ...]] = []
+        for row in plan_rows(ctx, plan):
+            task_id = int(row[3].removeprefix("#"))
+            origin = origins.get(task_id)
+            if origin is not None:
+                note = ctx.t("task.from_plan", period=period_label(ctx, origin, short=True))
+                rows.append((*row[:4], note))
+        sections.append(Section(title=plan_heading(ctx, names.get(owner, owner), plan), rows=rows))
+    if already:
+        sections.append(
+            Section(
+                lines=[
+                    ctx.t(
+                        "task.today.already",
+                        ids=" ".join(f"#{task.id}" for task in already),
+                    )
+                ]
+            )
+        )
+    day = ctx.day_text(today)
+    if not taken:
+        return Reply(ctx.t("task.today.nothing", day=day), sections=sections)
+    return Reply(
+        ctx.t("task.today.taken", day=day, ids=" ".join(f"#{task.id}" for task in taken)),
+        tone=Tone.SUCCESS,
+        sections=sections,
+    )

@@ -177,7 +177,11 @@ def _tasks(export: _Export) -> Iterator[Row]:
             "text": task.text,
             "quadrant": task.quadrant,
             "estimate_minutes": task.estimate_minutes,
-            "day": task.day.isoformat(),
+            # A plan item carries its week or month instead of a day, and both once it
+            # is taken into a day.
+            "day": task.day.isoformat() if task.day else None,
+            "week": task.week,
+            "month": task.month,
             "status": task.status,
             "created_by": task.created_by,
             "created_at": _instant(task.created_at, export.zone(task.team_id)),

@@ -182,10 +182,15 @@ class Post(SQLModel, table=True):
 
 
 class Task(SQLModel, table=True):
-    """One person's task for one day, placed in the important/urgent matrix.
+    """One person's task for one day, or an item of their week or month plan, placed in
+    the important/urgent matrix.
 
-    An open task keeps the day it was planned for; views carry it over to today and
-    count the days it has waited, so nothing has to rewrite old rows every morning.
+    A day task has `day`; a plan item has `week` (`2026-W48`) or `month` (`2026-12`) and
+    no day until it is taken into a day's timeline, when it gets `day` and keeps its week
+    or month (so the plan still shows it, and finishing it finishes it there: one row).
+    An open task keeps the day, week or month it was planned for; views carry it over to
+    today (or this week, this month) and say since when, so nothing has to rewrite old
+    rows every morning.
     """
 
     __tablename__ = "tasks"
@@ -195,7 +200,14 @@ class Task(SQLModel, table=True):
         CheckConstraint(
             "estimate_minutes IS NULL OR estimate_minutes > 0", name="ck_tasks_estimate"
         ),
+        CheckConstraint(  # a day, a week or a month; never both a week and a month
+            "(week IS NULL OR month IS NULL)"
+            " AND (day IS NOT NULL OR week IS NOT NULL OR month IS NOT NULL)",
+            name="ck_tasks_scope",
+        ),
         Index("ix_tasks_team_owner_day", "team_id", "owner", "day"),
+        Index("ix_tasks_team_week_status", "team_id", "week", "status"),
+        Index("ix_tasks_team_month_status", "team_id", "month", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -204,7 +216,9 @@ class Task(SQLModel, table=True):
     text: str = Field(max_length=TITLE_MAX_LENGTH)
     quadrant: str = Field(default="q2", max_length=2)
     estimate_minutes: int | None = None
-    day: date
+    day: date | None = None  # None: a plan item not yet taken into a day
+    week: str | None = Field(default=None, max_length=8)  # ISO week, `2026-W48`
+    month: str | None = Field(default=None, max_length=7)  # `2026-12`
     status: str = Field(default="open", max_length=8)
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)

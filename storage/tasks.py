@@ -1,13 +1,13 @@
-"""Data access for daily tasks."""
+"""Data access for tasks: a day's, and the items of week and month plans."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Row, Select, and_, bindparam, or_
+from sqlalchemy import Row, Select, String, and_, bindparam, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -55,28 +55,108 @@ def _day_statement(*, owner: bool, today: bool) -> Select[Any]:
 
 
 TASK_LINE_COLUMNS = ("id", "owner", "text", "quadrant", "estimate_minutes", "day", "status")
+PLAN_LINE_COLUMNS = (*TASK_LINE_COLUMNS, "week", "month")
+
+
+def plan_items(
+    session: Session,
+    *,
+    team_id: str,
+    scope: Literal["week", "month"],
+    period: str,
+    carried: bool,
+    owner: str | None = None,
+) -> Sequence[Row[Any]]:
+    """The items of one week's (`2026-W48`) or month's (`2026-12`) plan, dropped ones left
+    out; with `carried` (the current week or month) also the open items of earlier ones,
+    which a plan that is over hands on. Rows (`PLAN_LINE_COLUMNS`), taken into a day or
+    not, oldest period first."""
+    params: dict[str, object] = {"team_id": team_id, "period": period}
+    if owner is not None:
+        params["owner"] = owner
+    statement = _plan_statement(scope=scope, carried=carried, owner=owner is not None)
+    return session.connection().execute(statement, params).all()
+
+
+@lru_cache(maxsize=8)
+def _plan_statement(*, scope: str, carried: bool, owner: bool) -> Select[Any]:
+    """Built once per shape."""
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    column, period = tasks.c[scope], bindparam("period", type_=String())
+    conditions = [tasks.c.team_id == bindparam("team_id"), tasks.c.status != "dropped"]
+    if owner:
+        conditions.append(tasks.c.owner == bindparam("owner"))
+    if carried:
+        conditions.append(or_(column == period, and_(column < period, tasks.c.status == "open")))
+    else:
+        conditions.append(column == period)
+    columns = [tasks.c[name] for name in PLAN_LINE_COLUMNS]
+    return core_select(*columns).where(*conditions).order_by(column, tasks.c.id)
+
+
+def plan_items_to_offer(
+    session: Session, *, team_id: str, week: str, month: str, owner: str | None = None
+) -> Sequence[Row[Any]]:
+    """Open plan items not yet taken into a day, of this week or month or carried over into
+    them: what "today from the plan" may offer. Rows (`PLAN_LINE_COLUMNS`)."""
+    params: dict[str, object] = {"team_id": team_id, "week": week, "month": month}
+    if owner is not None:
+        params["owner"] = owner
+    statement = _offer_statement(owner=owner is not None)
+    return session.connection().execute(statement, params).all()
+
+
+@lru_cache(maxsize=2)
+def _offer_statement(*, owner: bool) -> Select[Any]:
+    """Built once per shape."""
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    conditions = [
+        tasks.c.team_id == bindparam("team_id"),
+        tasks.c.status == "open",
+        tasks.c.day.is_(None),
+        or_(tasks.c.week <= bindparam("week"), tasks.c.month <= bindparam("month")),
+    ]
+    if owner:
+        conditions.append(tasks.c.owner == bindparam("owner"))
+    columns = [tasks.c[name] for name in PLAN_LINE_COLUMNS]
+    return core_select(*columns).where(*conditions).order_by(tasks.c.id)
 
 
 def tasks_between(session: Session, *, team_id: str, start: date, end: date) -> list[Task]:
-    """Tasks planned for days in [start, end]."""
-    statement = select(Task).where(Task.team_id == team_id, Task.day >= start, Task.day <= end)
+    """Tasks planned for days in [start, end] (plan items not yet in a day have none)."""
+    statement = select(Task).where(
+        Task.team_id == team_id, col(Task.day) >= start, col(Task.day) <= end
+    )
     return list(session.exec(statement.order_by(col(Task.day), col(Task.id))))
 
 
 def find_same_task(
-    session: Session, *, team_id: str, owner: str, day: date, text: str
+    session: Session,
+    *,
+    team_id: str,
+    owner: str,
+    day: date | None,
+    text: str,
+    week: str | None = None,
+    month: str | None = None,
 ) -> Task | None:
-    """The open or done task of this owner, day and text, if there is one.
+    """The open or done task of this owner, day (or, for a plan item, week or month) and
+    text, if there is one.
 
     A stand-up answered again with `+tasks` repeats the items it already turned into
     tasks; matching on (team, owner, day, text) finds them without marking where a task
     came from. A dropped task does not count: it was given up, so naming it again plans
     it anew.
     """
+    scope = (
+        [Task.day == day]
+        if day is not None
+        else [col(Task.day).is_(None), Task.week == week, Task.month == month]
+    )
     statement = select(Task).where(
         Task.team_id == team_id,
         Task.owner == owner,
-        Task.day == day,
+        *scope,
         Task.text == text,
         col(Task.status).in_(("open", "done")),
     )

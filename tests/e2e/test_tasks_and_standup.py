@@ -149,7 +149,8 @@ def test_bad_tasks_get_the_usage_line_and_store_nothing(
     bot: BotDriver, line: str, reason: str
 ) -> None:
     assert bot.send(line) == (
-        f"❌ {reason}。用法：/task add <内容> [q1|q2|q3|q4] [~时长] [@成员] [日期]"
+        f"❌ {reason}。用法：/task add <内容> [q1|q2|q3|q4] [~时长] [@成员]"
+        " [日期|本周|本月|下周|下月|YYYY-Www|YYYY-MM]"
     )
     assert bot.export()["tasks"] == []
 
