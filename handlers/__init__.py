@@ -8,6 +8,7 @@ place features are registered: the router takes the families, the scheduler the 
 from bot.core.commands import CommandFamily
 from bot.core.jobs import Job
 from handlers import (
+    best_time,  # noqa: F401  (adds `/kpi best-time` to the KPI family)
     digest,
     help,
     kpi,

@@ -67,9 +67,9 @@ def member_week(data: SummaryInput, member: Member, week_end: date) -> MemberWee
 
     def total(metric: str, fallback: str | None = None) -> float | None:
         values = [
-            f[metric] if metric in f else f[fallback]
+            value
             for f in figures
-            if metric in f or (fallback is not None and fallback in f)
+            if (value := f.get(metric, f.get(fallback) if fallback else None)) is not None
         ]
         return sum(values) if values else None
 

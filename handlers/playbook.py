@@ -42,7 +42,7 @@ def _lesson_line(ctx: Context, lesson: Lesson) -> str:
 
 def _trailing_options(ctx: Context, args: list[str]) -> tuple[list[str], list[str], Post | None]:
     """The lesson's words, then its tags and its post, read from the end."""
-    words, tags, post = list(args), [], None
+    words, tags, post = list(args), list[str](), None
     while words:
         found = split_tags(words[-1])
         if found is not None:

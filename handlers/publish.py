@@ -25,7 +25,9 @@ from bot.vocab.arguments import (
     split_option,
     unquote,
 )
+from bot.vocab.errors import InputError
 from bot.vocab.when import local_midnight, parse_date, parse_when, split_trailing_when, week_bounds
+from handlers.post_figures import best_slot_on, tiers
 from handlers.records import load_record
 from handlers.team import resolve_member
 from storage import members as member_store
@@ -241,7 +243,12 @@ def check_title(title: str, missing: str) -> str:
 
 @family.subcommand("add", "新增")
 def add_post(ctx: Context, args: list[str]) -> Reply:
-    found = read_post_options(ctx, args)
+    try:
+        found = read_post_options(ctx, args)
+    except InputError as error:
+        if error.message_key == "when.error.missing_time":
+            _offer_best_slot(ctx, args, str(error.params.get("value", "")))
+        raise
     title = check_title(found.title, "publish.error.missing_title")
     assert found.platform is not None and found.planned_at is not None
     post = plan_post(
@@ -249,6 +256,32 @@ def add_post(ctx: Context, args: list[str]) -> Reply:
         reviewer=found.reviewer,
     )  # fmt: skip
     return planned_reply(ctx, post)
+
+
+def _offer_best_slot(ctx: Context, args: list[str], day_words: str) -> None:
+    """A day with no time (`p:xhs 明天`) stores nothing, as ever; when the platform's
+    past posts point to a best hour that weekday, the refusal offers it as the command
+    to send (`handlers.post_figures`: medians, at least three posts a slot)."""
+    from handlers.best_time import best_time_for  # the KPI family's; only when asked
+
+    platforms = [value for word in args if (option := split_option(word)) and option[0] == "p"
+                 for value in [option[1]]]  # fmt: skip
+    if len(platforms) != 1:
+        return
+    platform = ctx.content_platforms.resolve(platforms[0])
+    try:
+        day = parse_date(day_words.split(), today=ctx.today())
+    except InputError:
+        return
+    if platform is None:
+        return
+    best = best_time_for(ctx, platform, "reads")
+    slot = None if best.too_few else best_slot_on(best, day.weekday())
+    if slot is None:
+        return
+    time = f"{slot.hour:02d}:00"
+    raise CommandError("best_time.offer", day=day_words, time=time, posts=slot.posts,
+                       command=f"{ctx.command.text.strip()} {time}", show_usage=False)  # fmt: skip
 
 
 def _posts_on_days(ctx: Context, first: date, last: date) -> list[Post]:
@@ -312,13 +345,19 @@ def list_posts(ctx: Context, args: list[str]) -> Reply:
     if not posts:
         return Reply(title, sections=[Section(lines=[ctx.t("publish.nothing_planned")])])
     names = member_names(ctx)
+    # A published post's reads beside it, as a tier of its platform's last 90 days.
+    placed = tiers(ctx.session, team_id=ctx.team.id,
+                   posts=[post for post in posts if post.status == "published"])  # fmt: skip
     sections: list[Section] = []
     for post in posts:
         local_day = ctx.local(post.planned_at)
         heading = day_heading(ctx, local_day)
         if not sections or sections[-1].title != heading:
             sections.append(Section(title=heading if first != last else None))
-        sections[-1].rows.append(post_row(ctx, post, names))
+        row = post_row(ctx, post, names)
+        if post.id in placed:
+            row = (*row[:-1], f"{row[-1]} · {ctx.t(f'tier.{placed[post.id].value}')}")
+        sections[-1].rows.append(row)
     return Reply(title, sections=sections)
 
 

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from difflib import SequenceMatcher
 from enum import StrEnum
 
-from bot.core.commands import Context
+from bot.core.commands import Context, Speaker
 from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section
 from bot.vocab.arguments import parse_mention
@@ -146,6 +146,13 @@ def member_history(
     return history
 
 
+def stored(speaker: Speaker) -> Member:
+    """The speaker as stored (their join date is needed): a handler's speaker always is
+    storage's `Member`; the core only knows it by a protocol."""
+    assert isinstance(speaker, Member)
+    return speaker
+
+
 def parse_range(ctx: Context, words: list[str]) -> tuple[date, date]:
     """`week` (default), `last-week`, `month`, `last-month`, or two dates."""
     today = ctx.today()
@@ -174,16 +181,16 @@ def parse_range(ctx: Context, words: list[str]) -> tuple[date, date]:
 @family.subcommand("history", "历史", reads_only=True)
 def standup_history(ctx: Context, args: list[str]) -> Reply:
     """`[@member|all] [<from> <to>|week|month]`: your own week unless told otherwise."""
-    members: list[Member] | None = [ctx.member]
+    members: list[Member] | None = [stored(ctx.member)]
     rest = []
     for word in args:
         mention = parse_mention(word)
         if mention is not None:
-            members = [resolve_member(ctx, mention)]
+            members = [stored(resolve_member(ctx, mention))]
         elif word.casefold() in EVERYONE_WORDS:
             members = None
         elif word.casefold() in MINE_WORDS:
-            members = [ctx.member]
+            members = [stored(ctx.member)]
         else:
             rest.append(word)
     start, end = parse_range(ctx, rest)

@@ -22,6 +22,8 @@ from bot.vocab.metrics import MAX_VALUE, metric_name, reportable
 from bot.vocab.numbers import format_change, format_number, format_percent, format_signed
 from bot.vocab.when import local_midnight, week_bounds
 from handlers.member_week import MemberWeek, member_week
+from handlers.post_figures import tiers
+from handlers.standup_history import stored
 from handlers.team import resolve_member
 from handlers.weekly_summary import (
     CHART_METRICS,
@@ -136,6 +138,12 @@ def gather_summary_input(
         tasks=task_store.tasks_between(session, team_id=team.id, start=week_start, end=counted_end),
         as_of=as_of,
         workdays=workdays,
+        tiers={
+            post_id: placed.value
+            for post_id, placed in tiers(
+                session, team_id=team.id, posts=[p for p in posts if p.status == "published"]
+            ).items()
+        },
     )
 
 
@@ -274,6 +282,8 @@ def render_weekly_summary(
             for m in ("reads", "users", "shares", "conversions", "likes", "favorites", "plays")
             if m in top.metrics
         )
+        if top.tier is not None:
+            figures += f" · {t(f'tier.{top.tier}')}"
         key = "summary.top_post" if index == 0 else "summary.other_post"
         team_lines.append(
             t(
@@ -445,7 +455,8 @@ def _show_member(ctx: Context, handle: str, rest: list[str]) -> Reply:
     week_start = _week_named(ctx, rest)
     data = gather_summary_input(ctx.session, team=ctx.team, week_start=week_start, now=ctx.now())
     week_end = build_weekly_summary(data).week_end
-    return member_week_reply(ctx.t, member_week(data, member, week_end), week_start)
+    person = member_week(data, stored(member), week_end)
+    return member_week_reply(ctx.t, person, week_start)
 
 
 def _summary_of_last_week(ctx: Context, day: date) -> list[Outgoing]:

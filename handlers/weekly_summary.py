@@ -49,6 +49,8 @@ class SummaryInput:
     as_of: date | None = None
     # The team's workdays of the week (its holiday calendar); None: Monday to Friday.
     workdays: list[date] | None = None
+    # Each published post's tier among its platform's last 90 days (`post_figures`).
+    tiers: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class PlatformFigures:
 class TopPost:
     post: Post
     metrics: dict[str, float]
+    tier: str | None = None  # top / middle / bottom of its platform's last 90 days
 
 
 @dataclass(frozen=True)
@@ -335,7 +338,9 @@ def _participation(data: SummaryInput, week_end: date) -> Participation:
     tasks = [
         t
         for t in data.tasks
-        if t.status != "dropped" and _between(t.day, data.week_start, week_end)
+        if t.status != "dropped"
+        and t.day is not None
+        and _between(t.day, data.week_start, week_end)
     ]
     return Participation(
         answered=len(answered),
@@ -362,7 +367,10 @@ def _top_posts(data: SummaryInput, week_end: date) -> list[TopPost]:
         if post.status == "published" and published_this_week(post) and post.id in data.post_metrics
     ]  # fmt: skip
     published.sort(key=lambda post: -_post_reads(data.post_metrics[post.id or 0]))
-    return [TopPost(post, data.post_metrics[post.id or 0]) for post in published[:TOP_POSTS]]
+    return [
+        TopPost(post, data.post_metrics[post.id or 0], data.tiers.get(post.id or 0))
+        for post in published[:TOP_POSTS]
+    ]
 
 
 def _notes(

@@ -135,11 +135,13 @@ def test_the_summary_as_the_team_reads_it(week_47: BotDriver) -> None:
         "  净增关注 +1,050 ↑31.2% (新增 1,300 / 取关 250)",
         "  阅读率 72.0% (上周 75.0%)   分享率 3.1%   转化率 0.25%",
         "  11月目标 阅读 66,000/200,000 (33%，时间进度 73%) ⚠️ · 新增关注 2,300/3,000 (77%，时间进度 73%) ✅",
+        "  来源：手动",
         "小红书",
         "  阅读 0 –   分享 5 –   转化 –",
         "  净增关注 –",
         "  阅读率 – (上周 –)   分享率 –   转化率 –",
         "  收藏 40 –",
+        "  来源：手动",
         "🏆 本周最佳  《冬季护肤指南》公众号 · 阅读 12,000 · 分享 400 · 转化 30",
         "📅 发布   计划 4 · 已发布 2 · 准时 1 · 延期 2 · 取消 1",
         "💡 选题   新增 1 · 排期 1 · 已发布 1 · 库存 高1 / 中1 / 低1",
@@ -188,7 +190,7 @@ def test_missing_data_shows_dashes_and_no_error(bot: BotDriver) -> None:
 
 def test_bad_week(bot: BotDriver) -> None:
     assert bot.send("/summary 2026-W60") == (
-        "❌ 「2026-W60」不是一周，请写 2026-W47 这样的 ISO 周。用法：/summary [YYYY-Www|this|last]"
+        "❌ 「2026-W60」不是一周，请写 2026-W47 这样的 ISO 周。用法：/summary [@成员] [YYYY-Www|this|last]"
     )
 
 
