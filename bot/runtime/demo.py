@@ -2,7 +2,8 @@
 
 The demo replays a week of the team's life through the same commands people type, on a
 clock moved back in time: topics (one of them hot), a week of posts in every state,
-tasks in all quadrants, stand-ups, and three months of KPIs with targets. Today's part is
+tasks in all quadrants and in the week's and month's plans, stand-ups, lessons in the
+playbook, and three months of KPIs with targets. Today's part is
 replayed from early this morning, so it works at any hour; and it all runs in one
 transaction, so a demo that fails halfway leaves nothing behind.
 """
@@ -140,8 +141,15 @@ def _replay(bot: OpsBot, team: TeamSettings, progress: Progress | None) -> int:
             ("/task add 排版与配图 q2 ~3h", "bob"),
             ("/task add 数据周报 q2 ~2h", "bob"),
             ("/task add 剪辑探店视频 q1 ~3h", "dave"),
+            # The week's and the month's plans, which the mornings draw today's tasks from.
+            ("/task add 策划双十二专题 q1 ~3h 本周", "alice"),
+            ("/task add 整理粉丝画像 q2 ~2h 本周", "bob"),
+            ("/task add 年终总结与明年规划 q2 ~4h 本月", "alice"),
         ):
             say(line, speaker)
+        say("/playbook add 节气海报提前三天发，收藏高一倍 #节日 #成功经验 post 1", "dave")
+        say("/playbook add 直播前一天预热，转化翻倍 #直播 #成功经验", "carol")
+        say("/playbook add 长标题在小红书打开率低 #标题 #失败教训", "bob")
         say("/standup 昨天：完成选题会 | 今天：写推文初稿，审核抖音脚本 | 阻碍：无")
         say("/standup 昨天：排版 | 今天：年终盘点长文 | 阻碍：等设计素材", "bob")
         for line in _kpi_lines(now):

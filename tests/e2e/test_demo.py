@@ -30,6 +30,11 @@ def test_the_demo_loads_at_any_hour(make_bot: BotFactory, when: str) -> None:
     assert count > 300
     assert len(export["topics"]) == 6 and len(export["posts"]) >= 6
     assert len(export["kpi_daily"]) > 1000 and export["targets"]
+    assert len(export["playbook"]) == 3 and export["playbook"][0]["post_id"] == 1
+    assert [row["text"] for row in export["tasks"] if row["week"] or row["month"]] == [
+        "策划双十二专题", "整理粉丝画像", "年终总结与明年规划",
+    ]  # fmt: skip
+    assert "策划双十二专题" in bot.send("/任务 计划")
     assert {row["id"] for row in export["members"]} >= {"alice", "bob", "carol", "dave"}
     assert bot.send("/digest").startswith("☀️ 内容组")
 
