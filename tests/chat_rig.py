@@ -18,7 +18,7 @@ from bot.runtime.delivery import DeliveryReport
 from bot.runtime.server import BackgroundServer, build_http_app
 from bot.runtime.settings import configured_platforms
 from bot.runtime.wiring import ChatPlatforms, connect_chat_platforms, deliver_outbox
-from tests.conftest import make_settings
+from tests.conftest import make_settings, start_migrated
 
 MONDAY_10 = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
 
@@ -81,6 +81,7 @@ def chat_rig(
         team={"members": members, "channels": channels},
     )
     clock = FrozenClock(now)
+    start_migrated(url)
     bot = OpsBot.open(settings, clock)
     platforms = connect_chat_platforms(bot, executor=InlineExecutor())
     server = BackgroundServer(build_http_app(bot, platforms.routes())) if serve else None

@@ -3,11 +3,20 @@ clock, and `bot` — the console adapter in front of a fully wired OpsBot.
 
 PostgreSQL runs when `OPSBOT_TEST_PG_URL` is set (`.ci/run` sets it to the local
 server); each test then gets a schema of its own, dropped afterwards.
+
+A bot on a new SQLite file starts from a copy of one migrated once per test process
+(`start_migrated`): migrating from nothing for every test was most of a test's set-up.
+The migrations' own tests start from empty files and never come here.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -25,7 +34,7 @@ from bot.core.config import Settings
 from bot.core.messages import Reply
 from bot.runtime.app import OpsBot
 from bot.runtime.settings import settings_from
-from storage.db import normalise_url, transaction
+from storage.db import create_engine_for, normalise_url, sqlite_file, transaction
 from storage.export import export_tables
 
 # Monday 23 November 2026, 10:00 in Shanghai.
@@ -74,6 +83,32 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'opsbot.db'}"
+
+
+@functools.cache
+def _migrated_sqlite() -> Path:
+    """A SQLite file at the head revision, migrated by this process, with nothing else."""
+    from storage.migrate import upgrade_database
+
+    folder = Path(tempfile.mkdtemp(prefix="opsbot-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    file = folder / "opsbot.db"
+    engine = create_engine_for(f"sqlite:///{file}")
+    upgrade_database(engine)
+    engine.dispose()  # the last connection closed: the WAL is written back and removed
+    assert not file.with_name("opsbot.db-wal").exists()
+    return file
+
+
+def start_migrated(url: str) -> None:
+    """If `url` names a SQLite file that does not exist yet, create it as a copy of the
+    migrated one; `OpsBot.open` then finds no migration to apply. Anything else (a file
+    already there, PostgreSQL, a folder still to be made or not writable) is left to
+    `OpsBot.open`, which then fails or migrates as it would have."""
+    file = sqlite_file(url)
+    if file is not None and not file.exists() and file.parent.is_dir():
+        with contextlib.suppress(OSError):
+            shutil.copyfile(_migrated_sqlite(), file)
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
@@ -131,6 +166,7 @@ def make_bot(sqlite_url: str) -> Iterator[BotFactory]:
         *, url: str = sqlite_url, now: datetime = DEFAULT_NOW, **overrides: Any
     ) -> BotDriver:
         clock = FrozenClock(now)
+        start_migrated(url)
         bot = OpsBot.open(make_settings(url, **overrides), clock)
         opened.append(bot)
         return BotDriver(bot, clock)
