@@ -9,6 +9,8 @@ from bot.core.commands import CommandFamily
 from bot.core.jobs import Job
 from handlers import (
     best_time,  # noqa: F401  (adds `/kpi best-time` to the KPI family)
+    calendar,
+    campaigns,
     digest,
     help,
     kpi,
@@ -18,6 +20,7 @@ from handlers import (
     playbook,
     publish,
     publish_reminders,
+    series,  # adds `/publish series` to the publish family
     standup,
     standup_history,  # noqa: F401  (adds `/standup history` to the stand-up family)
     summary,
@@ -35,6 +38,8 @@ ALL_FAMILIES: tuple[CommandFamily, ...] = (
     kpi.family,
     summary.family,
     playbook.family,
+    calendar.family,
+    campaigns.family,
     team.family,
     help.family,
 )
@@ -48,4 +53,6 @@ ALL_JOBS: tuple[Job, ...] = (
     topics.HOT_TOPIC_ALERT,
     kpi_sync.KPI_SYNC,
     monthly_review.MONTHLY_REVIEW,
+    series.SERIES_TOPUP,
+    campaigns.CAMPAIGN_REVIEW,
 )

@@ -19,6 +19,8 @@ from bot.core.errors import CommandError
 from bot.core.jobs import TEAM, CronJob, Outgoing
 from bot.core.messages import Audience, Reply, Section
 from bot.vocab.when import local_midnight, parse_date
+from handlers.calendar import CalendarEntry, digest_entries, digest_line
+from handlers.campaigns import campaign_warnings
 from handlers.day_plan import TaskLine, plan_day
 from handlers.publish import post_row, quoted_title
 from handlers.standup import is_away
@@ -53,6 +55,8 @@ class DigestInput:
     # The newest playbook lesson tagged like one of today's posts (their topics' tags).
     lesson: Lesson | None = None
     lesson_tag: str | None = None
+    # The marketing dates of the next `marketing_calendar.lead_days` days (handlers/calendar.py).
+    marketing: Sequence[CalendarEntry] = ()
 
 
 def gather_digest(ctx: Context, day: date) -> DigestInput:
@@ -74,6 +78,7 @@ def gather_digest(ctx: Context, day: date) -> DigestInput:
     return DigestInput(
         lesson=lesson,
         lesson_tag=next((tag for tag in lesson.tags if tag in tags), None) if lesson else None,
+        marketing=digest_entries(ctx, day),
         day=day,
         now=ctx.now(),
         posts_today=posts_today,
@@ -133,6 +138,7 @@ def _attention(ctx: Context, data: DigestInput, names: dict[str, str]) -> list[s
                 hours=f"{max(hours_left, 0):.0f}",
             )
         )
+    lines += campaign_warnings(ctx, data.day, data.now)  # slipped posts, none confirmed
     return lines
 
 
@@ -157,6 +163,9 @@ def build_digest(ctx: Context, data: DigestInput) -> Reply:
                 title=ctx.t("digest.attention_title"), lines=[f"· {line}" for line in attention]
             )
         )
+    if data.marketing:
+        lines = [f"· {digest_line(ctx, entry, data.day)}" for entry in data.marketing]
+        sections.append(Section(title=ctx.t("calendar.digest_title"), lines=lines))
     sections.append(Section(title=ctx.t("digest.tasks_title")))
     tasks_by_owner: dict[str, list[TaskLine]] = {}
     for task in data.tasks:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from bot.core.commands import CommandFamily, Context
 from bot.core.errors import CommandError
 from bot.core.messages import Reply, Section, Tone
-from bot.vocab.arguments import parse_id, split_tags
+from bot.vocab.arguments import parse_id, split_tags, unquote
+from handlers.campaign_tags import campaign_tag
 from handlers.publish import quoted_title
 from handlers.records import load_record
 from storage import playbook as playbook_store
@@ -24,6 +25,7 @@ family = CommandFamily("playbook", aliases=("手册",))
 LESSON_MAX_LENGTH = 1000
 SHOWN = 10  # lessons a search shows
 POST_WORDS = {"post", "文章", "发布"}
+CAMPAIGN_WORDS = {"campaign", "专题", "活动"}
 EDIT_ROLES = ("admin", "editor")
 
 
@@ -41,20 +43,37 @@ def _lesson_line(ctx: Context, lesson: Lesson) -> str:
 
 
 def _trailing_options(ctx: Context, args: list[str]) -> tuple[list[str], list[str], Post | None]:
-    """The lesson's words, then its tags and its post, read from the end."""
-    words, tags, post = list(args), list[str](), None
+    """The lesson's words, then its tags and its post, read from the end; a quoted lesson
+    (`"…#x…" #tag`) keeps everything inside the quotes as its text; `campaign <name|id>`
+    tags it with the campaign's name. `post` without an id, or twice, is refused rather
+    than kept as text or guessed."""
+    quoted, words = unquote(args)
+    tags: list[str] = []
+    post: Post | None = None
     while words:
+        if words[-1].casefold() in POST_WORDS:
+            raise CommandError("playbook.error.post_without_id", word=words[-1])
+        if len(words) >= 2 and words[-2].casefold() in CAMPAIGN_WORDS:
+            tags[:0] = [campaign_tag(ctx, words[-1])]  # the campaign's name, as a tag
+            del words[-2:]
+            continue
+        if len(words) >= 2 and words[-2].casefold() in POST_WORDS:
+            if post is not None:
+                raise CommandError("playbook.error.two_posts")
+            parse_id(words[-1])  # `post 冬至` is refused as a bad id, not kept as text
+            post = load_record(ctx, Post, words[-1], not_found="publish.error.not_found")
+            del words[-2:]
+            continue
         found = split_tags(words[-1])
         if found is not None:
             tags[:0] = found
             words.pop()
             continue
-        if len(words) >= 2 and words[-2].casefold() in POST_WORDS and post is None:
-            parse_id(words[-1])  # `post 冬至` is refused as a bad id, not kept as text
-            post = load_record(ctx, Post, words[-1], not_found="publish.error.not_found")
-            del words[-2:]
-            continue
         break
+    if quoted is not None:
+        if words:
+            raise CommandError("errors.extra_words", words=" ".join(words)[:40])
+        words = [quoted] if quoted else []
     return words, list(dict.fromkeys(tags)), post
 
 

@@ -27,6 +27,7 @@ from bot.vocab.arguments import (
 )
 from bot.vocab.errors import InputError
 from bot.vocab.when import local_midnight, parse_date, parse_when, split_trailing_when, week_bounds
+from handlers.campaign_tags import link_to_campaign, take_campaign_tag
 from handlers.post_figures import best_slot_on, tiers
 from handlers.records import load_record
 from handlers.team import resolve_member
@@ -243,6 +244,7 @@ def check_title(title: str, missing: str) -> str:
 
 @family.subcommand("add", "新增")
 def add_post(ctx: Context, args: list[str]) -> Reply:
+    args, campaign = take_campaign_tag(ctx, args)  # `+双十一` last
     try:
         found = read_post_options(ctx, args)
     except InputError as error:
@@ -255,7 +257,9 @@ def add_post(ctx: Context, args: list[str]) -> Reply:
         ctx, title=title, platform=found.platform, planned_at=found.planned_at,
         reviewer=found.reviewer,
     )  # fmt: skip
-    return planned_reply(ctx, post)
+    reply = planned_reply(ctx, post)
+    reply.title += link_to_campaign(ctx, campaign, "post", post.id)
+    return reply
 
 
 def _offer_best_slot(ctx: Context, args: list[str], day_words: str) -> None:
@@ -279,9 +283,17 @@ def _offer_best_slot(ctx: Context, args: list[str], day_words: str) -> None:
     slot = None if best.too_few else best_slot_on(best, day.weekday())
     if slot is None:
         return
+    if day == ctx.today() and slot.hour <= ctx.local(ctx.now()).hour:
+        return  # that hour has begun or passed today: offering it would only be refused
     time = f"{slot.hour:02d}:00"
+    # The time right after the day words (`明天 20:00 @bob`), where the line reads it.
+    typed = ctx.command.text.strip()
+    at = typed.rfind(day_words)
+    command = f"{typed[: at + len(day_words)]} {time}{typed[at + len(day_words) :]}"
+    if at < 0:
+        command = f"{typed} {time}"
     raise CommandError("best_time.offer", day=day_words, time=time, posts=slot.posts,
-                       command=f"{ctx.command.text.strip()} {time}", show_usage=False)  # fmt: skip
+                       command=command, show_usage=False)  # fmt: skip
 
 
 def _posts_on_days(ctx: Context, first: date, last: date) -> list[Post]:

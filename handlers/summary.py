@@ -21,6 +21,7 @@ from bot.vocab.content_platforms import PlatformCatalogue
 from bot.vocab.metrics import MAX_VALUE, metric_name, reportable
 from bot.vocab.numbers import format_change, format_number, format_percent, format_signed
 from bot.vocab.when import local_midnight, week_bounds
+from handlers.campaigns import campaign_summary_section
 from handlers.member_week import MemberWeek, member_week
 from handlers.post_figures import tiers
 from handlers.standup_history import stored
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 family = CommandFamily("summary", aliases=("周报",))
 
-ISO_WEEK = re.compile(r"^(?:(\d{4})-?)?w(\d{1,2})$", re.IGNORECASE)
+ISO_WEEK = re.compile(r"^(?:(\d{4})(?:-|年)?)?(?:w(\d{1,2})|第(\d{1,2})周)$", re.IGNORECASE)
 THIS_WEEK_WORDS = {"this", "本周", "这周"}
 LAST_WEEK_WORDS = {"last", "上周", "上星期"}
 RULE = "   "
@@ -56,7 +57,7 @@ LEAD_ROLES = ("admin", "editor")  # who may read another person's week
 
 
 def parse_iso_week(text: str, *, today: date) -> date:
-    """`2026-W47` (or `W47` for this year) → the Monday of that ISO week."""
+    """`2026-W47` (or `W47`, `第47周` for this year) → the Monday of that ISO week."""
     match = ISO_WEEK.match(text.strip())
     if not match:
         raise CommandError("summary.error.bad_week", value=text[:20])
@@ -64,7 +65,7 @@ def parse_iso_week(text: str, *, today: date) -> date:
     if not 1970 <= year <= 2100:
         raise CommandError("summary.error.bad_week", value=text[:20])
     try:
-        return date.fromisocalendar(year, int(match.group(2)), 1)
+        return date.fromisocalendar(year, int(match.group(2) or match.group(3)), 1)
     except ValueError:
         raise CommandError("summary.error.bad_week", value=text[:20]) from None
 
@@ -370,6 +371,9 @@ def _team_and_people(
                 lines=[member_week_line(t, person) for person in people],
             )
         )
+    campaigns = campaign_summary_section(session, team_id=team.id, week_start=week_start, t=t)
+    if campaigns is not None:  # a line per campaign of the week, with its posts' figures
+        reply.sections.append(campaigns)
     return reply, people
 
 
@@ -413,9 +417,12 @@ def show_summary(ctx: Context, args: list[str]) -> Reply:
     """`[<week>]`: the team's week; `@member [<week>]`: one person's (yourself, or anyone
     for editors and admins)."""
     today = ctx.today()
-    handle = parse_mention(args[0]) if args else None
-    if handle is not None:
-        return _show_member(ctx, handle, args[1:])
+    mentions = [word for word in args if parse_mention(word) is not None]
+    if len(mentions) > 1:
+        raise CommandError("errors.extra_words", words=" ".join(mentions[1:])[:40])
+    if mentions:  # `@bob 2026-W47` or `2026-W47 @bob`
+        rest = [word for word in args if word not in mentions]
+        return _show_member(ctx, parse_mention(mentions[0]) or "", rest)
     if len(args) > 1:
         raise CommandError("errors.extra_words", words=" ".join(args[1:])[:40])
     if not args:

@@ -14,6 +14,7 @@ from bot.core.jobs import TEAM, EventJob, Occurrence, Outgoing
 from bot.core.messages import Audience, Button, Reply, Section, Tone
 from bot.core.render.text import shorten
 from bot.vocab.arguments import TopicOptions, parse_platform, parse_topic_options, split_option
+from handlers.campaign_tags import link_to_campaign, take_campaign_tag
 from handlers.publish import plan_post, planned_reply, read_post_options
 from handlers.records import load_record
 from storage import posts as post_store
@@ -162,6 +163,7 @@ def _vote_button(ctx: Context, topic: Topic) -> Button:
 
 @family.subcommand("add", "新增")
 def add_topic(ctx: Context, args: list[str]) -> Reply:
+    args, campaign = take_campaign_tag(ctx, args)  # `+双十一` last
     topic = _create(ctx, args, hot=False)
     return Reply(
         ctx.t(
@@ -171,7 +173,8 @@ def add_topic(ctx: Context, args: list[str]) -> Reply:
             score=f"{topic.score:.2f}",
             priority=_priority(ctx, topic),
             details=_details(ctx, topic),
-        ),
+        )
+        + link_to_campaign(ctx, campaign, "topic", topic.id),
         tone=Tone.SUCCESS,
         buttons=[_vote_button(ctx, topic)],
     )

@@ -21,6 +21,9 @@ from sqlmodel import Session, col, func, select
 
 from storage import identities
 from storage.models import (
+    CalendarDate,
+    Campaign,
+    CampaignLink,
     JobRun,
     KpiDaily,
     Lesson,
@@ -28,6 +31,7 @@ from storage.models import (
     OutboxItem,
     Post,
     PostMetric,
+    Series,
     Standup,
     Target,
     Task,
@@ -40,6 +44,7 @@ from storage.models import (
 EXPORT_TABLES = (
     "members", "identities", "topics", "votes", "posts", "tasks", "standups",
     "kpi_daily", "post_metrics", "targets", "job_runs", "outbox", "playbook",
+    "calendar_dates", "series", "campaigns", "campaign_links",
 )  # fmt: skip
 
 Row = dict[str, Any]
@@ -301,6 +306,66 @@ def _playbook(export: _Export) -> Iterator[Row]:
     )
 
 
+def _calendar_dates(export: _Export) -> Iterator[Row]:
+    """A team's own dates (`own`, with a day) and the built-in ones it hid (`hidden`, by
+    name). The feed's token (`calendar_feeds`) is a secret and is not exported."""
+    rows = _stream(export, select(CalendarDate).order_by(col(CalendarDate.id)))
+    yield from (
+        {
+            "team": row.team_id,
+            "id": row.id,
+            "kind": row.kind,
+            "day": _day(row.day),
+            "name": row.name,
+            "created_by": row.created_by,
+            "created_at": _instant(row.created_at, export.zone(row.team_id)),
+        }
+        for row in rows
+    )
+
+
+def _series(export: _Export) -> Iterator[Row]:
+    for series in _stream(export, select(Series).order_by(col(Series.id))):
+        zone = export.zone(series.team_id)
+        yield {
+            "team": series.team_id, "id": series.id, "title": series.title,
+            "platform": series.platform, "rule": series.rule, "kind": series.kind,
+            "weekday": series.weekday, "month_day": series.month_day, "at": series.at,
+            "keep": series.keep, "owner": series.owner, "reviewer": series.reviewer,
+            "active": series.active, "ended_at": _instant(series.ended_at, zone),
+            "created_by": series.created_by, "created_at": _instant(series.created_at, zone),
+        }  # fmt: skip
+
+
+def _campaigns(export: _Export) -> Iterator[Row]:
+    for campaign in _stream(export, select(Campaign).order_by(col(Campaign.id))):
+        zone = export.zone(campaign.team_id)
+        yield {
+            "team": campaign.team_id, "id": campaign.id, "name": campaign.name,
+            "from": _day(campaign.starts_on), "to": _day(campaign.ends_on),
+            "goal_metric": campaign.goal_metric, "goal_value": campaign.goal_value,
+            "owner": campaign.owner, "review_state": campaign.review_state,
+            "worked": campaign.worked, "didnt": campaign.didnt,
+            "reviewed_by": campaign.reviewed_by,
+            "reviewed_at": _instant(campaign.reviewed_at, zone),
+            "created_by": campaign.created_by, "created_at": _instant(campaign.created_at, zone),
+        }  # fmt: skip
+
+
+def _campaign_links(export: _Export) -> Iterator[Row]:
+    statement = (
+        select(CampaignLink, Campaign.team_id)
+        .join(Campaign, col(Campaign.id) == col(CampaignLink.campaign_id))
+        .order_by(col(CampaignLink.id))
+    )
+    for link, team_id in _stream(export, statement):
+        yield {
+            "team": team_id, "campaign_id": link.campaign_id, "kind": link.kind,
+            "id": link.ref_id, "created_by": link.created_by,
+            "created_at": _instant(link.created_at, export.zone(team_id)),
+        }  # fmt: skip
+
+
 _TABLES: dict[str, Callable[[_Export], Iterator[Row]]] = {
     "members": _members,
     "identities": _identities,
@@ -315,6 +380,10 @@ _TABLES: dict[str, Callable[[_Export], Iterator[Row]]] = {
     "job_runs": _job_runs,
     "outbox": _outbox,
     "playbook": _playbook,
+    "calendar_dates": _calendar_dates,
+    "series": _series,
+    "campaigns": _campaigns,
+    "campaign_links": _campaign_links,
 }
 
 
@@ -366,4 +435,5 @@ def _post_row(post: Post, zone: tzinfo) -> Row:
         "changes_requested_reason": post.changes_requested_reason,
         "changes_requested_by": post.changes_requested_by,
         "changes_requested_at": _instant(post.changes_requested_at, zone),
+        "series_id": post.series_id,
     }

@@ -35,6 +35,10 @@ MANUAL, IMPORTED = "manual", "import"
 REASON_MAX_LENGTH = 500  # a reviewer's "not yet: change this", longer than a title
 URL_MAX_LENGTH = 1000
 MEMBER_NAME_MAX_LENGTH = 100
+SERIES_KINDS = ("weekly", "monthly")
+CAMPAIGN_REVIEW_STATES = ("pending", "asked", "answered", "posted")
+CAMPAIGN_LINK_KINDS = ("topic", "post", "task")
+CAMPAIGN_NAME_MAX_LENGTH = 50
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -179,6 +183,11 @@ class Post(SQLModel, table=True):
     changes_requested_reason: str | None = Field(default=None, max_length=REASON_MAX_LENGTH)
     changes_requested_by: str | None = Field(default=None, max_length=64)
     changes_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # An occurrence of a series (栏目); its day is in `series_occurrences`.
+    series_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("series.id", ondelete="SET NULL"), nullable=True),
+    )
 
 
 class Task(SQLModel, table=True):
@@ -286,7 +295,11 @@ class Lesson(SQLModel, table=True):
     """A lesson in the team's playbook (《运营手册》), perhaps learned from one post."""
 
     __tablename__ = "playbook"
-    __table_args__ = (Index("ix_playbook_team_created", "team_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_playbook_team_created", "team_id", "created_at"),
+        # Ids are never given again: a late `/playbook delete 5` must not find a new #5.
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=64)
@@ -297,6 +310,44 @@ class Lesson(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("posts.id", ondelete="SET NULL"), nullable=True),
     )
     created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+CALENDAR_DATE_KINDS = ("own", "hidden")
+CALENDAR_NAME_MAX_LENGTH = 100
+
+
+class CalendarDate(SQLModel, table=True):
+    """What a team changed in the marketing calendar (营销日历): a date of its own
+    (`own`, on `day`), or a built-in date it hid (`hidden`, by name, no day: every year).
+    The built-in dates are data (bot/vocab/marketing_dates.py), not rows."""
+
+    __tablename__ = "calendar_dates"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'own' AND day IS NOT NULL) OR (kind = 'hidden' AND day IS NULL)",
+            name="ck_calendar_dates_kind",
+        ),
+        Index("ix_calendar_dates_team_kind", "team_id", "kind", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    kind: str = Field(max_length=8)
+    day: date | None = None
+    name: str = Field(max_length=CALENDAR_NAME_MAX_LENGTH)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """The secret token of a team's iCalendar feed (`/calendar/<team>.ics?token=…`),
+    random and stored: the config has no server secret to derive one from."""
+
+    __tablename__ = "calendar_feeds"
+
+    team_id: str = Field(primary_key=True, max_length=64)
+    token: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -315,6 +366,113 @@ class Target(SQLModel, table=True):
     metric: str = Field(max_length=32)
     value: float
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Series(SQLModel, table=True):
+    """A recurring column (栏目: every Wednesday's 读书会), kept planned ahead as posts.
+
+    The rule as typed is kept in `rule`; what it means is in `kind` (`weekly` or
+    `monthly`), `weekday` (0 Monday … 6 Sunday) or `month_day` (1–28), and `at` (`20:00`,
+    the team's wall clock). `keep` occurrences ahead are planned as ordinary posts.
+    """
+
+    __tablename__ = "series"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", SERIES_KINDS), name="ck_series_kind"),
+        Index("ix_series_team", "team_id", "active"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    title: str = Field(max_length=TITLE_MAX_LENGTH)
+    platform: str = Field(max_length=32)
+    rule: str = Field(max_length=100)
+    kind: str = Field(max_length=8)
+    weekday: int | None = None
+    month_day: int | None = None
+    at: str = Field(max_length=5)
+    keep: int = 4
+    owner: str = Field(max_length=64)
+    reviewer: str | None = Field(default=None, max_length=64)
+    active: bool = True
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SeriesOccurrence(SQLModel, table=True):
+    """One day of a series that has been planned: its primary key is what makes each
+    occurrence planned once, whoever gets there first. The row stays when its post is
+    skipped (cancelled) or moved, so the occurrence is never planned again."""
+
+    __tablename__ = "series_occurrences"
+
+    series_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("series.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    day: date = Field(primary_key=True)
+    post_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("posts.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Campaign(SQLModel, table=True):
+    """A campaign (专题/活动) from one day to another, perhaps with a goal
+    (`new_followers` 2000), and its review (活动复盘) once it is over.
+
+    `review_state`: `pending` (not over, or over and not yet asked), `asked` (its owner
+    was sent the request), `answered` (the review is recorded, to be posted to the
+    channel), `posted`.
+    """
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        UniqueConstraint("team_id", "name", name="uq_campaigns_team_name"),
+        CheckConstraint(_one_of("review_state", CAMPAIGN_REVIEW_STATES),
+                        name="ck_campaigns_review_state"),
+        CheckConstraint("starts_on <= ends_on", name="ck_campaigns_days"),
+        Index("ix_campaigns_review", "review_state", "ends_on"),
+    )  # fmt: skip
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=64)
+    name: str = Field(max_length=CAMPAIGN_NAME_MAX_LENGTH)
+    starts_on: date
+    ends_on: date
+    goal_metric: str | None = Field(default=None, max_length=32)
+    goal_value: float | None = None
+    owner: str = Field(max_length=64)
+    review_state: str = Field(default="pending", max_length=16)
+    worked: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    didnt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_by: str | None = Field(default=None, max_length=64)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CampaignLink(SQLModel, table=True):
+    """A topic, post or task tagged to a campaign (`+双十一`, `/campaign link`)."""
+
+    __tablename__ = "campaign_links"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "kind", "ref_id", name="uq_campaign_links"),
+        CheckConstraint(_one_of("kind", CAMPAIGN_LINK_KINDS), name="ck_campaign_links_kind"),
+        Index("ix_campaign_links_ref", "kind", "ref_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(max_length=8)
+    ref_id: int
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class JobRun(SQLModel, table=True):

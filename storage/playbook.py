@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import exists, func, or_
 from sqlmodel import Session, col, select
 
 from storage.models import Lesson
@@ -35,15 +36,36 @@ def find_lessons(
     there are in all."""
     dialect = session.get_bind().dialect.name
     conditions = [col(Lesson.team_id) == team_id]
-    conditions += [has_tag(dialect, col(Lesson.tags), tag) for tag in tags]
-    conditions += [
-        func.lower(col(Lesson.text)).like(f"%{_escaped(word.lower())}%", escape="\\")
-        for word in words
-    ]
+    conditions += [_tag_is(dialect, tag) for tag in tags]
+    for word in words:  # in the text, or in a tag (`冬至` finds `#冬至`), in any case
+        pattern = f"%{_escaped(word.lower())}%"
+        conditions.append(
+            or_(
+                func.lower(col(Lesson.text)).like(pattern, escape="\\"),
+                _tag_matching(dialect, pattern),
+            )
+        )
     total = session.exec(select(func.count()).select_from(Lesson).where(*conditions)).one()
     statement = select(Lesson).where(*conditions)
     newest = (col(Lesson.created_at).desc(), col(Lesson.id).desc())
     return list(session.exec(statement.order_by(*newest).limit(limit))), int(total)
+
+
+def _tags(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.json_array_elements_text(col(Lesson.tags)).table_valued("value")
+    return func.json_each(col(Lesson.tags)).table_valued("value")
+
+
+def _tag_is(dialect: str, tag: str) -> Any:
+    """One of the lesson's tags is `tag`, in any case (`#A` finds `#a`)."""
+    elements = _tags(dialect)
+    return exists().where(func.lower(elements.c.value) == tag.lower())
+
+
+def _tag_matching(dialect: str, pattern: str) -> Any:
+    elements = _tags(dialect)
+    return exists().where(func.lower(elements.c.value).like(pattern, escape="\\"))
 
 
 def lessons_tagged_any(

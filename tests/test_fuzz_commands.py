@@ -204,6 +204,13 @@ class Grammar:
             "@reviewer": self.mention, "~duration": self.duration, "tasks": self.task_flag,
             "yesterday": self.standup_label, "today": self.standup_label,
             "blockers": self.standup_label,
+            "rule": lambda: self.pick(("每周三 20:00", "every fri 18:00", "每月1号 10:00",
+                                       "每周八", "monthly 31st 9:00")),
+            "name": lambda: self.pick(("双十一", "618", "Q1-launch", "两个 词")),
+            "campaign": lambda: self.pick(("双十一", "618", "nope")),
+            "n": self.number,
+            "worked": lambda: self.pick(("worked:", "做得好：", "worked", "不足：")),
+            "didnt": lambda: self.pick(("didnt:", "不足：", "didnt", "做得好：")),
         }  # fmt: skip
 
     # -- values -------------------------------------------------------------------------

@@ -191,6 +191,13 @@ class SummarySettings(_Strict):
     per_member: Literal["dm", "channel", "off"] = "dm"
 
 
+class MarketingCalendarSettings(_Strict):
+    """`marketing_calendar:` of a team: how many days ahead the morning digest warns of a
+    marketing date (冬至, 618 …) and says whether posts are planned for it."""
+
+    lead_days: int = Field(10, ge=0, le=60)
+
+
 class TeamSettings(_Strict):
     """One team. `channels` maps a chat platform to where the team's posts go there;
     `content_platforms` (YAML `platforms`) are what the team publishes on."""
@@ -210,6 +217,7 @@ class TeamSettings(_Strict):
     open_registration: bool = True
     kpi_sources: list[KpiSourceSettings] = Field(default_factory=list)
     summary: SummarySettings = Field(default_factory=SummarySettings)
+    marketing_calendar: MarketingCalendarSettings = Field(default_factory=MarketingCalendarSettings)
 
     @field_validator("kpi_sources")
     @classmethod

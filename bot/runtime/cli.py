@@ -154,6 +154,22 @@ def _parser() -> argparse.ArgumentParser:
     kpi_sync.add_argument("--until", type=date.fromisoformat, metavar="DATE",
                           help="last day (default: yesterday, the platforms' latest)")  # fmt: skip
 
+    calendar = commands.add_parser("calendar", parents=[common], help="the team's calendar feed")
+    calendar_commands = calendar.add_subparsers(
+        dest="calendar_command", metavar="action", required=True
+    )
+    calendar_export = calendar_commands.add_parser(
+        "export", parents=[common], help="write the calendar as iCalendar (.ics)"
+    )
+    calendar_export.add_argument("--ics", action="store_true", help="iCalendar (the only format)")
+    calendar_export.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
+    calendar_export.add_argument("--out", type=Path, metavar="PATH", help="file (default: stdout)")
+    calendar_token = calendar_commands.add_parser(
+        "token", parents=[common], help="print the token of GET /calendar/<team>.ics"
+    )
+    calendar_token.add_argument("--team", metavar="TEAM", help="team id (default: the first team)")
+    calendar_token.add_argument("--rotate", action="store_true", help="replace it with a new one")
+
     database = commands.add_parser("db", parents=[common], help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", metavar="action", required=True)
     database_commands.add_parser("upgrade", parents=[common], help="apply migrations")
@@ -712,6 +728,40 @@ def _export(settings: Settings, output_format: str, out: Path | None) -> int:
     return EXIT_OK
 
 
+def _calendar_export(settings: Settings, team_id: str | None, out: Path | None) -> int:
+    """`opsbot calendar export --ics`: the team's feed, as `GET /calendar/<team>.ics`
+    serves it, on stdout or written whole to `--out`."""
+    from bot.runtime.calendar_feed import feed
+
+    team = _team(settings, team_id)
+    with ExitStack() as stack:
+        target = stack.enter_context(WholeFile("--out", out, binary=True)) if out else None
+        bot = _open_bot(settings, writes=False)
+        body, posts, dates = feed(bot, team)
+        if target is None:
+            sys.stdout.buffer.write(body)
+            sys.stdout.flush()
+            return EXIT_OK
+        with target.writing() as stream:
+            stream.write(body)
+        target.commit()
+        print(bot.t("cli.calendar.exported", path=str(out), posts=posts, dates=dates),
+              file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+def _calendar_token(settings: Settings, team_id: str | None, rotate: bool) -> int:
+    """`opsbot calendar token`: the feed's token on stdout (made on first use), and where
+    to subscribe on stderr. Printed, never logged."""
+    from bot.runtime.calendar_feed import team_token
+
+    team = _team(settings, team_id)
+    bot = _open_bot(settings)
+    print(team_token(bot, team, rotate=rotate))
+    print(bot.t("cli.calendar.token", team=team.id), file=sys.stderr)
+    return EXIT_OK
+
+
 def _summary(
     settings: Settings,
     team_id: str | None,
@@ -1061,6 +1111,10 @@ def _command(arguments: argparse.Namespace, settings: Settings, config: Path) ->
             )
         case "kpi":
             return _kpi_import(settings, arguments.file, arguments.platform, arguments.team)
+        case "calendar" if arguments.calendar_command == "token":
+            return _calendar_token(settings, arguments.team, arguments.rotate)
+        case "calendar":
+            return _calendar_export(settings, arguments.team, arguments.out)
         case "db":
             return _db_upgrade(settings)
     return EXIT_USAGE

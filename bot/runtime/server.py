@@ -46,6 +46,7 @@ from storage import outbox as outbox_store
 from storage.db import snapshot
 
 log = logging.getLogger(__name__)
+CALENDAR_ROUTE = "/calendar/{team}.ics"  # the team's iCalendar feed, behind its token
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,20 @@ def build_http_app(
         body = await run_in_threadpool(metrics.render)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
+    async def calendar_feed(request: Request) -> Response:
+        """The team's iCalendar feed (bot/runtime/calendar_feed.py): 404 for a wrong or
+        missing token, the same as for no such team."""
+        from bot.runtime.calendar_feed import served_feed
+
+        team, token = request.path_params["team"], request.query_params.get("token", "")
+        body = await run_in_threadpool(served_feed, bot, team, token)
+        status = 404 if body is None else 200
+        metrics.requests.labels(route=CALENDAR_ROUTE, status=str(status)).inc()
+        if body is None:
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        headers = {"Cache-Control": "private, max-age=300"}
+        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
     def counted(route: HttpRoute) -> Route:
         async def endpoint(request: Request) -> Response:
             response = await route.endpoint(request)
@@ -236,6 +251,7 @@ def build_http_app(
         routes=[
             Route("/healthz", healthz),
             Route("/metrics", prometheus),
+            Route(CALENDAR_ROUTE, calendar_feed, methods=["GET"]),
             *(counted(route) for route in routes),
         ],
         middleware=[

@@ -26,6 +26,7 @@ OPTION_KEYS = {
 }  # fmt: skip
 QUOTES = {'"': '"', "「": "」", "“": "”", "『": "』", "'": "'"}
 MAX_TAG_LENGTH = 30
+TAG_TRAILING = ",.;:!?，。；：！？、…"  # sentence punctuation after a tag is not part of it
 MAX_TAGS = 10
 MAX_ID = 2**31 - 1
 
@@ -140,7 +141,8 @@ def split_tags(word: str) -> list[str] | None:
     normalised = word.replace("＃", "#")
     if not normalised.startswith("#"):
         return None
-    tags = normalised[1:].split("#")
+    # A tag typed at the end of a sentence keeps no punctuation (`#失败教训，` is 失败教训).
+    tags = [tag.rstrip(TAG_TRAILING) for tag in normalised[1:].split("#")]
     if any(not tag or len(tag) > MAX_TAG_LENGTH for tag in tags):
         raise InputError("errors.bad_tag", max=MAX_TAG_LENGTH, value=word[:30])
     return tags

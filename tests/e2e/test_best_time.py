@@ -95,3 +95,18 @@ def test_each_post_has_its_tier_in_the_summary_and_the_calendar(bot: BotDriver) 
     wednesday = bot.send("/发布 列表 11-18")
     # 小红书 1,000 of 10 posts (4 below); 公众号's 6,000 of only 2: no tier yet.
     assert wednesday.count("中间") == 1 and "前 20%" not in wednesday
+
+
+def test_the_offered_time_goes_where_the_line_reads_it(bot: BotDriver) -> None:
+    reply = bot.send("/发布 新增 年终盘点 p:小红书 周五 @carol")
+    assert "/发布 新增 年终盘点 p:小红书 周五 18:00 @carol" in reply
+    assert bot.send("/发布 新增 年终盘点 p:小红书 周五 18:00 @carol").startswith("✅")
+
+
+def test_no_offer_of_an_hour_already_gone_today(bot: BotDriver) -> None:
+    bot.clock.set(datetime.fromisoformat("2026-11-27T19:30:00+08:00"))  # Friday evening
+    assert "最佳时段" not in bot.send("/发布 新增 标题 p:小红书 今天")
+
+
+def test_a_word_that_is_neither_platform_nor_metric_says_so(bot: BotDriver) -> None:
+    assert "既不是平台也不是指标" in bot.send("/数据 最佳时间 公众号 身高")

@@ -60,6 +60,7 @@ def test_piped_console_and_json_export(workdir: Path) -> None:
     assert set(data) == {
         "members", "identities", "topics", "votes", "posts", "tasks", "standups",
         "kpi_daily", "post_metrics", "targets", "job_runs", "outbox", "playbook",
+        "calendar_dates", "series", "campaigns", "campaign_links",
     }  # fmt: skip
     (topic,) = data["topics"]
     assert topic["title"] == "双十一选题"

@@ -88,3 +88,32 @@ def test_the_digest_shows_a_lesson_tagged_like_a_post_of_the_day(bot: BotDriver)
     bot.send("/选题 排期 1 公众号 今天 21:00")
     digest = bot.send("/日报")
     assert "📒 手册（#冬至）：节气海报提前三天发（#1）" in digest
+
+
+def test_quotes_punctuation_and_a_second_post_are_read_as_meant(bot: BotDriver) -> None:
+    bot.send("/发布 新增 冬至海报 p:公众号 明天 20:00")
+    bot.send('/手册 新增 "标签在里面 #x" #真')
+    bot.send("/手册 新增 复盘：双十一 #失败教训，")
+    lessons = bot.export()["playbook"]
+    assert [(row["text"], row["tags"]) for row in lessons] == [
+        ("标签在里面 #x", ["真"]),
+        ("复盘：双十一", ["失败教训"]),
+    ]
+    assert "只能关联一次发布" in bot.send("/手册 新增 第四条 #时间 post 1 post 1")
+    assert "后面要写发布的编号" in bot.send("/手册 新增 测试 #a post")
+    assert "没有编号为 #5 的稿子" in bot.send("/手册 新增 测试 post #5")
+    assert len(bot.export()["playbook"]) == 2
+
+
+def test_words_find_tags_too_and_tags_any_case(bot: BotDriver) -> None:
+    bot.send("/手册 新增 节气海报提前三天发 #冬至")
+    bot.send("/playbook add Short titles win #Titles")
+    assert "#1 节气海报提前三天发" in bot.send("/手册 冬至")
+    assert "#2 Short titles win" in bot.send("/playbook #titles")
+
+
+def test_a_deleted_lessons_id_is_never_given_again(bot: BotDriver) -> None:
+    bot.send("/手册 新增 第一条")
+    bot.send("/手册 新增 第二条")
+    bot.send("/手册 删除 2")
+    assert bot.send("/手册 新增 第三条").startswith("✅ 已记入手册：#3 第三条")

@@ -27,7 +27,8 @@ def test_every_read_only_command_leaves_every_table_as_it_was(bot: BotDriver) ->
         "/topic list", "/publish today", "/publish list", "/task list", "/task plan",
         "/team list",
         "/kpi show", "/help", "/digest", "/summary", "/standup form", "/digest me",
-        "/standup history", "/playbook", "/summary month", "/kpi best-time",
+        "/standup history", "/playbook", "/summary month", "/calendar", "/kpi best-time",
+        "/campaign show", "/campaign list",
     ])  # fmt: skip
     assert not [line for line, reply in replies.items() if reply.startswith("❌")]
     assert bot.export() == before

@@ -31,6 +31,8 @@ def upgrade() -> None:
         ),
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        # Ids are never given again (a late delete must not hit a newer lesson).
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_playbook_team_created", "playbook", ["team_id", "created_at"])
 

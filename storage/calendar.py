@@ -1,0 +1,116 @@
+"""Data access for the marketing calendar: a team's own and hidden dates, the topics and
+posts that name a date, and the secret token of the team's calendar feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, func, or_
+from sqlmodel import Session, col, select
+
+from storage.models import CalendarDate, CalendarFeed, Topic
+from storage.topics import has_tag
+
+OWN, HIDDEN = "own", "hidden"
+
+
+def add_date(session: Session, row: CalendarDate) -> CalendarDate:
+    session.add(row)
+    session.flush()
+    return row
+
+
+# Built once: the digest reads these every morning, /calendar on every call.
+_OWN_BETWEEN = (
+    select(CalendarDate)
+    .where(
+        CalendarDate.team_id == bindparam("team_id"),
+        CalendarDate.kind == OWN,
+        col(CalendarDate.day) >= bindparam("start"),
+        col(CalendarDate.day) <= bindparam("end"),
+    )
+    .order_by(col(CalendarDate.day), col(CalendarDate.id))
+)
+_HIDDEN_NAMES = select(CalendarDate.name).where(
+    CalendarDate.team_id == bindparam("team_id"), CalendarDate.kind == HIDDEN
+)
+
+
+def own_dates_between(
+    session: Session, *, team_id: str, start: date, end: date
+) -> list[CalendarDate]:
+    """The team's own dates in [start, end], in date order."""
+    params = {"team_id": team_id, "start": start, "end": end}
+    return list(session.exec(_OWN_BETWEEN, params=params))
+
+
+def hidden_names(session: Session, *, team_id: str) -> set[str]:
+    """The (Chinese) names of the built-in dates the team hid."""
+    return set(session.exec(_HIDDEN_NAMES, params={"team_id": team_id}))
+
+
+def own_dates_named(session: Session, *, team_id: str, name: str) -> list[CalendarDate]:
+    """The team's own dates with this name (in any case), soonest first."""
+    statement = select(CalendarDate).where(
+        CalendarDate.team_id == team_id,
+        CalendarDate.kind == OWN,
+        func.lower(col(CalendarDate.name)) == name.lower(),
+    )
+    return list(session.exec(statement.order_by(col(CalendarDate.day), col(CalendarDate.id))))
+
+
+def hidden_row(session: Session, *, team_id: str, name: str) -> CalendarDate | None:
+    statement = select(CalendarDate).where(
+        CalendarDate.team_id == team_id, CalendarDate.kind == HIDDEN, CalendarDate.name == name
+    )
+    return session.exec(statement.limit(1)).first()
+
+
+def _escaped(word: str) -> str:
+    """A word for LIKE, its own `%` and `_` taken literally."""
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def topics_naming(
+    session: Session, *, team_id: str, names: Iterable[str], statuses: Iterable[str], limit: int
+) -> list[Topic]:
+    """Topics in these statuses whose title contains one of the names (in any case) or
+    that carry one as a tag, oldest first: what a marketing date's topics are."""
+    wanted = [name for name in dict.fromkeys(names) if name]
+    if not wanted:
+        return []
+    dialect = session.get_bind().dialect.name
+    matches = [
+        func.lower(col(Topic.title)).like(f"%{_escaped(name.lower())}%", escape="\\")
+        for name in wanted
+    ] + [has_tag(dialect, col(Topic.tags), name) for name in wanted]
+    statement = select(Topic).where(
+        col(Topic.team_id) == team_id, col(Topic.status).in_(list(statuses)), or_(*matches)
+    )
+    return list(session.exec(statement.order_by(col(Topic.id)).limit(limit)))
+
+
+def topics_by_id(session: Session, *, team_id: str, ids: Iterable[int]) -> dict[int, Topic]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    statement = select(Topic).where(col(Topic.team_id) == team_id, col(Topic.id).in_(wanted))
+    return {topic.id: topic for topic in session.exec(statement) if topic.id is not None}
+
+
+def feed_token(session: Session, *, team_id: str) -> str | None:
+    """The team's feed token, or None when none was made yet (no feed is served)."""
+    row = session.get(CalendarFeed, team_id)
+    return row.token if row is not None else None
+
+
+def set_feed_token(session: Session, *, team_id: str, token: str, now: datetime) -> str:
+    """Store (or replace) the team's feed token."""
+    row = session.get(CalendarFeed, team_id)
+    if row is None:
+        session.add(CalendarFeed(team_id=team_id, token=token, created_at=now))
+    else:
+        row.token, row.created_at = token, now
+    session.flush()
+    return token
