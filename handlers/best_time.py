@@ -52,6 +52,9 @@ def show_best_time(ctx: Context, args: list[str]) -> Reply:
         if named is not None:
             metric = named
             continue
+        if ctx.content_platforms.resolve(word) is None:  # neither: say both were tried
+            raise CommandError("best_time.error.unknown_word", value=word[:30],
+                               platforms=", ".join(ctx.content_platforms.keys))  # fmt: skip
         platforms.append(parse_platform(word, ctx.content_platforms))
     if len(platforms) > 1:
         raise CommandError("best_time.error.one_platform")

@@ -11,6 +11,7 @@ Campaigns join it with the editorial calendar.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -65,6 +66,9 @@ class MonthlyReview:
     month: str  # YYYY-MM
     first: date
     last: date
+    # The share of the month gone by (1 for a month that is over): a month under way is
+    # judged against it, as the weekly summary's targets are.
+    pace: float = 1.0
     targets: list[TargetResult] = field(default_factory=list)
     best: tuple[Post, float] | None = None
     weakest: tuple[Post, float] | None = None
@@ -86,7 +90,10 @@ def _reads(metrics: dict[str, float]) -> float | None:
 def build_review(ctx: Context, month: str) -> MonthlyReview:
     team, zone = ctx.team, ctx.team.zone
     first, last = month_bounds(month)
-    review = MonthlyReview(month, first, last)
+    today = ctx.today()
+    days = (last - first).days + 1
+    pace = 1.0 if today > last else max(0, (today - first).days + 1) / days
+    review = MonthlyReview(month, first, last, pace)
     totals = period_totals(
         kpi_store.daily_values(ctx.session, team_id=team.id, start=first, end=last)
     )
@@ -154,9 +161,10 @@ def render_review(ctx: Context, review: MonthlyReview) -> Reply:
     if review.targets:
         lines = []
         for result in review.targets:
-            reached = result.share is not None and result.share >= 1
+            reached = result.share is not None and result.share >= review.pace
+            key = "review.target" if review.pace >= 1 else "review.target_so_far"
             lines.append(t(
-                "review.target",
+                key, pace=format_percent(review.pace, digits=0),
                 platform=ctx.content_platforms.name(result.platform, ctx.locale),
                 metric=metric_name(result.metric, ctx.locale),
                 actual=format_number(result.actual), target=format_number(result.target),
@@ -230,7 +238,23 @@ def show_month(ctx: Context, args: list[str]) -> Reply:
     elif args[0].casefold() in LAST_MONTH_WORDS:
         month = previous_month(today)
     else:
-        month = parse_month(args[0])
-        if not 1970 <= int(month[:4]) <= 2100:  # a calendar the review can walk through
-            raise CommandError("kpi.error.bad_month", value=args[0][:20])
+        month = review_month(args[0], today=today)
+    if month > f"{today.year:04d}-{today.month:02d}":
+        raise CommandError("review.error.future", month=month, show_usage=False)
     return render_review(ctx, build_review(ctx, month))
+
+
+_CHINESE_MONTH = re.compile(r"^(?:(\d{4})年)?(\d{1,2})月$")
+
+
+def review_month(word: str, *, today: date) -> str:
+    """`2026-11`, `2026年11月`, or `11月` (this year) → `2026-11`."""
+    chinese = _CHINESE_MONTH.match(word.strip())
+    if chinese is not None and 1 <= int(chinese.group(2)) <= 12:
+        year = int(chinese.group(1) or today.year)
+        month = f"{year:04d}-{int(chinese.group(2)):02d}"
+    else:
+        month = parse_month(word)
+    if not 1970 <= int(month[:4]) <= 2100:  # a calendar the review can walk through
+        raise CommandError("kpi.error.bad_month", value=word[:20])
+    return month

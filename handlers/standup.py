@@ -334,7 +334,46 @@ def standup(ctx: Context, args: list[str]) -> Reply:
         if len(args) > 1:
             raise _text_after_word(ctx, args[0], args[1:])
         return family_help(ctx, family)
+    meant = _mistyped_subcommand(args[0])
+    if meant is not None and not starts_with_label(" ".join(args)):
+        raise CommandError("standup.error.looks_like_command", word=args[0][:30], meant=meant,
+                           text=_quoted(" ".join(args)), show_usage=False)  # fmt: skip
     return _save_answer(ctx, args)
+
+
+def _mistyped_subcommand(word: str) -> str | None:
+    """The sub-command a first word was most likely meant as (`histroy`, `历时`,
+    `历史记录`), so that a slip never replaces today's answer with the command's words.
+
+    A word is taken for a slip when it is a spelling with up to two more characters
+    (`历史记录`, `shows`), or, for a spelling in letters of five or more, at most two
+    letters away from it (`histroy`). Shorter names are too near ordinary words (`from`
+    is one letter from `form`, `表格` one character from `表单`) to be judged so. An answer
+    that truly starts so is told how to say it with a label.
+    """
+    folded = word.casefold()
+    for subcommand in family.subcommands:
+        for spelling in subcommand.spellings:
+            name = spelling.casefold()
+            longer = folded != name and folded.startswith(name) and len(folded) - len(name) <= 2
+            near = name.isascii() and len(name) >= 5 and 0 < _distance(folded, name) <= 2
+            if longer or near:
+                return spelling
+    return None
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (small words only: a first word against a sub-command)."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))  # fmt: skip
+        previous = current
+    return previous[-1]
 
 
 @family.subcommand("show", "查看")

@@ -74,13 +74,30 @@ class MemberHistory:
     def answered(self) -> int:
         return sum(1 for day in self.days if day.answer is not None)
 
+    def _chains(self) -> list[list[Day]]:
+        """The days of each blocker: a blocker named again the next workday is the same
+        one, so `等设计稿` on Monday and `还在等设计稿` on Tuesday count once."""
+        chains: list[list[Day]] = []
+        carried = False
+        for day in self.days:
+            if day.blocker is None:
+                carried = False
+                continue
+            if carried:
+                chains[-1].append(day)
+            else:
+                chains.append([day])
+            carried = day.blocker is Blocker.OPEN
+        return chains
+
     @property
     def blockers(self) -> int:
-        return sum(1 for day in self.days if day.blocker is not None)
+        return len(self._chains())
 
     @property
     def still_open(self) -> int:
-        return sum(1 for day in self.days if day.blocker is Blocker.OPEN)
+        """Blockers whose last day is not known to be resolved."""
+        return sum(1 for chain in self._chains() if chain[-1].blocker is not Blocker.RESOLVED)
 
 
 def blocker_items(text: str | None) -> list[str]:
@@ -153,9 +170,22 @@ def stored(speaker: Speaker) -> Member:
     return speaker
 
 
+_PHRASES = {
+    ("last", "week"): "last-week", ("this", "week"): "week", ("last", "month"): "last-month",
+    ("this", "month"): "month", ("last",): "last-week",
+}  # fmt: skip
+RANGE_WORDS = WEEK_WORDS | LAST_WEEK_WORDS | MONTH_WORDS | LAST_MONTH_WORDS
+
+
 def parse_range(ctx: Context, words: list[str]) -> tuple[date, date]:
-    """`week` (default), `last-week`, `month`, `last-month`, or two dates."""
+    """`week` (default), `last-week` (`last week`, `last`), `month`, `last-month`, or two
+    dates; two ranges at once are refused, not one of them picked."""
     today = ctx.today()
+    phrase = _PHRASES.get(tuple(word.casefold() for word in words))
+    if phrase is not None:
+        words = [phrase]
+    if len(words) > 1 and any(word.casefold() in RANGE_WORDS for word in words):
+        raise CommandError("standup.history.error.two_ranges", value=" ".join(words)[:40])
     if not words or (len(words) == 1 and words[0].casefold() in WEEK_WORDS):
         return week_bounds(today)[0], today
     if len(words) == 1:
@@ -182,7 +212,7 @@ def parse_range(ctx: Context, words: list[str]) -> tuple[date, date]:
 def standup_history(ctx: Context, args: list[str]) -> Reply:
     """`[@member|all] [<from> <to>|week|month]`: your own week unless told otherwise."""
     members: list[Member] | None = [stored(ctx.member)]
-    rest = []
+    rest, whos = [], []
     for word in args:
         mention = parse_mention(word)
         if mention is not None:
@@ -193,6 +223,10 @@ def standup_history(ctx: Context, args: list[str]) -> Reply:
             members = [stored(ctx.member)]
         else:
             rest.append(word)
+            continue
+        whos.append(word)
+    if len(whos) > 1:  # `@bob @carol`: one of them, or everyone? not guessed
+        raise CommandError("standup.history.error.two_whos", words=" ".join(whos)[:40])
     start, end = parse_range(ctx, rest)
     rows = standup_store.standups_between(
         ctx.session, team_id=ctx.team.id, start=start, end=_next_workday(ctx, end)

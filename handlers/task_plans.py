@@ -128,6 +128,23 @@ def parse_period_word(word: str, *, today: date) -> PlanPeriod | None:
     return None
 
 
+# Words that read as a time but are none the bot understands (`12月`, `下下周`, `本月底`,
+# `2026.12`, `nextweek`, `Dec`): at the end of a task they are refused, never kept as
+# text with the task put on today. (`may` and `march` are left out: ordinary words.)
+_TIME_LIKE = re.compile(
+    r"^(?:\d{1,2}月[底初中]?|(?:下下|上上)(?:周|个?月)|(?:本|这个?|下个?|上个?)(?:周|月)[底初末]"
+    r"|\d{4}年第\d+周|\d{4}[./]\d{1,2}|(?:next|last|this)(?:week|month)"
+    r"|jan(?:uary)?|feb(?:ruary)?|apr(?:il)?|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)$",
+    re.IGNORECASE,
+)
+
+
+def looks_like_time(word: str) -> bool:
+    """Whether a last word reads as a week, a month or a date the bot cannot read."""
+    return _TIME_LIKE.match(word.strip()) is not None
+
+
 def split_trailing_period(
     words: Sequence[str], *, today: date
 ) -> tuple[list[str], PlanPeriod | None, str]:

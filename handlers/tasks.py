@@ -21,6 +21,7 @@ from handlers.task_plans import (
     PlanLine,
     PlanMatrix,
     PlanPeriod,
+    looks_like_time,
     parse_plan_choice,
     period_of,
     pick_for_today,
@@ -98,6 +99,10 @@ def read_task_words(ctx: Context, words: list[str]) -> tuple[str, TaskOptions]:
             found.day, words = day, rest
             continue
         words.pop()
+    no_when = found.day is None and found.period is None
+    if quoted is None and words and no_when and looks_like_time(words[-1]):
+        # `十二月活动 12月`: a time it cannot read is not a title word, and not guessed
+        raise CommandError("task.error.time_not_understood", value=words[-1][:20])
     if quoted is not None:
         if words:
             raise CommandError("errors.extra_words", words=" ".join(words)[:40])

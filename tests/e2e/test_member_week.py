@@ -132,3 +132,10 @@ def test_one_persons_week_for_themselves_editors_and_admins(
         assert "只能看自己的一周" in reply
     assert "只能看自己的一周" not in bot.send("@carol /summary @carol")
     assert "W47" in bot.send("@bob /summary @bob last").replace("第 47 周", "W47")
+
+
+def test_the_week_and_the_member_in_either_order(make_bot: BotFactory) -> None:
+    bot = week_47(make_bot)
+    bot.clock.set(at("23T10:00"))
+    assert "Bob 的一周 · 第 47 周" in bot.send("/周报 2026-W47 @bob")
+    assert "Bob 的一周 · 第 47 周" in bot.send("/周报 @bob 第47周")

@@ -96,3 +96,21 @@ def test_summary_month_shows_it_on_demand_in_both_languages(make_bot: BotFactory
     assert "Oct 2026 review" in reply
     assert "WeChat reads 11,000/10,000 (110%, month total) ✅" in reply
     assert "no targets were set for 2026-11" in english.send("/summary month")
+
+
+def test_a_month_is_named_as_people_write_it_and_the_future_is_refused(
+    make_bot: BotFactory,
+) -> None:
+    bot = october(make_bot)
+    assert "2026年10月复盘" in bot.send("/周报 月报 10月")
+    assert "2026年10月复盘" in bot.send("/周报 月报 2026年10月")
+    assert "还没到" in bot.send("/周报 月报 2027-01")
+
+
+def test_a_month_under_way_is_judged_against_its_pace(make_bot: BotFactory) -> None:
+    bot = make_bot(now=at("2026-11-10T09:00"))
+    bot.send("/数据 目标 公众号 2026-11 阅读=30000")
+    bot.send("/数据 记录 公众号 11-09 阅读=12000")
+    # 12,000 of 30,000 is 40%, ahead of the 33% of November gone by on the 10th.
+    reply = bot.send("/周报 月报")
+    assert "公众号 阅读 12,000/30,000（40%，月累计，时间进度 33%）✅" in reply

@@ -432,3 +432,15 @@ def test_the_prompt_reads_the_plan_in_the_same_statements_for_any_team_size(
         return sum("FROM tasks" in statement for statement in sent)
 
     assert tasks_read(2) == tasks_read(12)  # the prompt's two and the digest's
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["/任务 新增 十二月活动 12月", "/任务 新增 活动 下下周", "/任务 新增 整理 本月底",
+     "/任务 新增 复盘 2026.12", "/task add Review nextweek", "/task add Review Dec"],
+)  # fmt: skip
+def test_a_time_it_cannot_read_is_refused_not_kept_as_text(make_bot: BotFactory, line: str) -> None:
+    bot = make_bot()
+    assert "像时间，但看不懂" in bot.send(line) or "looks like a time" in bot.send(line)
+    assert bot.export()["tasks"] == []
+    assert "已添加" in bot.send('/任务 新增 "十二月活动 12月"')
