@@ -226,7 +226,7 @@ def standup_history(ctx: Context, args: list[str]) -> Reply:
             continue
         whos.append(word)
     if len(whos) > 1:  # `@bob @carol`: one of them, or everyone? not guessed
-        raise CommandError("standup.history.error.two_whos", words=" ".join(whos)[:40])
+        raise CommandError("errors.two_members", words=" ".join(whos)[:40])
     start, end = parse_range(ctx, rest)
     rows = standup_store.standups_between(
         ctx.session, team_id=ctx.team.id, start=start, end=_next_workday(ctx, end)

@@ -3,6 +3,7 @@ timeline, and the week's and month's plans they are taken from (`handlers/task_p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -565,7 +566,7 @@ def show_plan(ctx: Context, args: list[str]) -> Reply:
     today = ctx.today()
     members: list[Speaker] = [ctx.member]
     everyone = False
-    period_words = []
+    period_words, whos = [], []
     for word in args:
         mention = parse_mention(word)
         if mention is not None:
@@ -576,6 +577,10 @@ def show_plan(ctx: Context, args: list[str]) -> Reply:
             members, everyone = [ctx.member], False
         else:
             period_words.append(word)
+            continue
+        whos.append(word)
+    if len(whos) > 1:  # `@bob @carol`: whose plan? not guessed
+        raise CommandError("errors.two_members", words=" ".join(whos)[:40])
     period = parse_plan_choice(period_words, today=today)
     current = period.start <= today <= period.end
     if everyone:
@@ -596,6 +601,8 @@ def tasks_to_take_today(ctx: Context, words: Sequence[str]) -> tuple[list[Task],
     Each must be an open plan item (or already in today's timeline, its own or carried
     over) that the speaker may change; one that is not refuses them all, so nothing is
     half moved."""
+    # `#12，#13` or `12、14`: the ids as a Chinese keyboard separates them, too.
+    words = [piece for word in words for piece in re.split(r"[,，、]", word) if piece]
     if not words:
         parse_id(None)  # refuses: the id is missing
     ids: list[int] = []

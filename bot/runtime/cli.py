@@ -889,6 +889,10 @@ def _kpi_sync(
                 print(bot.t("cli.kpi_sync.failed", team=team.id, source=source.name,
                             reason=reason))  # fmt: skip
     if not found and not failed:
+        known = sorted({entry.key for team in teams for entry in team.kpi_sources})
+        if source_name is not None and known:  # a name that is not one of them
+            raise UsageError(bot.t("cli.kpi_sync.unknown_source", source=source_name,
+                                   known=", ".join(known)))  # fmt: skip
         raise UsageError(bot.t("cli.kpi_sync.no_sources"))
     return EXIT_FAILURE if failed else EXIT_OK
 

@@ -105,11 +105,15 @@ def parse_platform(value: str, platforms: PlatformCatalogue) -> str:
     return key
 
 
+# A Chinese keyboard types full-width digits and `＃` as readily as ASCII ones.
+_FULL_WIDTH_ID = str.maketrans("０１２３４５６７８９＃", "0123456789#")
+
+
 def parse_id(word: str | None) -> int:
-    """A record id as users type it: `12` or `#12`."""
+    """A record id as users type it: `12`, `#12`, or in full width `＃１２`."""
     if word is None:
         raise InputError("errors.missing_id")
-    row_id = whole_number(word.removeprefix("#"), at_most=MAX_ID)
+    row_id = whole_number(word.translate(_FULL_WIDTH_ID).removeprefix("#"), at_most=MAX_ID)
     if row_id is None or row_id == 0:
         raise InputError("errors.bad_id", value=word[:20])
     return row_id

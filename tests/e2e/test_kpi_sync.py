@@ -204,7 +204,12 @@ teams:
 
         first = run(command, env=env)
         again = run(command, env=env)
+        unknown = run([*command[:7], "--source", "weibo"], env=env)
 
+    assert (
+        unknown.returncode == 2
+        and "没有名为「weibo」的 KPI 数据源；配置里有：wechat" in unknown.stderr
+    )
     assert first.returncode == 0, first.stderr
     assert "content · wechat：2026-11-16 – 2026-11-22，取回 7/7 天" in first.stdout
     assert "  新增关注：新增 7 · 更新 0 · 未变 0" in first.stdout.splitlines()  # per metric

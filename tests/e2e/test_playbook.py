@@ -117,3 +117,4 @@ def test_a_deleted_lessons_id_is_never_given_again(bot: BotDriver) -> None:
     bot.send("/手册 新增 第二条")
     bot.send("/手册 删除 2")
     assert bot.send("/手册 新增 第三条").startswith("✅ 已记入手册：#3 第三条")
+    assert "已从手册删除：#3" in bot.send("/手册 删除 ３")  # full-width, as typed in Chinese

@@ -444,3 +444,11 @@ def test_a_time_it_cannot_read_is_refused_not_kept_as_text(make_bot: BotFactory,
     assert "像时间，但看不懂" in bot.send(line) or "looks like a time" in bot.send(line)
     assert bot.export()["tasks"] == []
     assert "已添加" in bot.send('/任务 新增 "十二月活动 12月"')
+
+
+def test_ids_as_a_chinese_keyboard_types_them_and_one_plan_at_a_time(
+    week_plan: BotDriver,
+) -> None:
+    assert "已放进今天" in week_plan.send("@bob /任务 今天 #3，＃４")
+    assert (_task(week_plan, 3)["day"], _task(week_plan, 4)["day"]) == ("2026-11-23",) * 2
+    assert "说了不止一个人" in week_plan.send("/任务 计划 @bob @carol")

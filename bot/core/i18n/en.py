@@ -266,7 +266,7 @@ MESSAGES: dict[str, str] = {
     "playbook.error.two_posts": "A lesson comes from one post at most, so nothing was recorded",
     "standup.error.looks_like_command": "“{word}” looks like the command “{meant}” mistyped, so it was not recorded as your stand-up. For the command: /standup {meant} …; if “{text}” is your answer, name its part: /standup today: {text}",
     "standup.history.error.two_ranges": "“{value}” names two ranges; give one: week, last week, month, last month, or two dates",
-    "standup.history.error.two_whos": "“{words}” names more than one person; give one @member, or all",
+    "errors.two_members": "“{words}” names more than one person; give one @member, or all",
     "best_time.error.unknown_word": "“{value}” is neither a platform nor a metric; platforms: {platforms}",
     "review.target_so_far": "{platform} {metric} {actual}/{target} ({share}, {kind}, {pace} of the month gone) {mark}",
     "review.error.future": "{month} has not come yet: there is nothing to review",
@@ -913,5 +913,6 @@ MESSAGES: dict[str, str] = {
     "cli.kpi_sync.metric": "  {metric}: new {inserted} · updated {updated} · unchanged {unchanged}",
     "cli.kpi_sync.posts": "  posts: {matched} matched a post of the same title published that day in opsbot, {unmatched} did not ({titles})",
     "cli.kpi_sync.no_sources": "No KPI source to sync: configure kpi_sources under the team in config.yaml (or check the --source name)",
+    "cli.kpi_sync.unknown_source": "No KPI source is called “{source}”; the config has: {known}",
     "cli.kpi_sync.bad_range": "--since {since} is after --until {until}",
 }

@@ -266,7 +266,7 @@ MESSAGES: dict[str, str] = {
     "playbook.error.two_posts": "一条经验只能关联一次发布，所以什么都没记",
     "standup.error.looks_like_command": "「{word}」像是命令「{meant}」写错了，所以这条没有当作站会记录。要用命令请写 /站会 {meant} …；若「{text}」就是你的站会回答，请写明部分，例如 /站会 今天：{text}",
     "standup.history.error.two_ranges": "「{value}」里有两个时间范围，不知道要哪一个；写一个：本周、上周、本月、上月，或两个日期",
-    "standup.history.error.two_whos": "「{words}」说了不止一个人，不知道要看谁；写一个 @成员，或者 全部",
+    "errors.two_members": "「{words}」说了不止一个人，不知道要看谁；写一个 @成员，或者 全部",
     "best_time.error.unknown_word": "不认识「{value}」：它既不是平台也不是指标；平台：{platforms}",
     "review.target_so_far": "{platform} {metric} {actual}/{target}（{share}，{kind}，时间进度 {pace}）{mark}",
     "review.error.future": "{month} 还没到，没有可复盘的数据",
@@ -913,5 +913,6 @@ MESSAGES: dict[str, str] = {
     "cli.kpi_sync.metric": "  {metric}：新增 {inserted} · 更新 {updated} · 未变 {unchanged}",
     "cli.kpi_sync.posts": "  文章：{matched} 篇对上了 opsbot 里同一天发布的同名文章，{unmatched} 篇没有对上（{titles}）",
     "cli.kpi_sync.no_sources": "没有可同步的 KPI 数据源：请在 config.yaml 的团队下配置 kpi_sources（或检查 --source 的名字）",
+    "cli.kpi_sync.unknown_source": "没有名为「{source}」的 KPI 数据源；配置里有：{known}",
     "cli.kpi_sync.bad_range": "--since {since} 晚于 --until {until}",
 }
