@@ -194,8 +194,9 @@ def _team(settings: Settings, team_id: str | None) -> TeamSettings:
 
     try:
         return settings.team(team_id)
-    except ConfigError as error:
-        raise UsageError(str(error)) from None
+    except ConfigError:
+        known = ", ".join(team.id for team in settings.teams)
+        raise CliError("cli.unknown_team", team=(team_id or "")[:40], known=known) from None
 
 
 LOCK_PATIENCE_SECONDS = 5 * 60  # how long a command waits for another process's write

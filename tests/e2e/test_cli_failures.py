@@ -516,3 +516,12 @@ def test_kpi_import_of_a_missing_file_says_so_in_chinese(tmp_path: Path) -> None
     assert one_line(result) == (
         "opsbot: 没有这个文件.csv：无法读取（No such file or directory）；请检查文件名和权限"
     )
+
+
+def test_an_unknown_team_is_named_with_the_known_ones_in_the_team_s_language(
+    tmp_path: Path,
+) -> None:
+    result = opsbot("digest", "--team", "nope", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert one_line(result) == "opsbot: 配置里没有团队「nope」；有：team"  # the default team

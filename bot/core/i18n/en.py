@@ -861,6 +861,7 @@ MESSAGES: dict[str, str] = {
     "errors.database_busy": "The database is held by another process for too long, so the command was not run and nothing was saved. Please send it again in a moment.",
     # CLI words in both languages
     "cli.bad_now": "OPSBOT_NOW={value} is not a time; use ISO 8601, e.g. 2026-11-23T09:00:00+08:00 (unset means now)",
+    "cli.unknown_team": "No team “{team}” in the config; it has: {known}",
     "cli.unknown_platform": '--platform: unknown platform "{value}"; known: {known}',
     "cli.path.unreadable": "{path}: cannot be read ({reason}); check the file name and its permissions",
     "cli.progress.importing": "importing {file}",

@@ -861,6 +861,7 @@ MESSAGES: dict[str, str] = {
     "errors.database_busy": "数据库正被另一个进程长时间占用，这条命令没有执行，也没有保存任何内容。请稍后再发一次。",
     # CLI words in both languages
     "cli.bad_now": "OPSBOT_NOW={value} 不是一个时间；请用 ISO 8601 格式，例如 2026-11-23T09:00:00+08:00（不设则用当前时间）",
+    "cli.unknown_team": "配置里没有团队「{team}」；有：{known}",
     "cli.unknown_platform": "--platform：不认识的平台「{value}」；可用：{known}",
     "cli.path.unreadable": "{path}：无法读取（{reason}）；请检查文件名和权限",
     "cli.progress.importing": "正在导入 {file}",
