@@ -134,31 +134,37 @@ def tiers(
     session: Session, *, team_id: str, posts: list[Post], metric: str = "reads"
 ) -> dict[int, Tier]:
     """The tier of each of `posts` that has the metric, against its platform's posts of
-    the 90 days up to its publishing (one read of those days for all of them)."""
+    the 90 days up to its publishing (one joined read of those days' figures)."""
     dated = [post for post in posts if post.published_at is not None and post.id is not None]
     if not dated:
         return {}
-    first = min(post.published_at for post in dated if post.published_at) - timedelta(
-        days=TIER_DAYS
-    )
-    last = max(post.published_at for post in dated if post.published_at) + timedelta(seconds=1)
-    history = published_with(session, team_id=team_id, start=first, end=last)
+    stamps = [post.published_at for post in dated if post.published_at is not None]
+    wanted = (metric, "users") if metric == "reads" else (metric,)
+    rows = kpi_store.published_figures(
+        session, team_id=team_id, start=min(stamps) - timedelta(days=TIER_DAYS),
+        end=max(stamps) + timedelta(seconds=1), metrics=wanted,
+    )  # fmt: skip
+    by_post: dict[int, tuple[str, datetime, dict[str, float]]] = {}
+    for post_id, platform, published_at, name, number in rows:
+        by_post.setdefault(post_id, (platform, published_at, {}))[2][name] = number
+    history = [
+        (platform, published_at, figure)
+        for platform, published_at, figures in by_post.values()
+        if (figure := metric_value(figures, metric)) is not None
+    ]
     found: dict[int, Tier] = {}
     for post in dated:
         assert post.published_at is not None and post.id is not None
+        own = by_post.get(post.id)
+        value = metric_value(own[2], metric) if own is not None else None
+        if value is None:
+            continue
         window_start = post.published_at - timedelta(days=TIER_DAYS)
         values = [
-            value
-            for other, metrics in history
-            if other.platform == post.platform
-            and other.published_at is not None
-            and window_start <= other.published_at <= post.published_at
-            and (value := metric_value(metrics, metric)) is not None
-        ]
-        own = next((metrics for other, metrics in history if other.id == post.id), None)
-        value = metric_value(own, metric) if own is not None else None
-        if value is not None:
-            placed = tier(value, values)
-            if placed is not None:
-                found[post.id] = placed
+            other for platform, published_at, other in history
+            if platform == post.platform and window_start <= published_at <= post.published_at
+        ]  # fmt: skip
+        placed = tier(value, values)
+        if placed is not None:
+            found[post.id] = placed
     return found

@@ -21,7 +21,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, col, select
 
-from storage.models import MANUAL, KpiDaily, PostMetric, Target
+from storage.models import MANUAL, KpiDaily, Post, PostMetric, Target
 
 
 class Upsert(StrEnum):
@@ -339,6 +339,42 @@ def post_metrics(session: Session, *, post_ids: Iterable[int]) -> dict[int, dict
     for row in session.exec(select(PostMetric).where(col(PostMetric.post_id).in_(ids))):
         result.setdefault(row.post_id, {})[row.metric] = row.value
     return result
+
+
+# A published post's figure: (post id, platform, published at, metric, value).
+PublishedFigure = tuple[int, str, datetime, str, float]
+
+
+def published_figures(
+    session: Session,
+    *,
+    team_id: str,
+    start: datetime,
+    end: datetime,
+    metrics: Sequence[str],
+) -> list[PublishedFigure]:
+    """The figures of these metrics of the posts published in [start, end): one joined
+    read of Core rows, so that a team with thousands of posts and no figures pays for
+    none of them (the weekly summary's tiers read 90 days of posts every week)."""
+    posts, figures = Post.__table__.c, PostMetric.__table__.c  # type: ignore[attr-defined]
+    statement = (
+        sqlalchemy.select(posts.id, posts.platform, posts.published_at, figures.metric,
+                          figures.value)
+        .join_from(Post.__table__, PostMetric.__table__, figures.post_id == posts.id)  # type: ignore[attr-defined]
+        .where(
+            posts.team_id == team_id,
+            posts.status == "published",
+            posts.published_at >= start,
+            posts.published_at < end,
+            figures.metric.in_(list(metrics)),
+        )
+    )  # fmt: skip
+    return [
+        (int(post_id), str(platform), published_at, str(metric), float(value))
+        for post_id, platform, published_at, metric, value in session.connection().execute(
+            statement
+        )
+    ]
 
 
 def upsert_target(

@@ -44,8 +44,9 @@ def went_out(bot: BotDriver, platform: str, posts: list[tuple[str, int]]) -> Non
 
 
 @pytest.fixture
-def bot(make_bot: BotFactory) -> BotDriver:
-    driver = make_bot(now=NOW)
+def bot(make_bot: BotFactory, database_url: str) -> BotDriver:
+    """On SQLite and PostgreSQL: the tiers' joined read and the slots' figures."""
+    driver = make_bot(now=NOW, url=database_url)
     went_out(driver, "xiaohongshu", XHS)
     went_out(driver, "wechat", WECHAT)
     return driver
