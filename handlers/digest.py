@@ -39,6 +39,9 @@ from storage.topics import BacklogFilter
 family = CommandFamily("digest", aliases=("日报",))
 
 TOP_TOPICS = 3
+# A person's tasks the digest shows (in timeline order): a post the whole team reads,
+# where someone's fortieth task is noise; the rest are in `/task list @member`.
+TASKS_SHOWN = 8
 
 
 @dataclass
@@ -174,12 +177,14 @@ def build_digest(ctx: Context, data: DigestInput) -> Reply:
         if is_away(member, data.day):
             continue
         plan = plan_day(tasks_by_owner.get(member.id, []), day=data.day, workday=ctx.team.workday)
-        sections.append(
-            Section(
-                title=f"  {plan_heading(ctx, member.name, plan)}",
-                rows=[("  ", *row) for row in plan_rows(ctx, plan)],
-            )
+        section = Section(
+            title=f"  {plan_heading(ctx, member.name, plan)}",
+            rows=[("  ", *row) for row in plan_rows(ctx, plan, limit=TASKS_SHOWN)],
         )
+        if len(plan.items) > TASKS_SHOWN:  # the rest are one command away
+            section.lines.append(ctx.t("digest.more_tasks", count=len(plan.items) - TASKS_SHOWN,
+                                       member=member.id))  # fmt: skip
+        sections.append(section)
     answered = {standup.member: standup for standup in data.standups}
     away = [m for m in data.members if is_away(m, data.day) and m.id not in answered]
     expected = [m for m in data.members if m not in away]

@@ -200,10 +200,10 @@ def minutes_text(minutes: int) -> str:
     return format_minutes(minutes) if minutes else "0h"
 
 
-def plan_rows(ctx: Context, plan: DayPlan) -> list[tuple[str, ...]]:
-    """`Q1  09:30–11:30  写推文初稿 (2h)  #3  ↩ 已顺延 2 天`"""
+def plan_rows(ctx: Context, plan: DayPlan, limit: int | None = None) -> list[tuple[str, ...]]:
+    """`Q1  09:30–11:30  写推文初稿 (2h)  #3  ↩ 已顺延 2 天` — the first `limit` items."""
     rows: list[tuple[str, ...]] = []
-    for item in plan.items:
+    for item in plan.items[:limit]:
         slot = (
             f"{item.start.strftime('%H:%M')}–{item.end.strftime('%H:%M')}"
             if item.start and item.end

@@ -371,6 +371,7 @@ MESSAGES: dict[str, str] = {
     "digest.hot_due": 'Hot topic #{id} "{title}" is due {deadline} ({hours} h left) and not scheduled',
     "digest.hot_overdue": 'Hot topic #{id} "{title}" was due {deadline} and is still not scheduled',
     "digest.tasks_title": "👥 Today's tasks",
+    "digest.more_tasks": "    … {count} more: /task list @{member}",
     "digest.standup_title": "🧍 Stand-up {answered}/{expected} answered",
     "digest.standup_missing": " · missing: {names}",
     "digest.standup_away": " · away: {names}",

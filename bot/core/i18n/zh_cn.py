@@ -371,6 +371,7 @@ MESSAGES: dict[str, str] = {
     "digest.hot_due": "热点 #{id}「{title}」{deadline} 截止（还剩 {hours} 小时），尚未排期",
     "digest.hot_overdue": "热点 #{id}「{title}」{deadline} 已截止，仍未排期",
     "digest.tasks_title": "👥 今日任务",
+    "digest.more_tasks": "    …还有 {count} 项：/任务 列表 @{member}",
     "digest.standup_title": "🧍 站会 已回复 {answered}/{expected}",
     "digest.standup_missing": " · 未回复 {names}",
     "digest.standup_away": " · 请假 {names}",
