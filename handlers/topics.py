@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any, Protocol
 
+from sqlmodel import Session
+
 from bot.core.commands import CommandFamily, Context
-from bot.core.config import ScoringWeights
+from bot.core.config import ScoringWeights, TeamSettings
 from bot.core.errors import CommandError
 from bot.core.jobs import TEAM, EventJob, Occurrence, Outgoing
 from bot.core.messages import Audience, Button, Reply, Section, Tone
@@ -465,4 +468,17 @@ def _hot_topics_due(ctx: Context) -> list[Occurrence]:
     return [occurrence(topic) for topic in topics]
 
 
-HOT_TOPIC_ALERT = EventJob("hot_topic_alert", due=_hot_topics_due)
+class _HotTopicsDue:
+    """The hot-topic alerts due in a team (`due`), and which of many teams may have one
+    (`teams_due`: one read a tick, instead of one per team)."""
+
+    def __call__(self, ctx: Context) -> list[Occurrence]:
+        return _hot_topics_due(ctx)
+
+    def teams_due(self, session: Session, teams: Sequence[TeamSettings], now: datetime) -> set[str]:
+        return topic_store.teams_with_hot_ideas(
+            session, team_ids=[team.id for team in teams], after=now, until=now + HOT_ALERT_LEAD
+        )
+
+
+HOT_TOPIC_ALERT = EventJob("hot_topic_alert", due=_HotTopicsDue())

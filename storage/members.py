@@ -125,6 +125,9 @@ def sync_configured_members(
     Config seeds the team; roles changed later in chat (`/team role`) are kept, while
     chat platform ids follow the config so a corrected Slack id takes effect on restart.
     """
+    configured = list(configured)
+    if not configured:  # a team whose members all joined through chat: nothing to read
+        return
     linked = identities.identities_of_team(session, team_id=team_id)
     for member_id, name, role, identities_by_platform in configured:
         # A removed member stays removed on restart: config only adds the ones never seen.

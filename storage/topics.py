@@ -105,6 +105,22 @@ def hot_ideas(
     return list(session.exec(statement.order_by(col(Topic.deadline), col(Topic.id))))
 
 
+def teams_with_hot_ideas(
+    session: Session, *, team_ids: Iterable[str], after: datetime, until: datetime
+) -> set[str]:
+    """Which of these teams have an unscheduled hot topic due in (after, until]: one read
+    for every team, so that a tick asks `hot_ideas` of those only."""
+    wanted = list(team_ids)
+    statement = select(Topic.team_id).where(
+        Topic.status == "idea",
+        col(Topic.hot).is_(True),
+        col(Topic.deadline) > after,
+        col(Topic.deadline) <= until,
+    )
+    found = {str(team_id) for team_id in session.exec(statement.distinct())}
+    return found & set(wanted)
+
+
 @dataclass(frozen=True)
 class BacklogFilter:
     """Which topics a backlog listing shows; every field narrows it."""
