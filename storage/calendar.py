@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import bindparam, func, or_
 from sqlmodel import Session, col, select
@@ -77,18 +79,34 @@ def topics_naming(
 ) -> list[Topic]:
     """Topics in these statuses whose title contains one of the names (in any case) or
     that carry one as a tag, oldest first: what a marketing date's topics are."""
-    wanted = [name for name in dict.fromkeys(names) if name]
+    wanted = tuple(name for name in dict.fromkeys(names) if name)
     if not wanted:
         return []
     dialect = session.get_bind().dialect.name
+    statement = _naming_statement(dialect, wanted, tuple(statuses), limit)
+    return list(session.exec(statement, params={"team_id": team_id}))
+
+
+@lru_cache(maxsize=64)
+def _naming_statement(
+    dialect: str, names: tuple[str, ...], statuses: tuple[str, ...], limit: int
+) -> Any:
+    """Built once per set of names (every team's digest of a day asks the same ones), for
+    any team: building this OR of LIKEs and tag tests anew cost more than running it."""
     matches = [
         func.lower(col(Topic.title)).like(f"%{_escaped(name.lower())}%", escape="\\")
-        for name in wanted
-    ] + [has_tag(dialect, col(Topic.tags), name) for name in wanted]
-    statement = select(Topic).where(
-        col(Topic.team_id) == team_id, col(Topic.status).in_(list(statuses)), or_(*matches)
+        for name in names
+    ] + [has_tag(dialect, col(Topic.tags), name) for name in names]
+    return (
+        select(Topic)
+        .where(
+            col(Topic.team_id) == bindparam("team_id"),
+            col(Topic.status).in_(list(statuses)),
+            or_(*matches),
+        )
+        .order_by(col(Topic.id))
+        .limit(limit)
     )
-    return list(session.exec(statement.order_by(col(Topic.id)).limit(limit)))
 
 
 def topics_by_id(session: Session, *, team_id: str, ids: Iterable[int]) -> dict[int, Topic]:

@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import chinese_calendar
@@ -194,6 +195,13 @@ def _solar_terms(start: date, end: date) -> Iterator[MarketingDate]:
 def builtin_dates(start: date, end: date) -> list[MarketingDate]:
     """Every built-in date in [start, end], in date order (a solar term first on a day
     it shares)."""
+    return list(_builtin_dates(start, end))
+
+
+@lru_cache(maxsize=256)
+def _builtin_dates(start: date, end: date) -> tuple[MarketingDate, ...]:
+    """Worked out once per range: every team's digest of a day asks the same one, and
+    the lunar conversions are the cost."""
     found = list(_solar_terms(start, end))
     for year in range(start.year, end.year + 1):
         for rule in RULES:
@@ -202,7 +210,7 @@ def builtin_dates(start: date, end: date) -> list[MarketingDate]:
                     found.append(MarketingDate(day, rule.key, rule.zh, rule.en, rule.kind,
                                                rule.names))  # fmt: skip
     order = {kind: index for index, kind in enumerate(KINDS)}
-    return sorted(found, key=lambda found_date: (found_date.day, order[found_date.kind]))
+    return tuple(sorted(found, key=lambda found_date: (found_date.day, order[found_date.kind])))
 
 
 def find_builtin(name: str) -> tuple[str, str, str] | None:
