@@ -8,7 +8,7 @@ the morning digest.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 from typing import Protocol
 
@@ -51,6 +51,7 @@ class DayPlan:
     done: list[TaskLine]
     total_minutes: int
     over_limit: bool
+    more: int = 0  # open tasks after `items`, when only the head of the plan was laid out
 
 
 def _minutes(value: time) -> int:
@@ -98,4 +99,24 @@ def plan_day(tasks: Iterable[TaskLine], *, day: date, workday: WorkdaySettings) 
         done=[task for task in tasks if task.status == "done" and task.day <= day],
         total_minutes=total,
         over_limit=total > workday.planned_hours_limit * 60,
+    )
+
+
+def plan_head(
+    head: Iterable[TaskLine],
+    *,
+    open_count: int,
+    open_minutes: int,
+    day: date,
+    workday: WorkdaySettings,
+) -> DayPlan:
+    """The start of a plan whose first open tasks are `head` (in plan order) out of
+    `open_count` open tasks estimated at `open_minutes` in all: the same times as the
+    whole plan's, since a task's slot depends only on the tasks before it."""
+    plan = plan_day(head, day=day, workday=workday)
+    return replace(
+        plan,
+        total_minutes=open_minutes,
+        over_limit=open_minutes > workday.planned_hours_limit * 60,
+        more=open_count - len(plan.items),
     )

@@ -21,7 +21,7 @@ from bot.core.messages import Audience, Reply, Section
 from bot.vocab.when import local_midnight, parse_date
 from handlers.calendar import CalendarEntry, digest_entries, digest_line
 from handlers.campaigns import campaign_warnings
-from handlers.day_plan import TaskLine, plan_day
+from handlers.day_plan import DayPlan, plan_head
 from handlers.publish import post_row, quoted_title
 from handlers.standup import is_away
 from handlers.tasks import plan_heading, plan_rows
@@ -53,7 +53,7 @@ class DigestInput:
     top_topics: Sequence[Row[Any]]  # the first of the backlog, with their votes
     hot_topics: list[Topic]
     members: list[Member]
-    tasks: Sequence[TaskLine]
+    plans: dict[str, DayPlan]  # each member's day, only the tasks the digest shows
     standups: list[Standup]
     # The newest playbook lesson tagged like one of today's posts (their topics' tags).
     lesson: Lesson | None = None
@@ -94,9 +94,20 @@ def gather_digest(ctx: Context, day: date) -> DigestInput:
         top_topics=top,
         hot_topics=topic_store.hot_ideas(ctx.session, team_id=team),
         members=member_store.list_members(ctx.session, team_id=team),
-        tasks=task_store.tasks_for_day(ctx.session, team_id=team, day=day, today=day),
+        plans=_plan_heads(ctx, day),
         standups=standup_store.standups_for_day(ctx.session, team_id=team, day=day),
     )
+
+
+def _plan_heads(ctx: Context, day: date) -> dict[str, DayPlan]:
+    heads: dict[str, list[Row[Any]]] = {}
+    for row in task_store.plan_heads(ctx.session, team_id=ctx.team.id, day=day, shown=TASKS_SHOWN):
+        heads.setdefault(row.owner, []).append(row)
+    return {
+        owner: plan_head(rows, open_count=rows[0].open_count, open_minutes=rows[0].open_minutes,
+                         day=day, workday=ctx.team.workday)
+        for owner, rows in heads.items()
+    }  # fmt: skip
 
 
 def _attention(ctx: Context, data: DigestInput, names: dict[str, str]) -> list[str]:
@@ -170,20 +181,17 @@ def build_digest(ctx: Context, data: DigestInput) -> Reply:
         lines = [f"· {digest_line(ctx, entry, data.day)}" for entry in data.marketing]
         sections.append(Section(title=ctx.t("calendar.digest_title"), lines=lines))
     sections.append(Section(title=ctx.t("digest.tasks_title")))
-    tasks_by_owner: dict[str, list[TaskLine]] = {}
-    for task in data.tasks:
-        tasks_by_owner.setdefault(task.owner, []).append(task)
+    nothing = plan_head((), open_count=0, open_minutes=0, day=data.day, workday=ctx.team.workday)
     for member in data.members:
         if is_away(member, data.day):
             continue
-        plan = plan_day(tasks_by_owner.get(member.id, []), day=data.day, workday=ctx.team.workday)
+        plan = data.plans.get(member.id, nothing)
         section = Section(
             title=f"  {plan_heading(ctx, member.name, plan)}",
-            rows=[("  ", *row) for row in plan_rows(ctx, plan, limit=TASKS_SHOWN)],
+            rows=[("  ", *row) for row in plan_rows(ctx, plan)],
         )
-        if len(plan.items) > TASKS_SHOWN:  # the rest are one command away
-            section.lines.append(ctx.t("digest.more_tasks", count=len(plan.items) - TASKS_SHOWN,
-                                       member=member.id))  # fmt: skip
+        if plan.more:  # the rest are one command away
+            section.lines.append(ctx.t("digest.more_tasks", count=plan.more, member=member.id))
         sections.append(section)
     answered = {standup.member: standup for standup in data.standups}
     away = [m for m in data.members if is_away(m, data.day) and m.id not in answered]

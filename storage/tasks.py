@@ -7,7 +7,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import Row, Select, String, and_, bindparam, or_
+from sqlalchemy import Integer, Row, Select, String, and_, bindparam, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -52,6 +52,49 @@ def _day_statement(*, owner: bool, today: bool) -> Select[Any]:
         conditions.append(tasks.c.day == day)
     columns = [tasks.c[name] for name in TASK_LINE_COLUMNS]
     return core_select(*columns).where(*conditions).order_by(tasks.c.day, tasks.c.id)
+
+
+def plan_heads(session: Session, *, team_id: str, day: date, shown: int) -> Sequence[Row[Any]]:
+    """The first `shown` open tasks of each owner's plan for `day` (today: carried-over
+    ones included), in plan order (quadrant, day, id), each with its owner's whole count
+    (`open_count`) and estimate (`open_minutes`).
+
+    What the digest shows of everyone's day: picking and summing in SQL, a team of 500
+    with 40 tasks each reads 4,000 rows instead of 20,000.
+    """
+    return session.connection().execute(_heads_statement(), {
+        "team_id": team_id, "day": day, "shown": shown,
+    }).all()  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _heads_statement() -> Select[Any]:
+    """Built once."""
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    by_owner = {"partition_by": tasks.c.owner}
+    ranked = (
+        core_select(
+            *(tasks.c[name] for name in TASK_LINE_COLUMNS),
+            func.row_number()
+            .over(**by_owner, order_by=(tasks.c.quadrant, tasks.c.day, tasks.c.id))
+            .label("place"),
+            func.count().over(**by_owner).label("open_count"),
+            func.coalesce(func.sum(tasks.c.estimate_minutes).over(**by_owner), 0).label(
+                "open_minutes"
+            ),
+        )
+        .where(
+            tasks.c.team_id == bindparam("team_id"),
+            tasks.c.status == "open",
+            tasks.c.day <= bindparam("day"),
+        )
+        .subquery()
+    )
+    return (
+        core_select(ranked)
+        .where(ranked.c.place <= bindparam("shown", type_=Integer()))
+        .order_by(ranked.c.owner, ranked.c.place)
+    )
 
 
 TASK_LINE_COLUMNS = ("id", "owner", "text", "quadrant", "estimate_minutes", "day", "status")

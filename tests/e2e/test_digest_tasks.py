@@ -3,6 +3,8 @@ many more there are and where they are: a post the whole team reads stays readab
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.conftest import BotDriver
 
 
@@ -16,3 +18,31 @@ def test_a_long_day_is_cut_at_eight_with_the_command_for_the_rest(bot: BotDriver
     assert len(shown) == 8 and "第1件事" in shown[0] and "第8件事" in shown[-1]
     assert "…还有 2 项：/任务 列表 @bob" in digest
     assert "第10件事" in bot.send("@bob /任务 列表")  # nothing lost: one command away
+
+
+def test_the_first_eight_and_their_times_are_those_of_the_whole_plan(bot: BotDriver) -> None:
+    """Picked and summed in SQL, the digest's head of a plan is the plan's own: the same
+    order (quadrant, then the longest waiting), the same times around lunch, the same
+    total and overload flag; done, dropped and later tasks count nowhere."""
+    for number, (quadrant, estimate) in enumerate(
+        [("q3", "1h"), ("q1", "2h"), ("q2", "45m"), ("q4", "3h"), ("q1", "30m")], start=1
+    ):
+        bot.send(f"@bob /task add 旧事{number} {quadrant} ~{estimate}")
+    bot.send("@bob /task add 做完了 q1 ~4h")
+    bot.send("@bob /task done 6")
+    bot.clock.advance(timedelta(days=1))  # the first five carried over, waiting a day
+    for number, quadrant in enumerate(["q2", "q1", "q4", "q3", "q1"], start=1):
+        bot.send(f"@bob /task add 新事{number} {quadrant} ~1h")
+    bot.send("@bob /task add 不做了 q1 ~1h")
+    bot.send("@bob /task drop 12")
+    bot.send("@bob /task add 明天的事 q1 ~1h 明天")
+
+    plan = bot.send("/task list @bob").splitlines()[1:]
+    digest = bot.send("/日报").splitlines()
+
+    assert plan[0] == "Bob · 计划 12.2 小时 ⚠️ 超过 8 小时" and len(plan) == 11
+    heading = [line.strip() for line in digest].index(plan[0])
+    shown = [line.strip() for line in digest[heading + 1 : heading + 9]]
+    assert shown == [line.strip() for line in plan[1:9]]
+    assert "18:15–19:15  新事4 (1h)" in shown[-1]  # times run on past lunch as in the plan
+    assert digest[heading + 9].strip() == "…还有 2 项：/任务 列表 @bob"
