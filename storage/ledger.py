@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, text, update
@@ -44,8 +45,16 @@ def claim_run(
     caller gets True. One statement: no read first, no savepoint.
     """
     row = {"team_id": team_id, "job": job, "period": period, "status": status, "ran_at": now}
-    statement = _insert(session, JobRun).values(row).on_conflict_do_nothing()
-    return session.execute(statement.returning(col(JobRun.id))).first() is not None
+    statement = _claim_statement(session.get_bind().dialect.name)
+    return session.connection().execute(statement, row).first() is not None
+
+
+@lru_cache(maxsize=2)
+def _claim_statement(dialect: str) -> Any:
+    """Built once per backend (a tick claims a run for every team it walks)."""
+    runs = JobRun.__table__  # type: ignore[attr-defined]
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(runs).on_conflict_do_nothing().returning(runs.c.id)
 
 
 def _insert(session: Session, model: type[JobRun] | type[TeamStart]) -> Any:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from storage.models import OutboxItem
@@ -25,17 +28,28 @@ def enqueue(
     payload: dict[str, Any],
     now: datetime,
 ) -> bool:
-    """Add a message unless one with the same idempotency key exists; True if added."""
-    exists = session.exec(select(OutboxItem.id).where(OutboxItem.idempotency_key == key)).first()
-    if exists is not None:
-        return False
-    session.add(
-        OutboxItem(
-            team_id=team_id, idempotency_key=key, platform=platform, target=target, kind=kind,
-            payload=payload, next_attempt_at=now, created_at=now,
-        )
-    )  # fmt: skip
-    return True
+    """Add a message unless one with the same idempotency key exists; True if added.
+
+    One statement, the unique key deciding (a tick posts for every team it walks)."""
+    row = {
+        "team_id": team_id, "idempotency_key": key, "platform": platform, "target": target,
+        "kind": kind, "payload": payload, "status": "pending", "attempts": 0, "parts_sent": 0,
+        "next_attempt_at": now, "created_at": now,
+    }  # fmt: skip
+    statement = _enqueue_statement(session.get_bind().dialect.name)
+    return session.connection().execute(statement, row).first() is not None
+
+
+@lru_cache(maxsize=2)
+def _enqueue_statement(dialect: str) -> Any:
+    """Built once per backend: INSERT … ON CONFLICT (idempotency_key) DO NOTHING."""
+    outbox = OutboxItem.__table__  # type: ignore[attr-defined]
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(outbox)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(outbox.c.id)
+    )
 
 
 def open_items(session: Session) -> list[OutboxItem]:
