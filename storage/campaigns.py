@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlmodel import Session, col, select
 
 from storage.models import Campaign, CampaignLink, Post, Task
@@ -35,10 +35,19 @@ def campaigns_of_team(session: Session, *, team_id: str) -> list[Campaign]:
 
 def campaigns_between(session: Session, *, team_id: str, first: date, last: date) -> list[Campaign]:
     """Campaigns that run on at least one day of [first, last], in order of their start."""
-    statement = select(Campaign).where(
-        Campaign.team_id == team_id, Campaign.starts_on <= last, Campaign.ends_on >= first
+    params = {"team_id": team_id, "first": first, "last": last}
+    return list(session.exec(_BETWEEN, params=params))
+
+
+_BETWEEN = (  # built once: every team's digest reads it
+    select(Campaign)
+    .where(
+        Campaign.team_id == bindparam("team_id"),
+        Campaign.starts_on <= bindparam("last"),
+        Campaign.ends_on >= bindparam("first"),
     )
-    return list(session.exec(statement.order_by(col(Campaign.starts_on), col(Campaign.id))))
+    .order_by(col(Campaign.starts_on), col(Campaign.id))
+)
 
 
 def add_link(session: Session, link: CampaignLink) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import bindparam, func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage import identities
@@ -61,18 +62,29 @@ def find_member(
 def list_members(session: Session, *, team_id: str, include_removed: bool = False) -> list[Member]:
     """The team's members in the order they joined; removed ones only when asked, so
     that prompts, reminders and counts never reach someone who left."""
-    statement = select(Member).where(Member.team_id == team_id)
-    if not include_removed:
-        statement = statement.where(col(Member.active))
-    return list(session.exec(statement.order_by(col(Member.created_at), col(Member.id))))
+    statement = _MEMBERS if include_removed else _ACTIVE_MEMBERS
+    return list(session.exec(statement, params={"team_id": team_id}))
 
 
 def member_names(session: Session, *, team_id: str) -> dict[str, str]:
     """member id → display name, removed members included: for showing history (a post,
     task or stand-up of someone who left still names them), never for choosing whom to
     prompt or count — that is `list_members`."""
-    statement = select(Member.id, Member.name).where(Member.team_id == team_id)
-    return {member_id: name for member_id, name in session.exec(statement)}
+    rows = session.connection().execute(_NAMES, {"team_id": team_id})
+    return {member_id: name for member_id, name in rows}
+
+
+# Built once: every command and every team's digest reads these.
+_MEMBERS = (
+    select(Member)
+    .where(Member.team_id == bindparam("team_id"))
+    .order_by(col(Member.created_at), col(Member.id))
+)
+_ACTIVE_MEMBERS = _MEMBERS.where(col(Member.active))
+_NAMES = core_select(
+    Member.__table__.c.id,  # type: ignore[attr-defined]
+    Member.__table__.c.name,  # type: ignore[attr-defined]
+).where(Member.__table__.c.team_id == bindparam("team_id"))  # type: ignore[attr-defined]
 
 
 def count_admins(session: Session, *, team_id: str) -> int:

@@ -62,13 +62,20 @@ def active_posts_of_topic(session: Session, *, topic_id: int) -> list[Post]:
 def posts_published_between(
     session: Session, *, team_id: str, start: datetime, end: datetime
 ) -> list[Post]:
-    statement = select(Post).where(
-        Post.team_id == team_id,
+    params = {"team_id": team_id, "start": start, "end": end}
+    return list(session.exec(_PUBLISHED_BETWEEN, params=params))
+
+
+_PUBLISHED_BETWEEN = (  # built once: the digest of every team reads it
+    select(Post)
+    .where(
+        Post.team_id == bindparam("team_id"),
         Post.status == "published",
-        col(Post.published_at) >= start,
-        col(Post.published_at) < end,
+        col(Post.published_at) >= bindparam("start"),
+        col(Post.published_at) < bindparam("end"),
     )
-    return list(session.exec(statement.order_by(col(Post.published_at))))
+    .order_by(col(Post.published_at))
+)
 
 
 def posts_touching(session: Session, *, team_id: str, start: datetime, end: datetime) -> list[Post]:

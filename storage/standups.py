@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage.models import Standup
@@ -17,8 +18,14 @@ def get_standup(session: Session, *, team_id: str, member: str, day: date) -> St
 
 
 def standups_for_day(session: Session, *, team_id: str, day: date) -> list[Standup]:
-    statement = select(Standup).where(Standup.team_id == team_id, Standup.day == day)
-    return list(session.exec(statement.order_by(col(Standup.answered_at))))
+    return list(session.exec(_OF_DAY, params={"team_id": team_id, "day": day}))
+
+
+_OF_DAY = (  # built once: every team's digest reads it
+    select(Standup)
+    .where(Standup.team_id == bindparam("team_id"), Standup.day == bindparam("day"))
+    .order_by(col(Standup.answered_at))
+)
 
 
 def standups_between(session: Session, *, team_id: str, start: date, end: date) -> list[Standup]:

@@ -92,17 +92,25 @@ def hot_ideas(
     """Unscheduled hot topics with a deadline, soonest first; only those whose deadline
     is in (after, until] when given. The digest and the hot-topic alert read these, and
     not the whole backlog, on every tick."""
+    statement = _hot_statement(after=after is not None, until=until is not None)
+    params = {"team_id": team_id, "after": after, "until": until}
+    return list(session.exec(statement, params=params))
+
+
+@lru_cache(maxsize=4)
+def _hot_statement(*, after: bool, until: bool) -> Any:
+    """Built once per shape: every team's digest reads it."""
     statement = select(Topic).where(
-        Topic.team_id == team_id,
+        Topic.team_id == bindparam("team_id"),
         Topic.status == "idea",
         col(Topic.hot).is_(True),
         col(Topic.deadline).is_not(None),
     )
-    if after is not None:
-        statement = statement.where(col(Topic.deadline) > after)
-    if until is not None:
-        statement = statement.where(col(Topic.deadline) <= until)
-    return list(session.exec(statement.order_by(col(Topic.deadline), col(Topic.id))))
+    if after:
+        statement = statement.where(col(Topic.deadline) > bindparam("after"))
+    if until:
+        statement = statement.where(col(Topic.deadline) <= bindparam("until"))
+    return statement.order_by(col(Topic.deadline), col(Topic.id))
 
 
 def teams_with_hot_ideas(
