@@ -163,8 +163,31 @@ class Reply:
 
 
 def reply_to_dict(reply: Reply) -> dict[str, Any]:
-    """A Reply as plain JSON data, to keep in the outbox until it is delivered."""
-    return asdict(reply)
+    """A Reply as plain JSON data, to keep in the outbox until it is delivered.
+
+    Written out field by field: `dataclasses.asdict` deep-copies every string and row
+    through a recursion, and a tick does this for every team's digest."""
+    return {
+        "title": reply.title,
+        "tone": reply.tone,
+        "sections": [
+            {
+                "title": section.title,
+                "lines": list(section.lines),
+                "rows": [tuple(row) for row in section.rows],
+                "fields": [tuple(item) for item in section.fields],
+            }
+            for section in reply.sections
+        ],
+        "buttons": [asdict(button) for button in reply.buttons],
+        "audience": reply.audience,
+        "image": asdict(reply.image) if reply.image is not None else None,
+        "notices": [
+            {"member_id": notice.member_id, "reply": reply_to_dict(notice.reply)}
+            for notice in reply.notices
+        ],
+        "form": asdict(reply.form) if reply.form is not None else None,
+    }
 
 
 def reply_from_dict(data: dict[str, Any]) -> Reply:
