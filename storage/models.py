@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
     Text,
     UniqueConstraint,
+    case,
+    column,
+    literal_column,
     true,
 )
+from sqlalchemy.sql.elements import Grouping
 from sqlmodel import Column, Field, SQLModel, String
 
 from storage.types import UTCDateTime
@@ -90,6 +96,20 @@ class Identity(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+def priority_rank(priority: Any) -> ColumnElement[int]:
+    """Where a topic's priority ranks in the backlog (high 0, mid 1, low 2), as SQL.
+
+    Written with literal values, not bound ones, so that the backlog index is on the very
+    expression the backlog query sorts by: the database then reads a thousand ideas in
+    order and stops after the page instead of sorting them all.
+    """
+    whens: list[tuple[Any, Any]] = [
+        (priority == literal_column(f"'{name}'"), literal_column(str(rank)))
+        for rank, name in enumerate(PRIORITIES)
+    ]
+    return case(*whens, else_=literal_column(str(len(PRIORITIES))))
+
+
 class Topic(SQLModel, table=True):
     """An idea in the backlog, scored on timeliness, value and conversion."""
 
@@ -101,7 +121,14 @@ class Topic(SQLModel, table=True):
             "timeliness BETWEEN 1 AND 5 AND value BETWEEN 1 AND 5 AND conversion BETWEEN 1 AND 5",
             name="ck_topics_ratings",
         ),
-        Index("ix_topics_team_status", "team_id", "status"),
+        # The backlog's order (storage/topics.py): priority, then score, per team and status.
+        Index(
+            "ix_topics_backlog",
+            "team_id",
+            "status",
+            Grouping(priority_rank(column("priority"))),  # PostgreSQL wants it in brackets
+            column("score").desc(),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,12 +8,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, case, exists, func
+from sqlalchemy import Integer, Row, Select, and_, bindparam, exists, func
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import Topic, Vote
+from storage.models import PRIORITIES, Topic, Vote, priority_rank
 
 
 def add_topic(session: Session, topic: Topic) -> Topic:
@@ -140,7 +140,7 @@ class BacklogFilter:
     tags: tuple[str, ...] = ()  # each one must be among the topic's tags
 
 
-PRIORITY_RANK = {"high": 0, "mid": 1, "low": 2}
+PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 
 
 def backlog_page(
@@ -190,23 +190,32 @@ def _backlog_statement(
         .scalar_subquery()
         .label("votes")
     )
-    conditions = [topics.c.team_id == bindparam("team_id")]
-    if statuses:
-        conditions.append(topics.c.status.in_(bindparam("statuses", expanding=True)))
-    if mine:
-        conditions.append(topics.c.created_by == bindparam("created_by"))
-    if platform:
-        conditions.append(topics.c.platform == bindparam("platform"))
-    if priorities:
-        conditions.append(topics.c.priority.in_(bindparam("priorities", expanding=True)))
-    conditions += [has_tag(dialect, topics.c.tags, bindparam(f"tag_{n}")) for n in range(tags)]
-    rank = case(PRIORITY_RANK, value=topics.c.priority, else_=len(PRIORITY_RANK))
+
+    def matching(table: Any) -> list[Any]:
+        conditions = [table.c.team_id == bindparam("team_id")]
+        if statuses:
+            conditions.append(table.c.status.in_(bindparam("statuses", expanding=True)))
+        if mine:
+            conditions.append(table.c.created_by == bindparam("created_by"))
+        if platform:
+            conditions.append(table.c.platform == bindparam("platform"))
+        if priorities:
+            conditions.append(table.c.priority.in_(bindparam("priorities", expanding=True)))
+        conditions += [has_tag(dialect, table.c.tags, bindparam(f"tag_{n}")) for n in range(tags)]
+        return conditions
+
+    # The count of every match as an uncorrelated subquery, which the database runs once
+    # from the index; `count(*) OVER ()` would make it keep every matching row (titles,
+    # tags) until the last, 3.5x the cost of the page at a thousand ideas.
+    counted = topics.alias("counted")
+    total = core_select(func.count()).where(*matching(counted)).scalar_subquery().label("total")
+    rank = priority_rank(topics.c.priority)  # the expression `ix_topics_backlog` is on
     columns = [topics.c[name] for name in _LINE_COLUMNS]
     return (
-        core_select(*columns, votes, func.count().over().label("total"))
-        .where(and_(*conditions))
+        core_select(*columns, votes, total)
+        .where(and_(*matching(topics)))
         .order_by(rank, topics.c.score.desc(), votes.desc(), topics.c.created_at, topics.c.id)
-        .limit(bindparam("limit"))
+        .limit(bindparam("limit", type_=Integer()))
     )
 
 

@@ -138,3 +138,31 @@ def topics_loaded() -> Iterator[list[int]]:
         yield loaded
     finally:
         event.remove(Topic, "load", record)
+
+
+def test_the_first_page_is_read_through_the_backlog_index(database_url: str) -> None:
+    """The database reads ideas in backlog order from `ix_topics_backlog` and stops after
+    the page: it sorts only topics tied on priority and score (by votes, then age), never
+    the whole backlog, so the page costs about the same at a thousand ideas as at ten."""
+    bot = OpsBot.open(make_settings(database_url), FrozenClock(START))
+    try:
+        _fill(bot, 60, seed=3)
+        statement = topic_store._backlog_statement(
+            bot.engine.dialect.name, statuses=True, mine=False, platform=False,
+            priorities=False, tags=0,
+        )  # fmt: skip
+        bound = statement.params(team_id="content", statuses=["idea"], limit=30)
+        with bot.engine.connect() as connection:
+            sql = str(bound.compile(connection, compile_kwargs={"literal_binds": True}))
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("ANALYZE topics")
+                connection.exec_driver_sql("SET enable_seqscan = off")  # 60 rows: a scan is cheaper
+                plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+                assert "ix_topics_backlog" in plan and "Incremental Sort" in plan
+            else:
+                rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+                plan = "\n".join(row[-1] for row in rows)
+                assert "USING INDEX ix_topics_backlog" in plan
+                assert "RIGHT PART OF ORDER BY" in plan  # not "FOR ORDER BY": no full sort
+    finally:
+        bot.engine.dispose()
