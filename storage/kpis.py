@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy
@@ -47,21 +48,41 @@ def _upsert(
     also: Mapping[str, Any] | None = None,
 ) -> tuple[Upsert, float | None]:
     """Set the `value` of the row with this natural key (and the columns in `also`, when
-    the value changes); returns what happened and the value it replaced, if any."""
-    statement = select(model)
-    for column, wanted in key.items():
-        statement = statement.where(getattr(model, column) == wanted)
-    row: ValueRow | None = session.exec(statement).first()  # type: ignore[assignment]
-    if row is None:
-        session.add(model(**key, **(also or {}), value=value, updated_at=now))
+    the value changes); returns what happened and the value it replaced, if any.
+
+    Core statements built once per model and key: `/kpi log` runs this for each metric
+    it is given, and building and loading ORM rows for it cost more than the writes."""
+    read, write, add = _upsert_statements(model, tuple(key), tuple(also or ()))
+    connection = session.connection()
+    found = connection.execute(read, dict(key)).first()
+    if found is None:
+        connection.execute(add, {**key, **(also or {}), "value": value, "updated_at": now})
         return Upsert.INSERTED, None
-    if same_value(row.value, value):
-        return Upsert.UNCHANGED, row.value
-    previous = row.value
-    row.value, row.updated_at = value, now
-    for column, given in (also or {}).items():
-        setattr(row, column, given)
-    return Upsert.UPDATED, previous
+    if same_value(found.value, value):
+        return Upsert.UNCHANGED, found.value
+    changed = {**(also or {}), "row_id": found.id, "value": value, "updated_at": now}
+    connection.execute(write, changed)
+    loaded = session.identity_map.get(session.identity_key(model, found.id))
+    if loaded is not None:  # read through the ORM earlier in this transaction
+        session.expire(loaded)
+    return Upsert.UPDATED, found.value
+
+
+@lru_cache(maxsize=16)
+def _upsert_statements(
+    model: type[ValueRow], key: tuple[str, ...], also: tuple[str, ...]
+) -> tuple[Any, Any, Any]:
+    """The read by natural key, the update by id and the insert, built once."""
+    table: sqlalchemy.Table = model.__table__  # type: ignore[union-attr]
+    read = sqlalchemy.select(table.c.id, table.c.value).where(
+        *(table.c[name] == sqlalchemy.bindparam(name) for name in key)
+    )
+    columns: dict[str, Any] = {
+        name: sqlalchemy.bindparam(name) for name in ("value", "updated_at", *also)
+    }
+    write = sqlalchemy.update(table).where(table.c.id == sqlalchemy.bindparam("row_id"))
+    write = write.values(columns)
+    return read, write, sqlalchemy.insert(table)
 
 
 def upsert_daily(
