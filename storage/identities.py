@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage.models import Identity, Member
@@ -57,12 +58,20 @@ def identities_of_team(session: Session, *, team_id: str) -> dict[str, dict[str,
 
 def teams_of_identity(session: Session, *, platform: str, external_id: str) -> list[str]:
     """The teams in which someone with this platform id is a member."""
-    statement = (
-        select(Identity.team_id)
-        .where(Identity.platform == platform, Identity.external_id == external_id)
-        .order_by(col(Identity.team_id))
+    parameters = {"platform": platform, "external_id": external_id}
+    return list(session.connection().execute(_TEAMS_OF_IDENTITY, parameters).scalars())
+
+
+# Built once: a command from a DM or another channel than the team's asks it first.
+_IDENTITIES = Identity.__table__  # type: ignore[attr-defined]
+_TEAMS_OF_IDENTITY = (
+    core_select(_IDENTITIES.c.team_id)
+    .where(
+        _IDENTITIES.c.platform == bindparam("platform"),
+        _IDENTITIES.c.external_id == bindparam("external_id"),
     )
-    return list(session.exec(statement))
+    .order_by(_IDENTITIES.c.team_id)
+)
 
 
 def link(
