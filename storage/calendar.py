@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage.models import CalendarDate, CalendarFeed, Topic
@@ -34,8 +35,9 @@ _OWN_BETWEEN = (
     )
     .order_by(col(CalendarDate.day), col(CalendarDate.id))
 )
-_HIDDEN_NAMES = select(CalendarDate.name).where(
-    CalendarDate.team_id == bindparam("team_id"), CalendarDate.kind == HIDDEN
+_DATES = CalendarDate.__table__  # type: ignore[attr-defined]
+_HIDDEN_NAMES = core_select(_DATES.c.name).where(
+    _DATES.c.team_id == bindparam("team_id"), _DATES.c.kind == HIDDEN
 )
 
 
@@ -49,7 +51,7 @@ def own_dates_between(
 
 def hidden_names(session: Session, *, team_id: str) -> set[str]:
     """The (Chinese) names of the built-in dates the team hid."""
-    return set(session.exec(_HIDDEN_NAMES, params={"team_id": team_id}))
+    return set(session.connection().execute(_HIDDEN_NAMES, {"team_id": team_id}).scalars())
 
 
 def own_dates_named(session: Session, *, team_id: str, name: str) -> list[CalendarDate]:
