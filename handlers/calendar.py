@@ -19,6 +19,7 @@ in any case. The morning digest warns `lead_days` days ahead
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -32,7 +33,8 @@ from bot.vocab.when import local_midnight, looks_like_date, parse_date
 from handlers.publish import post_state, quoted_title
 from storage import calendar as calendar_store
 from storage import posts as post_store
-from storage.models import CALENDAR_NAME_MAX_LENGTH, CalendarDate, Post, Topic
+from storage.models import CALENDAR_NAME_MAX_LENGTH, CalendarDate, Topic
+from storage.posts import PostLine
 
 family = CommandFamily("calendar", aliases=("日历",))
 
@@ -55,7 +57,7 @@ class CalendarEntry:
     """A marketing date, the posts planned for it and the topics naming it not yet in one."""
 
     date: MarketingDate
-    posts: list[Post] = field(default_factory=list)
+    posts: Sequence[PostLine] = field(default_factory=list)
     topics: list[Topic] = field(default_factory=list)
 
 
@@ -85,7 +87,7 @@ def calendar_entries(ctx: Context, start: date, end: date) -> list[CalendarEntry
     if not dates:
         return []
     team, zone = ctx.team.id, ctx.team.zone
-    posts = post_store.posts_between(
+    posts = post_store.post_lines_between(
         ctx.session, team_id=team, statuses=TIED_POST_STATUSES,
         start=local_midnight(start - timedelta(days=TIE_DAYS_BEFORE), zone),
         end=local_midnight(end + timedelta(days=1), zone),
@@ -134,7 +136,7 @@ def days_left_text(ctx: Context, day: date, today: date) -> str:
     return ctx.t("calendar.days.left", days=left)
 
 
-def _post_text(ctx: Context, post: Post) -> str:
+def _post_text(ctx: Context, post: PostLine) -> str:
     local = ctx.local(post.planned_at)
     return ctx.t(
         "calendar.post", id=post.id, title=quoted_title(ctx, post.title),

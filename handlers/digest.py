@@ -33,6 +33,7 @@ from storage import standups as standup_store
 from storage import tasks as task_store
 from storage import topics as topic_store
 from storage.models import Lesson, Member, Post, Standup, Topic
+from storage.posts import PostLine
 from storage.team_rows import get_in_team
 from storage.topics import BacklogFilter
 
@@ -48,7 +49,7 @@ TASKS_SHOWN = 8
 class DigestInput:
     day: date
     now: datetime
-    posts_today: list[Post]
+    posts_today: Sequence[PostLine]
     published_yesterday: list[Post]
     top_topics: Sequence[Row[Any]]  # the first of the backlog, with their votes
     hot_topics: list[Topic]
@@ -68,7 +69,7 @@ def gather_digest(ctx: Context, day: date) -> DigestInput:
     top, _ = topic_store.backlog_page(
         ctx.session, team_id=team, wanted=BacklogFilter(), limit=TOP_TOPICS
     )
-    posts_today = post_store.posts_between(ctx.session, team_id=team, start=start, end=end)
+    posts_today = post_store.post_lines_between(ctx.session, team_id=team, start=start, end=end)
     tags = [
         tag
         for post in posts_today

@@ -34,6 +34,7 @@ from handlers.team import resolve_member
 from storage import members as member_store
 from storage import posts as post_store
 from storage.models import REASON_MAX_LENGTH, TITLE_MAX_LENGTH, URL_MAX_LENGTH, Post, Topic
+from storage.posts import PostLine
 from storage.team_rows import get_in_team
 
 family = CommandFamily("publish", aliases=("发布",))
@@ -69,11 +70,11 @@ def quoted_title(ctx: Context, title: str) -> str:
     return ctx.t("publish.quoted_title", title=title)
 
 
-def post_state(ctx: Context, post: Post) -> str:
+def post_state(ctx: Context, post: PostLine) -> str:
     return ctx.t(f"post_state.{post.status}")
 
 
-def post_row(ctx: Context, post: Post, names: dict[str, str]) -> tuple[str, ...]:
+def post_row(ctx: Context, post: PostLine, names: dict[str, str]) -> tuple[str, ...]:
     """`#7  20:00  公众号  《冬季护肤指南》  Bob → Carol  ✅ 作者已确认 · ⏳ 待审核`"""
     reviewer_id = post.reviewer_confirmed_by or post.reviewer  # a stand-in who reviewed shows
     reviewer = names.get(reviewer_id or "", reviewer_id) or ctx.t("publish.any_reviewer")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam
+from sqlalchemy import Select, bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage.models import Post
@@ -50,6 +52,68 @@ _PLANNED_BETWEEN = (
 _PLANNED_BETWEEN_IN_STATUSES = _PLANNED_BETWEEN.where(
     col(Post.status).in_(bindparam("statuses", expanding=True))
 )
+
+
+class PostLine(Protocol):
+    """What a listing reads of a post: a `Post`, or a row of `post_lines_between`."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def topic_id(self) -> int | None: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def planned_at(self) -> datetime: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def reviewer(self) -> str | None: ...
+    @property
+    def reviewer_confirmed_by(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def changes_requested_by(self) -> str | None: ...
+    @property
+    def changes_requested_reason(self) -> str | None: ...
+
+
+def post_lines_between(
+    session: Session,
+    *,
+    team_id: str,
+    start: datetime,
+    end: datetime,
+    statuses: Iterable[str] | None = None,
+) -> Sequence[PostLine]:
+    """`posts_between` for reading only: rows, not ORM objects.
+
+    The digest and the marketing calendar read these for every team a tick walks, where
+    loading them through the ORM cost twice the read itself."""
+    params: dict[str, object] = {"team_id": team_id, "start": start, "end": end}
+    if statuses is not None:
+        params["statuses"] = list(statuses)
+    rows = session.connection().execute(_lines_statement(statuses is not None), params).all()
+    return cast(Sequence[PostLine], rows)  # a Row has every column as an attribute
+
+
+@lru_cache(maxsize=2)
+def _lines_statement(in_statuses: bool) -> Select[Any]:
+    """Built once per shape."""
+    posts = Post.__table__  # type: ignore[attr-defined]
+    statement = core_select(posts).where(
+        posts.c.team_id == bindparam("team_id"),
+        posts.c.planned_at >= bindparam("start"),
+        posts.c.planned_at < bindparam("end"),
+    )
+    if in_statuses:
+        statement = statement.where(posts.c.status.in_(bindparam("statuses", expanding=True)))
+    return statement.order_by(posts.c.planned_at, posts.c.id)
 
 
 def active_posts_of_topic(session: Session, *, topic_id: int) -> list[Post]:
