@@ -33,7 +33,8 @@ from bot.vocab.when import local_midnight, looks_like_date, parse_date
 from handlers.publish import post_state, quoted_title
 from storage import calendar as calendar_store
 from storage import posts as post_store
-from storage.models import CALENDAR_NAME_MAX_LENGTH, CalendarDate, Topic
+from storage.calendar import NamedTopic
+from storage.models import CALENDAR_NAME_MAX_LENGTH, CalendarDate
 from storage.posts import PostLine
 
 family = CommandFamily("calendar", aliases=("日历",))
@@ -58,7 +59,7 @@ class CalendarEntry:
 
     date: MarketingDate
     posts: Sequence[PostLine] = field(default_factory=list)
-    topics: list[Topic] = field(default_factory=list)
+    topics: Sequence[NamedTopic] = field(default_factory=list)
 
 
 def own_date(row: CalendarDate) -> MarketingDate:
@@ -75,7 +76,7 @@ def marketing_dates(ctx: Context, start: date, end: date) -> list[MarketingDate]
     return sorted(found, key=lambda found_date: found_date.day)  # stable: built-in first
 
 
-def _topic_names(topic: Topic, names: tuple[str, ...]) -> bool:
+def _topic_names(topic: NamedTopic, names: tuple[str, ...]) -> bool:
     folded = {name.casefold() for name in names}
     return names_in(topic.title, names) or any(tag.casefold() in folded for tag in topic.tags)
 
@@ -146,7 +147,7 @@ def _post_text(ctx: Context, post: PostLine) -> str:
     )  # fmt: skip
 
 
-def _topic_text(ctx: Context, topic: Topic) -> str:
+def _topic_text(ctx: Context, topic: NamedTopic) -> str:
     key = "calendar.topic_idea" if topic.status == "idea" else "calendar.topic_scheduled"
     return ctx.t(key, id=topic.id, title=topic.title)
 
