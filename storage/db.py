@@ -10,10 +10,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Table, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
@@ -192,6 +195,18 @@ def create_engine_for(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=32)
+def insert_unless_taken(table: Table, dialect: str, key: tuple[str, ...] | None = None) -> Any:
+    """`INSERT … ON CONFLICT [(key)] DO NOTHING RETURNING id` into `table`, built once per
+    table and backend: a row that is there already is left alone and returns no id, so
+    the unique key, not a read first, decides who inserted it (also between processes).
+    For the writes on every request and every team of a tick, where building the
+    statement cost more than running it."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(key) if key else None)
+    return statement.returning(table.c.id)
 
 
 _sqlite_writers: dict[int, threading.RLock] = {}

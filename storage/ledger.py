@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, text, update
@@ -22,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
+from storage.db import insert_unless_taken
 from storage.models import JobRun, Member, TeamStart, TickRound
 
 Run = tuple[str, str, str]  # (team, job, period)
@@ -45,16 +45,11 @@ def claim_run(
     caller gets True. One statement: no read first, no savepoint.
     """
     row = {"team_id": team_id, "job": job, "period": period, "status": status, "ran_at": now}
-    statement = _claim_statement(session.get_bind().dialect.name)
+    statement = insert_unless_taken(_RUNS, session.get_bind().dialect.name)
     return session.connection().execute(statement, row).first() is not None
 
 
-@lru_cache(maxsize=2)
-def _claim_statement(dialect: str) -> Any:
-    """Built once per backend (a tick claims a run for every team it walks)."""
-    runs = JobRun.__table__  # type: ignore[attr-defined]
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert(runs).on_conflict_do_nothing().returning(runs.c.id)
+_RUNS = JobRun.__table__  # type: ignore[attr-defined]
 
 
 def _insert(session: Session, model: type[JobRun] | type[TeamStart]) -> Any:

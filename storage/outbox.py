@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
+from storage.db import insert_unless_taken
 from storage.models import OutboxItem
 
 OPEN_STATUSES = ("pending", "sending")
@@ -36,20 +34,8 @@ def enqueue(
         "kind": kind, "payload": payload, "status": "pending", "attempts": 0, "parts_sent": 0,
         "next_attempt_at": now, "created_at": now,
     }  # fmt: skip
-    statement = _enqueue_statement(session.get_bind().dialect.name)
+    statement = insert_unless_taken(_OUTBOX, session.get_bind().dialect.name, ("idempotency_key",))
     return session.connection().execute(statement, row).first() is not None
-
-
-@lru_cache(maxsize=2)
-def _enqueue_statement(dialect: str) -> Any:
-    """Built once per backend: INSERT … ON CONFLICT (idempotency_key) DO NOTHING."""
-    outbox = OutboxItem.__table__  # type: ignore[attr-defined]
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (
-        insert(outbox)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(outbox.c.id)
-    )
 
 
 def open_items(session: Session) -> list[OutboxItem]:
