@@ -15,7 +15,7 @@ from bot.core.render.text import shorten
 from bot.vocab.arguments import OnceEach, parse_id, parse_mention, unquote
 from bot.vocab.durations import format_minutes, is_estimate, parse_estimate
 from bot.vocab.when import parse_date, split_trailing_date
-from handlers.day_plan import DayPlan, plan_day
+from handlers.day_plan import DayPlan, plan_day, plan_head
 from handlers.records import load_record
 from handlers.task_plans import (
     PlanEntry,
@@ -45,6 +45,7 @@ QUADRANT_WORDS = {
 EVERYONE_WORDS = {"all", "全部", "所有人"}
 MINE_WORDS = {"mine", "我的", "me"}
 DEFAULT_QUADRANT = "q2"
+PLAN_SHOWN = 30  # tasks of a plan `/task list` lays out; the rest are counted, as in the backlog
 
 
 def parse_quadrant(word: str) -> str | None:
@@ -231,12 +232,18 @@ def plan_heading(ctx: Context, name: str, plan: DayPlan) -> str:
     return heading
 
 
-def _plan_for(ctx: Context, member: Speaker, day: date) -> DayPlan:
-    today = ctx.today()
-    tasks = task_store.tasks_for_day(
-        ctx.session, team_id=ctx.team.id, day=day, today=today, owner=member.id
-    )
-    return plan_day(tasks, day=day, workday=ctx.team.workday)
+def _plan_for(ctx: Context, member: Speaker, day: date) -> tuple[DayPlan, int]:
+    """The head of a member's plan for `day` (`PLAN_SHOWN` tasks), and how many of that
+    day's tasks they have done."""
+    own = task_store.own_plan_head(
+        ctx.session, team_id=ctx.team.id, owner=member.id, day=day, today=ctx.today(),
+        shown=PLAN_SHOWN,
+    )  # fmt: skip
+    plan = plan_head(
+        own.head, open_count=own.open_count, open_minutes=own.open_minutes, day=day,
+        workday=ctx.team.workday,
+    )  # fmt: skip
+    return plan, own.done
 
 
 def _load(ctx: Context, word: str | None) -> Task:
@@ -296,10 +303,12 @@ def list_tasks(ctx: Context, args: list[str]) -> Reply:
             day = parse_date([word], today=today)
     sections = []
     for member in members:
-        plan = _plan_for(ctx, member, day)
+        plan, done = _plan_for(ctx, member, day)
         section = Section(title=plan_heading(ctx, member.name, plan), rows=plan_rows(ctx, plan))
-        if plan.done:
-            section.lines.append(ctx.t("task.done_count", count=len(plan.done)))
+        if plan.more:
+            section.lines.append(ctx.t("list.more", count=plan.more))
+        if done:
+            section.lines.append(ctx.t("task.done_count", count=done))
         sections.append(section)
     if day == today and [member.id for member in members] == [ctx.member.id]:
         offer = plan_offers(ctx, [ctx.member.id]).get(ctx.member.id)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Row, Select, String, and_, bindparam, func, or_
+from sqlalchemy import Integer, Row, Select, String, and_, bindparam, case, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -65,6 +66,72 @@ def plan_heads(session: Session, *, team_id: str, day: date, shown: int) -> Sequ
     return session.connection().execute(_heads_statement(), {
         "team_id": team_id, "day": day, "shown": shown,
     }).all()  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OwnPlan:
+    """The head of one person's plan, and the counts of the whole of it."""
+
+    head: Sequence[Row[Any]]  # TASK_LINE_COLUMNS, in plan order
+    open_count: int
+    open_minutes: int
+    done: int  # the day's tasks they have done
+
+
+def own_plan_head(
+    session: Session, *, team_id: str, owner: str, day: date, today: date, shown: int
+) -> OwnPlan:
+    """The first `shown` open tasks of one person's plan for `day` (carried-over ones
+    only when `day` is today), with the counts of the whole plan.
+
+    What `/task list` shows: a head and three sums, so that its cost does not grow with a
+    day of a hundred tasks (whose lines would not fit a chat message anyway). Two plain
+    statements: on SQLite a third of the cost of the digest's windowed one for one owner."""
+    params = {"team_id": team_id, "owner": owner, "day": day, "shown": shown}
+    connection = session.connection()
+    carried = day == today
+    head = connection.execute(_own_head_statement(carried=carried), params).all()
+    open_count, open_minutes, done = connection.execute(
+        _own_counts_statement(carried=carried), params
+    ).one()
+    return OwnPlan(head, open_count or 0, open_minutes or 0, done or 0)
+
+
+@lru_cache(maxsize=2)
+def _own_head_statement(*, carried: bool) -> Select[Any]:
+    """Built once per shape."""
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    day: Any = bindparam("day")
+    return (
+        core_select(*(tasks.c[name] for name in TASK_LINE_COLUMNS))
+        .where(
+            tasks.c.team_id == bindparam("team_id"),
+            tasks.c.owner == bindparam("owner"),
+            tasks.c.status == "open",
+            tasks.c.day <= day if carried else tasks.c.day == day,
+        )
+        .order_by(tasks.c.quadrant, tasks.c.day, tasks.c.id)
+        .limit(bindparam("shown", type_=Integer()))
+    )
+
+
+@lru_cache(maxsize=2)
+def _own_counts_statement(*, carried: bool) -> Select[Any]:
+    """Built once per shape: open tasks, their estimates, and the day's done tasks."""
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    day: Any = bindparam("day")
+    is_open = tasks.c.status == "open"
+    done_that_day = and_(tasks.c.status == "done", tasks.c.day == day)
+    return core_select(
+        func.sum(case((is_open, 1), else_=0)),
+        func.sum(case((is_open, func.coalesce(tasks.c.estimate_minutes, 0)), else_=0)),
+        func.sum(case((done_that_day, 1), else_=0)),
+    ).where(
+        tasks.c.team_id == bindparam("team_id"),
+        tasks.c.owner == bindparam("owner"),
+        tasks.c.day <= day if carried else tasks.c.day == day,
+        or_(is_open, done_that_day),
+    )
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from bot.core.clock import FrozenClock
 from bot.runtime.app import OpsBot
@@ -20,6 +19,7 @@ from storage.db import transaction
 from storage.models import Topic, Vote
 from storage.topics import PRIORITY_RANK, BacklogFilter
 from tests.conftest import BotFactory, make_settings
+from tests.sql_counting import statements
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 TAGS = ("促销", "节日", "Tag", "tag", "双十一")
@@ -93,20 +93,6 @@ def test_the_backlog_order_and_filters_match_the_rule(database_url: str) -> None
                 assert all(row.votes == votes[row.id] for row in rows)
     finally:
         bot.engine.dispose()
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_listing_runs_as_many_statements_for_300_topics_as_for_3(

@@ -4,12 +4,9 @@ a failing one is given back exactly as it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Engine, event, update
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.core.messages import Reply, reply_to_dict
@@ -19,6 +16,7 @@ from storage import outbox as outbox_store
 from storage.db import transaction
 from storage.models import OutboxItem
 from tests.conftest import BotDriver
+from tests.sql_counting import statements
 
 
 class Sender:
@@ -42,20 +40,6 @@ def enqueue(bot: BotDriver, keys: list[str], target: str = "team") -> None:
                 session, team_id="content", key=key, platform="webhook", target=target,
                 kind="test", payload=reply_to_dict(Reply(key)), now=bot.clock.now(),
             )  # fmt: skip
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def delivered_with_statements(bot: BotDriver, items: int) -> int:

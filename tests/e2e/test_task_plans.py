@@ -4,20 +4,18 @@ Monday 23 November 2026 (ISO week 48) in Shanghai, where the workday holds 8 hou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
 
 from bot.core.outbound import OutgoingMessage
 from bot.core.render.text import render_text
 from bot.runtime.delivery import deliver_due
 from bot.runtime.scheduler import Scheduler
 from tests.conftest import BotDriver, BotFactory
+from tests.sql_counting import statements
 
 MONDAY = datetime.fromisoformat("2026-11-23T08:00:00+08:00")
 USAGE_ADD = "用法：/task add <内容> [q1|q2|q3|q4] [~时长] [@成员] [日期|本周|本月|下周|下月|YYYY-Www|YYYY-MM]"
@@ -53,20 +51,6 @@ def _prompts(bot: BotDriver, when: str) -> dict[str, str]:
         for message in sender.sent
         if message.kind == "standup_prompt"
     }
-
-
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -426,7 +410,7 @@ def test_the_prompt_reads_the_plan_in_the_same_statements_for_any_team_size(
         for n in range(members):
             bot.send(f"@m{n} /task add 周计划 q1 ~1h 本周")
             bot.send(f"@m{n} /task add 今天的事 ~1h")
-        with _statements(bot.bot.engine) as sent:
+        with statements(bot.bot.engine) as sent:
             prompts = _prompts(bot, "2026-11-23T09:30:00+08:00")
         assert len(prompts) == members and all("📋" in text for text in prompts.values())
         return sum("FROM tasks" in statement for statement in sent)

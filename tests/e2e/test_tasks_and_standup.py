@@ -95,6 +95,22 @@ def test_unfinished_tasks_carry_over_with_the_days_they_waited(bot: BotDriver) -
     assert bot.export()["tasks"][0]["day"] == "2026-11-23"  # carrying over rewrites nothing
 
 
+def test_a_long_day_shows_the_head_of_the_plan_and_counts_the_rest(bot: BotDriver) -> None:
+    for n in range(1, 34):
+        bot.send(f"/task add 小事 {n} q{1 + n % 2} ~10m")
+    bot.send("/task add 改标题 q1 ~1h")
+    bot.send("/task done 1")
+
+    listing = bot.send("/task list").splitlines()
+
+    assert listing[1] == "Alice · 计划 6.3 小时"  # every open task counted, not only those shown
+    rows = listing[2:-2]
+    shown = [int(row.rsplit("#", 1)[1]) for row in rows]
+    assert shown == [*range(2, 33, 2), 34, *range(3, 28, 2)]  # plan order: Q1, then Q2
+    assert rows[-1] == "  Q2  16:40–16:50  小事 27 (10m)  #27"  # the times of the whole plan
+    assert listing[-2:] == ["  … 还有 3 条", "  ✅ 已完成 1 项"]
+
+
 def test_everyone_s_plan(bot: BotDriver) -> None:
     bot.send("@bob /task add 剪视频 q2 ~1h")
     listing = bot.send("/task list all").splitlines()

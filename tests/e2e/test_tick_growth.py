@@ -11,12 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine, event
 
 from bot.core.clock import FrozenClock
 from bot.core.commands import Context
@@ -32,6 +30,7 @@ from storage.db import create_engine_for, transaction
 from storage.export import export_tables
 from storage.migrate import upgrade_database
 from tests.conftest import DEFAULT_MEMBERS
+from tests.sql_counting import statements
 
 SUNDAY_EVENING = datetime.fromisoformat("2026-11-22T20:00:00+08:00")  # the teams join
 MONDAY_0900 = datetime.fromisoformat("2026-11-23T09:00:00+08:00")  # the digest is due
@@ -70,21 +69,6 @@ def open_bot(url: str, teams: int, jobs: tuple[Job, ...] = ALL_JOBS) -> OpsBot:
         for line in ("/publish add 冬季护肤 p:wechat 11-30 20:00", "/topic hot 双十二"):
             assert not bot.say(line, team_id=team.id, speaker="alice").is_error
     return bot
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """Every SQL statement sent to the database meanwhile."""
-    sent: list[str] = []
-
-    def record(*args: Any) -> None:
-        sent.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager
