@@ -204,9 +204,17 @@ def insert_unless_taken(table: Table, dialect: str, key: tuple[str, ...] | None 
     the unique key, not a read first, decides who inserted it (also between processes).
     For the writes on every request and every team of a tick, where building the
     statement cost more than running it."""
+    return insert_or_nothing(table, dialect, key).returning(table.c.id)
+
+
+@lru_cache(maxsize=32)
+def insert_or_nothing(table: Table, dialect: str, key: tuple[str, ...] | None = None) -> Any:
+    """`INSERT … ON CONFLICT [(key)] DO NOTHING`, built once per table and backend; its
+    result's rowcount says whether the row went in (for a table without an `id`)."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(table).on_conflict_do_nothing(index_elements=list(key) if key else None)
-    return statement.returning(table.c.id)
+    # SQLAlchemy reads an INSERT's rowcount only when asked to (psycopg's is -1 otherwise).
+    return statement.execution_options(preserve_rowcount=True)
 
 
 _sqlite_writers: dict[int, threading.RLock] = {}

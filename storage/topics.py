@@ -8,11 +8,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, and_, bindparam, exists, func
+from sqlalchemy import Integer, Row, Select, and_, bindparam, delete, exists, func
 from sqlalchemy import select as core_select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.db import insert_or_nothing
 from storage.models import PRIORITIES, Topic, Vote, priority_rank
 
 
@@ -61,29 +61,31 @@ _VOTE_COUNTS = (
 def add_vote(session: Session, *, topic_id: int, member_id: str, now: datetime) -> bool:
     """Record a vote; False when this member had already voted for this topic.
 
-    The primary key (topic, member) is the real guard, so two simultaneous votes by the
-    same person still count once; the savepoint keeps the surrounding work intact.
-    """
-    if session.get(Vote, (topic_id, member_id)) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(Vote(topic_id=topic_id, member_id=member_id, voted_at=now))
-    except IntegrityError:
-        if session.get(Vote, (topic_id, member_id)) is not None:
-            return False  # the same member's vote landed first from another request
-        raise
-    return True
+    The primary key (topic, member) decides, in one statement: two simultaneous votes by
+    the same person still count once, and the surrounding work is never disturbed."""
+    connection = session.connection()
+    statement = insert_or_nothing(Vote.__table__, connection.dialect.name)  # type: ignore[attr-defined]
+    inserted = connection.execute(
+        statement, {"topic_id": topic_id, "member_id": member_id, "voted_at": now}
+    )
+    return inserted.rowcount == 1
 
 
 def remove_vote(session: Session, *, topic_id: int, member_id: str) -> bool:
     """Take a member's vote back; False when they had not voted for this topic."""
-    vote = session.get(Vote, (topic_id, member_id))
-    if vote is None:
-        return False
-    session.delete(vote)
-    session.flush()
-    return True
+    removed = session.connection().execute(
+        _REMOVE_VOTE, {"topic_id": topic_id, "member_id": member_id}
+    )
+    return removed.rowcount == 1
+
+
+_REMOVE_VOTE = (
+    delete(Vote)
+    .where(
+        col(Vote.topic_id) == bindparam("topic_id"), col(Vote.member_id) == bindparam("member_id")
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def hot_ideas(
