@@ -33,7 +33,7 @@ from bot.vocab.when import local_midnight, looks_like_date, parse_date
 from handlers.publish import post_state, quoted_title
 from storage import calendar as calendar_store
 from storage import posts as post_store
-from storage.calendar import NamedTopic
+from storage.calendar import NamedTopic, OwnDate
 from storage.models import CALENDAR_NAME_MAX_LENGTH, CalendarDate
 from storage.posts import PostLine
 
@@ -62,16 +62,15 @@ class CalendarEntry:
     topics: Sequence[NamedTopic] = field(default_factory=list)
 
 
-def own_date(row: CalendarDate) -> MarketingDate:
+def own_date(row: OwnDate) -> MarketingDate:
     assert row.day is not None
     return MarketingDate(row.day, f"own-{row.id}", row.name, row.name, "own", (row.name,))
 
 
 def marketing_dates(ctx: Context, start: date, end: date) -> list[MarketingDate]:
     """The team's calendar in [start, end]: the built-in dates it did not hide, and its own."""
-    hidden = calendar_store.hidden_names(ctx.session, team_id=ctx.team.id)
+    hidden, own = calendar_store.team_dates(ctx.session, team_id=ctx.team.id, start=start, end=end)
     found = [found for found in builtin_dates(start, end) if found.zh not in hidden]
-    own = calendar_store.own_dates_between(ctx.session, team_id=ctx.team.id, start=start, end=end)
     found += [own_date(row) for row in own]
     return sorted(found, key=lambda found_date: found_date.day)  # stable: built-in first
 

@@ -32,7 +32,8 @@ from storage import posts as post_store
 from storage import standups as standup_store
 from storage import tasks as task_store
 from storage import topics as topic_store
-from storage.models import Lesson, Member, Post, Standup, Topic
+from storage.members import MemberLine
+from storage.models import Lesson, Post, Standup, Topic
 from storage.posts import PostLine
 from storage.team_rows import get_in_team
 from storage.topics import BacklogFilter
@@ -53,7 +54,7 @@ class DigestInput:
     published_yesterday: list[Post]
     top_topics: Sequence[Row[Any]]  # the first of the backlog, with their votes
     hot_topics: list[Topic]
-    members: list[Member]
+    members: Sequence[MemberLine]
     plans: dict[str, DayPlan]  # each member's day, only the tasks the digest shows
     standups: list[Standup]
     # The newest playbook lesson tagged like one of today's posts (their topics' tags).

@@ -17,14 +17,14 @@ from datetime import date, datetime, timedelta
 from handlers.standup import is_away
 from handlers.standup_history import blocker_items
 from handlers.weekly_summary import ON_TIME_GRACE, SummaryInput
-from storage.models import Member
+from storage.members import MemberLine
 
 SCHEDULED = ("scheduled", "published")
 
 
 @dataclass(frozen=True)
 class MemberWeek:
-    member: Member
+    member: MemberLine
     published: int
     on_time: int
     reads: float | None  # of their posts out this week (None: no figures yet)
@@ -48,7 +48,7 @@ def _in_week(day: date | None, start: date, end: date) -> bool:
     return day is not None and start <= day <= end
 
 
-def member_week(data: SummaryInput, member: Member, week_end: date) -> MemberWeek:
+def member_week(data: SummaryInput, member: MemberLine, week_end: date) -> MemberWeek:
     start, zone = data.week_start, data.zone
 
     def local_day(instant: datetime | None) -> date | None:

@@ -33,7 +33,8 @@ from storage import playbook as playbook_store
 from storage import posts as post_store
 from storage import standups as standup_store
 from storage import tasks as task_store
-from storage.models import Lesson, Member, Post
+from storage.members import MemberLine
+from storage.models import Lesson, Post
 
 LAST_MONTH_WORDS = {"last", "上月", "上个月"}
 
@@ -52,7 +53,7 @@ class TargetResult:
 
 @dataclass(frozen=True)
 class PersonMonth:
-    member: Member
+    member: MemberLine
     published: int
     on_time: int
     tasks_done: int

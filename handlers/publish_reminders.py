@@ -27,7 +27,8 @@ from bot.vocab.content_platforms import PlatformCatalogue
 from handlers.publish import review_buttons
 from storage import members as member_store
 from storage import posts as post_store
-from storage.models import Member, Post
+from storage.members import MemberLine
+from storage.models import Post
 
 # Not yet confirmed by both; a post sent back for changes waits for its author again.
 UNCONFIRMED = ("planned", "author_confirmed", "changes_requested")
@@ -49,7 +50,7 @@ class PublishReminder:
 
 def reminders_due(
     posts: Iterable[Post],
-    members: Iterable[Member],
+    members: Iterable[MemberLine],
     *,
     now: datetime,
     lead: timedelta,

@@ -39,7 +39,8 @@ from handlers.tasks import (
 from storage import members as member_store
 from storage import standups as standup_store
 from storage import tasks as task_store
-from storage.models import Member, Standup, Task
+from storage.members import MemberLine
+from storage.models import Standup, Task
 
 family = CommandFamily("standup", aliases=("站会",))
 
@@ -115,12 +116,12 @@ def starts_with_label(text: str) -> bool:
     return bool(match and match.group(1).casefold() in _LABELS)
 
 
-def is_away(member: Member, day: date) -> bool:
+def is_away(member: MemberLine, day: date) -> bool:
     return bool(member.away_from and member.away_to and member.away_from <= day <= member.away_to)
 
 
 def standup_prompt_recipients(
-    members: Iterable[Member], *, now: datetime, zone: ZoneInfo
+    members: Iterable[MemberLine], *, now: datetime, zone: ZoneInfo
 ) -> list[str]:
     """Who the morning stand-up prompt goes to: everyone who is not away today."""
     day = now.astimezone(zone).date()
@@ -128,7 +129,7 @@ def standup_prompt_recipients(
 
 
 def standup_missing(
-    members: Iterable[Member], standups: Iterable[Standup], *, now: datetime, zone: ZoneInfo
+    members: Iterable[MemberLine], standups: Iterable[Standup], *, now: datetime, zone: ZoneInfo
 ) -> list[str]:
     """Who the stand-up reminder goes to: not away, and no answer for today yet."""
     day = now.astimezone(zone).date()

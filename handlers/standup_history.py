@@ -31,6 +31,7 @@ from handlers.tasks import EVERYONE_WORDS, MINE_WORDS
 from handlers.team import resolve_member
 from storage import members as member_store
 from storage import standups as standup_store
+from storage.members import MemberLine
 from storage.models import Member, Standup
 
 MAX_DAYS = 92  # a quarter: longer is a report, not a chat reply
@@ -63,7 +64,7 @@ class Day:
 
 @dataclass
 class MemberHistory:
-    member: Member
+    member: MemberLine
     days: list[Day] = field(default_factory=list)
 
     @property
@@ -125,13 +126,13 @@ def _next_workday(ctx: Context, day: date) -> date:
     return following
 
 
-def _joined(ctx: Context, member: Member) -> date:
+def _joined(ctx: Context, member: MemberLine) -> date:
     return ctx.local(member.created_at).date()
 
 
 def member_history(
     ctx: Context,
-    member: Member,
+    member: MemberLine,
     answers: dict[date, Standup],
     *,
     start: date,
@@ -211,7 +212,7 @@ def parse_range(ctx: Context, words: list[str]) -> tuple[date, date]:
 @family.subcommand("history", "历史", reads_only=True)
 def standup_history(ctx: Context, args: list[str]) -> Reply:
     """`[@member|all] [<from> <to>|week|month]`: your own week unless told otherwise."""
-    members: list[Member] | None = [stored(ctx.member)]
+    members: list[MemberLine] | None = [stored(ctx.member)]
     rest, whos = [], []
     for word in args:
         mention = parse_mention(word)

@@ -32,6 +32,7 @@ from handlers.task_plans import (
 from handlers.team import resolve_member
 from storage import members as member_store
 from storage import tasks as task_store
+from storage.members import MemberLine
 from storage.models import TITLE_MAX_LENGTH, Task
 
 family = CommandFamily("task", aliases=("任务",))
@@ -232,7 +233,7 @@ def plan_heading(ctx: Context, name: str, plan: DayPlan) -> str:
     return heading
 
 
-def _plan_for(ctx: Context, member: Speaker, day: date) -> tuple[DayPlan, int]:
+def _plan_for(ctx: Context, member: Speaker | MemberLine, day: date) -> tuple[DayPlan, int]:
     """The head of a member's plan for `day` (`PLAN_SHOWN` tasks), and how many of that
     day's tasks they have done."""
     own = task_store.own_plan_head(
@@ -289,7 +290,7 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
 def list_tasks(ctx: Context, args: list[str]) -> Reply:
     """A day as a plan; your own today also offers the plan items that still fit."""
     today = ctx.today()
-    members: list[Speaker] = [ctx.member]
+    members: list[Speaker | MemberLine] = [ctx.member]
     day = today
     for word in args:
         mention = parse_mention(word)
@@ -499,7 +500,7 @@ def _period_word(ctx: Context, period: PlanPeriod) -> str:
     return period.key
 
 
-def _one_plan(ctx: Context, member: Speaker, matrix: PlanMatrix) -> Reply:
+def _one_plan(ctx: Context, member: Speaker | MemberLine, matrix: PlanMatrix) -> Reply:
     """One person's plan as the four quadrants, the Q1 warning and today's offer."""
     title = ctx.t(
         "task.plan.title", name=member.name, period=period_label(ctx, matrix.period),
@@ -533,7 +534,10 @@ def _one_plan(ctx: Context, member: Speaker, matrix: PlanMatrix) -> Reply:
 
 
 def _team_plan(
-    ctx: Context, members: Sequence[Speaker], period: PlanPeriod, items: Sequence[PlanLine]
+    ctx: Context,
+    members: Sequence[Speaker | MemberLine],
+    period: PlanPeriod,
+    items: Sequence[PlanLine],
 ) -> Reply:
     """Everyone's plan, a section each: quadrant sums in the heading, one row per item."""
     by_owner: dict[str, list[PlanLine]] = {}
@@ -573,7 +577,7 @@ def _team_plan(
 def show_plan(ctx: Context, args: list[str]) -> Reply:
     """`/task plan [week|month|next week|<YYYY-Www>|<YYYY-MM>] [@member|mine|all]`."""
     today = ctx.today()
-    members: list[Speaker] = [ctx.member]
+    members: list[Speaker | MemberLine] = [ctx.member]
     everyone = False
     period_words, whos = [], []
     for word in args:

@@ -8,14 +8,15 @@ or a division by zero) is None and shows as "–".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.vocab.metrics import METRIC_KEYS, is_cumulative
 from handlers.standup import is_away
-from storage.models import IMPORTED, MANUAL, KpiDaily, Member, Post, Standup, Target, Task, Topic
+from storage.members import MemberLine
+from storage.models import IMPORTED, MANUAL, KpiDaily, Post, Standup, Target, Task, Topic
 
 ON_TIME_GRACE = timedelta(hours=1)
 HEADLINE_METRICS = ("reads", "shares", "conversions")
@@ -41,7 +42,7 @@ class SummaryInput:
     posts: list[Post]  # planned in the week, or published in it
     post_metrics: dict[int, dict[str, float]]
     topics: list[Topic]
-    members: list[Member]
+    members: Sequence[MemberLine]
     standups: list[Standup]  # of the week
     tasks: list[Task]  # planned for days of the week
     # A week still under way counts only its days up to `as_of`, and compares them with

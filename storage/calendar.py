@@ -24,34 +24,49 @@ def add_date(session: Session, row: CalendarDate) -> CalendarDate:
     return row
 
 
-# Built once: the digest reads these every morning, /calendar on every call.
-_OWN_BETWEEN = (
-    select(CalendarDate)
-    .where(
-        CalendarDate.team_id == bindparam("team_id"),
-        CalendarDate.kind == OWN,
-        col(CalendarDate.day) >= bindparam("start"),
-        col(CalendarDate.day) <= bindparam("end"),
-    )
-    .order_by(col(CalendarDate.day), col(CalendarDate.id))
-)
-_DATES = CalendarDate.__table__  # type: ignore[attr-defined]
-_HIDDEN_NAMES = core_select(_DATES.c.name).where(
-    _DATES.c.team_id == bindparam("team_id"), _DATES.c.kind == HIDDEN
-)
+class OwnDate(Protocol):
+    """What the calendar reads of a team's own date: a `CalendarDate`, or a row of
+    `team_dates`."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def day(self) -> date | None: ...
 
 
-def own_dates_between(
+def team_dates(
     session: Session, *, team_id: str, start: date, end: date
-) -> list[CalendarDate]:
-    """The team's own dates in [start, end], in date order."""
+) -> tuple[set[str], list[OwnDate]]:
+    """The (Chinese) names of the built-in dates the team hid, and its own dates in
+    [start, end] in date order: one statement, since every team's digest asks for both."""
     params = {"team_id": team_id, "start": start, "end": end}
-    return list(session.exec(_OWN_BETWEEN, params=params))
+    hidden: set[str] = set()
+    own: list[OwnDate] = []
+    for row in session.connection().execute(_TEAM_DATES, params):
+        if row.kind == HIDDEN:
+            hidden.add(row.name)
+        else:
+            own.append(row)
+    return hidden, own
 
 
-def hidden_names(session: Session, *, team_id: str) -> set[str]:
-    """The (Chinese) names of the built-in dates the team hid."""
-    return set(session.connection().execute(_HIDDEN_NAMES, {"team_id": team_id}).scalars())
+_DATES = CalendarDate.__table__  # type: ignore[attr-defined]
+# Built once: the digest reads it every morning, /calendar on every call.
+_TEAM_DATES = (
+    core_select(_DATES.c.id, _DATES.c.kind, _DATES.c.name, _DATES.c.day)
+    .where(
+        _DATES.c.team_id == bindparam("team_id"),
+        or_(
+            _DATES.c.kind == HIDDEN,
+            (_DATES.c.kind == OWN)
+            & (_DATES.c.day >= bindparam("start"))
+            & (_DATES.c.day <= bindparam("end")),
+        ),
+    )
+    .order_by(_DATES.c.day, _DATES.c.id)
+)
 
 
 def own_dates_named(session: Session, *, team_id: str, name: str) -> list[CalendarDate]:

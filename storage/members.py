@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as core_select
@@ -59,11 +60,37 @@ def find_member(
     return session.exec(statement).first()
 
 
-def list_members(session: Session, *, team_id: str, include_removed: bool = False) -> list[Member]:
+class MemberLine(Protocol):
+    """What a listing reads of a member: a `Member`, or a row of `list_members`."""
+
+    @property
+    def team_id(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def away_from(self) -> date | None: ...
+    @property
+    def away_to(self) -> date | None: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def list_members(
+    session: Session, *, team_id: str, include_removed: bool = False
+) -> Sequence[MemberLine]:
     """The team's members in the order they joined; removed ones only when asked, so
-    that prompts, reminders and counts never reach someone who left."""
+    that prompts, reminders and counts never reach someone who left.
+
+    Rows, not ORM objects: every team's digest, prompt and reminder reads them, and
+    none changes them (a change loads the member itself)."""
     statement = _MEMBERS if include_removed else _ACTIVE_MEMBERS
-    return list(session.exec(statement, params={"team_id": team_id}))
+    return session.connection().execute(statement, {"team_id": team_id}).all()
 
 
 def member_names(session: Session, *, team_id: str) -> dict[str, str]:
@@ -75,16 +102,14 @@ def member_names(session: Session, *, team_id: str) -> dict[str, str]:
 
 
 # Built once: every command and every team's digest reads these.
+_TABLE = Member.__table__  # type: ignore[attr-defined]
 _MEMBERS = (
-    select(Member)
-    .where(Member.team_id == bindparam("team_id"))
-    .order_by(col(Member.created_at), col(Member.id))
+    core_select(*_TABLE.c)
+    .where(_TABLE.c.team_id == bindparam("team_id"))
+    .order_by(_TABLE.c.created_at, _TABLE.c.id)
 )
-_ACTIVE_MEMBERS = _MEMBERS.where(col(Member.active))
-_NAMES = core_select(
-    Member.__table__.c.id,  # type: ignore[attr-defined]
-    Member.__table__.c.name,  # type: ignore[attr-defined]
-).where(Member.__table__.c.team_id == bindparam("team_id"))  # type: ignore[attr-defined]
+_ACTIVE_MEMBERS = _MEMBERS.where(_TABLE.c.active)
+_NAMES = core_select(_TABLE.c.id, _TABLE.c.name).where(_TABLE.c.team_id == bindparam("team_id"))
 
 
 def count_admins(session: Session, *, team_id: str) -> int:

@@ -50,11 +50,11 @@ def test_the_tables_come_and_go_with_the_data_of_0014_kept(database_url: str) ->
         calendar_store.add_date(session, _row(kind="hidden", day=None, name="感恩节"))
         calendar_store.set_feed_token(session, team_id="content", token="t" * 32, now=CREATED)
     with transaction(engine) as session:
-        own = calendar_store.own_dates_between(
+        hidden, own = calendar_store.team_dates(
             session, team_id="content", start=date(2027, 3, 1), end=date(2027, 3, 31)
         )
         assert [(row.day, row.name) for row in own] == [(date(2027, 3, 15), "公司周年庆")]
-        assert calendar_store.hidden_names(session, team_id="content") == {"感恩节"}
+        assert hidden == {"感恩节"}
         assert calendar_store.feed_token(session, team_id="content") == "t" * 32
         topics = calendar_store.topics_naming(
             session, team_id="content", names=["冬至"], statuses=["idea"], limit=5
@@ -76,5 +76,6 @@ def test_the_tables_come_and_go_with_the_data_of_0014_kept(database_url: str) ->
         ]
     upgrade_database(engine)  # and up again, empty
     with transaction(engine) as session:
-        assert calendar_store.hidden_names(session, team_id="content") == set()
+        everything = {"start": date(2000, 1, 1), "end": date(2100, 1, 1)}
+        assert calendar_store.team_dates(session, team_id="content", **everything) == (set(), [])
     engine.dispose()
