@@ -33,10 +33,11 @@ from storage import standups as standup_store
 from storage import tasks as task_store
 from storage import topics as topic_store
 from storage.members import MemberLine
-from storage.models import Lesson, Post, Standup, Topic
+from storage.models import Lesson, Post, Topic
 from storage.posts import PostLine
+from storage.standups import StandupLine
 from storage.team_rows import get_in_team
-from storage.topics import BacklogFilter
+from storage.topics import BacklogFilter, HotIdea
 
 family = CommandFamily("digest", aliases=("日报",))
 
@@ -53,10 +54,10 @@ class DigestInput:
     posts_today: Sequence[PostLine]
     published_yesterday: list[Post]
     top_topics: Sequence[Row[Any]]  # the first of the backlog, with their votes
-    hot_topics: list[Topic]
+    hot_topics: Sequence[HotIdea]
     members: Sequence[MemberLine]
     plans: dict[str, DayPlan]  # each member's day, only the tasks the digest shows
-    standups: list[Standup]
+    standups: Sequence[StandupLine]
     # The newest playbook lesson tagged like one of today's posts (their topics' tags).
     lesson: Lesson | None = None
     lesson_tag: str | None = None

@@ -41,6 +41,7 @@ from storage import standups as standup_store
 from storage import tasks as task_store
 from storage.members import MemberLine
 from storage.models import Standup, Task
+from storage.standups import StandupLine
 
 family = CommandFamily("standup", aliases=("站会",))
 
@@ -129,7 +130,7 @@ def standup_prompt_recipients(
 
 
 def standup_missing(
-    members: Iterable[MemberLine], standups: Iterable[Standup], *, now: datetime, zone: ZoneInfo
+    members: Iterable[MemberLine], standups: Iterable[StandupLine], *, now: datetime, zone: ZoneInfo
 ) -> list[str]:
     """Who the stand-up reminder goes to: not away, and no answer for today yet."""
     day = now.astimezone(zone).date()

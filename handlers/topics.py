@@ -23,7 +23,7 @@ from handlers.records import load_record
 from storage import posts as post_store
 from storage import topics as topic_store
 from storage.models import TITLE_MAX_LENGTH, Topic
-from storage.topics import BacklogFilter
+from storage.topics import BacklogFilter, HotIdea
 
 family = CommandFamily("topic", aliases=("选题",))
 
@@ -454,7 +454,7 @@ def _hot_topics_due(ctx: Context) -> list[Occurrence]:
         ctx.session, team_id=ctx.team.id, after=now, until=now + HOT_ALERT_LEAD
     )
 
-    def occurrence(topic: Topic) -> Occurrence:
+    def occurrence(topic: HotIdea) -> Occurrence:
         def build(ctx: Context) -> list[Outgoing]:
             assert topic.deadline is not None
             text = ctx.t(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage.models import Standup
@@ -17,14 +20,34 @@ def get_standup(session: Session, *, team_id: str, member: str, day: date) -> St
     return session.exec(statement).first()
 
 
-def standups_for_day(session: Session, *, team_id: str, day: date) -> list[Standup]:
-    return list(session.exec(_OF_DAY, params={"team_id": team_id, "day": day}))
+class StandupLine(Protocol):
+    """What a day's overview reads of an answer: a `Standup`, or a row of `standups_for_day`."""
+
+    @property
+    def member(self) -> str: ...
+    @property
+    def day(self) -> date: ...
+    @property
+    def yesterday(self) -> str | None: ...
+    @property
+    def today(self) -> str | None: ...
+    @property
+    def blockers(self) -> str | None: ...
+    @property
+    def answered_at(self) -> datetime: ...
 
 
+def standups_for_day(session: Session, *, team_id: str, day: date) -> Sequence[StandupLine]:
+    """The day's answers, first answered first: rows, since every team's digest and
+    stand-up reminder reads them and none changes them."""
+    return session.connection().execute(_OF_DAY, {"team_id": team_id, "day": day}).all()
+
+
+_TABLE = Standup.__table__  # type: ignore[attr-defined]
 _OF_DAY = (  # built once: every team's digest reads it
-    select(Standup)
-    .where(Standup.team_id == bindparam("team_id"), Standup.day == bindparam("day"))
-    .order_by(col(Standup.answered_at))
+    core_select(*_TABLE.c)
+    .where(_TABLE.c.team_id == bindparam("team_id"), _TABLE.c.day == bindparam("day"))
+    .order_by(_TABLE.c.answered_at)
 )
 
 

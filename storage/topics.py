@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Integer, Row, Select, and_, bindparam, delete, exists, func
 from sqlalchemy import select as core_select
@@ -88,31 +88,43 @@ _REMOVE_VOTE = (
 )
 
 
+class HotIdea(Protocol):
+    """What the digest and the hot-topic alert read of a hot topic."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def deadline(self) -> datetime: ...
+
+
 def hot_ideas(
     session: Session, *, team_id: str, after: datetime | None = None, until: datetime | None = None
-) -> list[Topic]:
+) -> Sequence[HotIdea]:
     """Unscheduled hot topics with a deadline, soonest first; only those whose deadline
     is in (after, until] when given. The digest and the hot-topic alert read these, and
-    not the whole backlog, on every tick."""
+    not the whole backlog, on every tick: as rows of the three columns they show."""
     statement = _hot_statement(after=after is not None, until=until is not None)
     params = {"team_id": team_id, "after": after, "until": until}
-    return list(session.exec(statement, params=params))
+    return session.connection().execute(statement, params).all()
 
 
 @lru_cache(maxsize=4)
 def _hot_statement(*, after: bool, until: bool) -> Any:
     """Built once per shape: every team's digest reads it."""
-    statement = select(Topic).where(
-        Topic.team_id == bindparam("team_id"),
-        Topic.status == "idea",
-        col(Topic.hot).is_(True),
-        col(Topic.deadline).is_not(None),
+    topics = Topic.__table__  # type: ignore[attr-defined]
+    statement = core_select(topics.c.id, topics.c.title, topics.c.deadline).where(
+        topics.c.team_id == bindparam("team_id"),
+        topics.c.status == "idea",
+        topics.c.hot.is_(True),
+        topics.c.deadline.is_not(None),
     )
     if after:
-        statement = statement.where(col(Topic.deadline) > bindparam("after"))
+        statement = statement.where(topics.c.deadline > bindparam("after"))
     if until:
-        statement = statement.where(col(Topic.deadline) <= bindparam("until"))
-    return statement.order_by(col(Topic.deadline), col(Topic.id))
+        statement = statement.where(topics.c.deadline <= bindparam("until"))
+    return statement.order_by(topics.c.deadline, topics.c.id)
 
 
 def teams_with_hot_ideas(
