@@ -33,7 +33,7 @@ from storage import standups as standup_store
 from storage import tasks as task_store
 from storage import topics as topic_store
 from storage.members import MemberLine
-from storage.models import Lesson, Post, Topic
+from storage.models import Lesson, Topic
 from storage.posts import PostLine
 from storage.standups import StandupLine
 from storage.team_rows import get_in_team
@@ -52,7 +52,7 @@ class DigestInput:
     day: date
     now: datetime
     posts_today: Sequence[PostLine]
-    published_yesterday: list[Post]
+    published_yesterday: Sequence[PostLine]
     top_topics: Sequence[Row[Any]]  # the first of the backlog, with their votes
     hot_topics: Sequence[HotIdea]
     members: Sequence[MemberLine]

@@ -34,7 +34,8 @@ from storage import posts as post_store
 from storage import standups as standup_store
 from storage import tasks as task_store
 from storage.members import MemberLine
-from storage.models import Lesson, Post
+from storage.models import Lesson
+from storage.posts import PostLine
 
 LAST_MONTH_WORDS = {"last", "上月", "上个月"}
 
@@ -71,8 +72,8 @@ class MonthlyReview:
     # judged against it, as the weekly summary's targets are.
     pace: float = 1.0
     targets: list[TargetResult] = field(default_factory=list)
-    best: tuple[Post, float] | None = None
-    weakest: tuple[Post, float] | None = None
+    best: tuple[PostLine, float] | None = None
+    weakest: tuple[PostLine, float] | None = None
     people: list[PersonMonth] = field(default_factory=list)
     lessons: list[Lesson] = field(default_factory=list)
 

@@ -32,6 +32,7 @@ from sqlmodel import Session
 from storage import kpis as kpi_store
 from storage import posts as post_store
 from storage.models import Post
+from storage.posts import PostLine
 
 BEST_TIME_DAYS = 180
 MIN_POSTS = 10
@@ -82,7 +83,7 @@ def metric_value(metrics: dict[str, float], metric: str) -> float | None:
 
 def published_with(
     session: Session, *, team_id: str, start: datetime, end: datetime
-) -> list[tuple[Post, dict[str, float]]]:
+) -> list[tuple[PostLine, dict[str, float]]]:
     """The posts published in [start, end) that have figures, with them."""
     posts = post_store.posts_published_between(session, team_id=team_id, start=start, end=end)
     figures = kpi_store.post_metrics(session, post_ids=[post.id for post in posts if post.id])
@@ -90,7 +91,7 @@ def published_with(
 
 
 def best_time(
-    posts: list[tuple[Post, dict[str, float]]], *, platform: str, metric: str, zone: ZoneInfo
+    posts: list[tuple[PostLine, dict[str, float]]], *, platform: str, metric: str, zone: ZoneInfo
 ) -> BestTime:
     """The slots with the best median `metric` of the platform's posts (see the module)."""
     by_slot: dict[tuple[int, int], list[float]] = defaultdict(list)
