@@ -33,6 +33,7 @@ from storage import members as member_store
 from storage import standups as standup_store
 from storage.members import MemberLine
 from storage.models import Member, Standup
+from storage.speakers import MemberRecord
 
 MAX_DAYS = 92  # a quarter: longer is a report, not a chat reply
 ALIKE = 0.6  # how alike two blocker items must be to be one blocker named again
@@ -164,10 +165,10 @@ def member_history(
     return history
 
 
-def stored(speaker: Speaker) -> Member:
-    """The speaker as stored (their join date is needed): a handler's speaker always is
-    storage's `Member`; the core only knows it by a protocol."""
-    assert isinstance(speaker, Member)
+def stored(speaker: Speaker) -> MemberLine:
+    """The speaker as storage read it (their join date is needed): a handler's speaker
+    always is a `Member` or a `MemberRecord`; the core only knows it by a protocol."""
+    assert isinstance(speaker, Member | MemberRecord)
     return speaker
 
 

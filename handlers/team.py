@@ -10,6 +10,7 @@ from bot.core.messages import Reply, Section, Tone
 from bot.vocab.arguments import parse_mention
 from bot.vocab.when import parse_date
 from storage import members as member_store
+from storage.models import Member
 
 family = CommandFamily("team", aliases=("团队",))
 
@@ -48,6 +49,16 @@ CLEAR_WORDS = {"off", "none", "clear", "取消", "无"}
 def _known(ctx: Context) -> str:
     """The active members' handles, for a refusal to show whom a command could name."""
     return ", ".join(m.id for m in member_store.list_members(ctx.session, team_id=ctx.team.id))
+
+
+def _stored(ctx: Context, member: Speaker) -> Member:
+    """The member to change, as stored: the speaker is read without the ORM (see
+    `storage.speakers`), a mentioned member is loaded through it."""
+    if isinstance(member, Member):
+        return member
+    stored = member_store.get_member(ctx.session, team_id=ctx.team.id, member_id=member.id)
+    assert stored is not None  # the speaker was read in this transaction
+    return stored
 
 
 def resolve_member(ctx: Context, handle: str) -> Speaker:
@@ -162,7 +173,7 @@ def change_role(ctx: Context, args: list[str]) -> Reply:
         raise CommandError("team.error.missing_role")
     role = parse_role(args[1])
     _require_admin(ctx)
-    member = resolve_member(ctx, handle)
+    member = _stored(ctx, resolve_member(ctx, handle))
     if (
         member.role == "admin"
         and role != "admin"
@@ -192,7 +203,7 @@ def mark_away(ctx: Context, args: list[str]) -> Reply:
         end = parse_date([args[2]], today=today)
         if end < start:
             raise CommandError("team.error.away_order")
-    member = resolve_member(ctx, handle)
+    member = _stored(ctx, resolve_member(ctx, handle))
     if member.id != ctx.member.id:
         _require_admin(ctx)
     if clear:

@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +36,7 @@ from bot.vocab.content_platforms import PlatformCatalogue
 from bot.vocab.errors import InputError
 from handlers import ALL_FAMILIES, ALL_JOBS
 from handlers.help import family_help
-from storage import identities
+from storage import identities, speakers
 from storage import members as member_store
 from storage.db import WouldWait as StorageWouldWait
 from storage.db import (
@@ -49,7 +48,6 @@ from storage.db import (
     works_at_once,
 )
 from storage.inbound import first_delivery
-from storage.models import Member
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +66,6 @@ class _Rejected(Exception):
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply.title)
         self.reply = reply
-
-
-@dataclass
-class _BotSpeaker:
-    """The speaker of what the bot does on its own: never stored, so not a `Member`
-    (building one cost a tenth of a team's digest in a tick)."""
-
-    team_id: str
-    id: str = "opsbot"
-    name: str = "opsbot"
-    role: str = "admin"
-    away_from: date | None = None
-    away_to: date | None = None
 
 
 @dataclass(frozen=True)
@@ -398,7 +383,10 @@ class OpsBot:
     def system_context(self, session: Session, team: TeamSettings) -> Context:
         """A context for what the bot does on its own (digest, summary, reminders):
         the speaker is the bot itself, never stored."""
-        bot_member = _BotSpeaker(team_id=team.id)
+        bot_member = speakers.MemberRecord(
+            team_id=team.id, id="opsbot", name="opsbot", role="admin", away_from=None,
+            away_to=None, active=True, created_at=self.clock.now(),
+        )  # fmt: skip
         context = self._context(
             session, Command(text="", team_id=team.id, user_id="opsbot"), team, bot_member
         )
@@ -444,7 +432,7 @@ class OpsBot:
         *,
         name: str,
         may_register: bool,
-    ) -> Member:
+    ) -> Speaker:
         """The member who sent the command (SPEC §3), or a refusal that stores nothing.
 
         On a chat platform the speaker is named by their id there: the platform vouches
@@ -459,12 +447,11 @@ class OpsBot:
         """
         team = found.team
         on_console = delivery.platform == CONSOLE
+        member: speakers.MemberRecord | None
         if on_console:
-            member = member_store.get_member(
-                session, team_id=team.id, member_id=command.user_id, include_removed=True
-            )
+            member = speakers.speaker_by_id(session, team_id=team.id, member_id=command.user_id)
         else:
-            member = identities.member_by_identity(
+            member = speakers.speaker_by_identity(
                 session, team_id=team.id, platform=delivery.platform, external_id=command.user_id
             )
         if member is not None:

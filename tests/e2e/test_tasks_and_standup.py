@@ -262,6 +262,8 @@ def test_marking_away_yourself_or_by_an_admin(bot: BotDriver) -> None:
     assert bot.send("@dave /team away @me 11-24 11-25").startswith(
         "✅ Dave 11月24日 周二 至 11月25日 周三 请假"
     )
+    dave = next(m for m in bot.export()["members"] if m["id"] == "dave")
+    assert (dave["away_from"], dave["away_to"]) == ("2026-11-24", "2026-11-25")  # stored
     assert bot.send("@dave /team away @bob 11-24 11-25") == "❌ 只有管理员可以这样做"
     assert bot.send("/team away @dave off") == "✅ Dave 的请假已取消"
     assert bot.send("/team away @dave 11-25 11-24").startswith("❌ 结束日期不能早于开始日期")

@@ -44,7 +44,8 @@ def test_only_admins_change_the_team(bot: BotDriver) -> None:
 def test_the_last_admin_cannot_step_down(bot: BotDriver) -> None:
     assert bot.send("/team role @alice member") == "❌ 团队至少要有一位管理员，请先任命另一位管理员"
     bot.send("/team role @bob admin")
-    assert bot.send("/team role @alice member").startswith("✅")
+    assert bot.send("/team role @me member").startswith("✅")
+    assert _members(bot)["alice"] == "member"
 
 
 def test_bad_team_input(bot: BotDriver) -> None:
