@@ -12,12 +12,13 @@ from sqlalchemy import Integer, Row, Select, String, and_, bindparam, case, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from storage.db import insert_new
 from storage.models import Task
 
 
 def add_task(session: Session, task: Task) -> Task:
-    session.add(task)
-    session.flush()
+    """Store a new task; it comes back with its id, untracked (see `insert_new`)."""
+    insert_new(session, task)
     return task
 
 

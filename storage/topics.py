@@ -12,13 +12,13 @@ from sqlalchemy import Integer, Row, Select, and_, bindparam, delete, exists, fu
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from storage.db import insert_or_nothing
+from storage.db import insert_new, insert_or_nothing
 from storage.models import PRIORITIES, Topic, Vote, priority_rank
 
 
 def add_topic(session: Session, topic: Topic) -> Topic:
-    session.add(topic)
-    session.flush()
+    """Store a new topic; it comes back with its id, untracked (see `insert_new`)."""
+    insert_new(session, topic)
     return topic
 
 
