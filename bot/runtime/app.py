@@ -68,6 +68,12 @@ class _Rejected(Exception):
         self.reply = reply
 
 
+class _NeedsName(Exception):
+    """The speaker is new and the platform can tell their name: it is looked up outside
+    the transaction (which rolls back, having changed nothing), then the command runs
+    again. Known speakers, nearly every command, never pay for the lookup."""
+
+
 @dataclass(frozen=True)
 class _Found:
     """The team a command reached, and whether it came from that team's own channel
@@ -192,15 +198,25 @@ class OpsBot:
         reads_only = route.subcommand is None or route.subcommand.reads_only
         event_id = None if reads_only else delivery.event_id
         opener = self._opener(may_wait=delivery.may_wait, reads_only=reads_only)
+        # A newcomer's name, when the platform can tell it, is asked only once they turn
+        # out to be new: outside any transaction, and then the command runs again.
+        name = command.user_name or (command.user_id if command.describe_user is None else None)
         try:
-            name = self._newcomer_name(command, delivery)
-            with opener(self.engine) as session:
-                if event_id is not None and not self._first_delivery(session, delivery, event_id):
-                    log.info("%s delivery %s already handled", delivery.platform, event_id)
-                    return None
-                return self._run_in(
-                    session, command, delivery, route, name=name, reads_only=reads_only
-                )
+            for _attempt in range(2):
+                try:
+                    with opener(self.engine) as session:
+                        if event_id is not None and not self._first_delivery(
+                            session, delivery, event_id
+                        ):
+                            log.info("%s delivery %s already handled", delivery.platform, event_id)
+                            return None
+                        return self._run_in(
+                            session, command, delivery, route, name=name, reads_only=reads_only
+                        )
+                except _NeedsName:
+                    assert command.describe_user is not None
+                    name = command.describe_user() or command.user_id
+            raise AssertionError("a named newcomer was asked for their name again")
         except _Rejected as rejected:
             if event_id is not None:
                 with self._opener(may_wait=delivery.may_wait, reads_only=False)(
@@ -226,7 +242,7 @@ class OpsBot:
         delivery: Delivery,
         route: Route,
         *,
-        name: str,
+        name: str | None,
         reads_only: bool,
     ) -> Reply:
         found = self._team_for(session, command, delivery)
@@ -320,29 +336,6 @@ class OpsBot:
             )
         )
 
-    def _newcomer_name(self, command: Command, delivery: Delivery) -> str:
-        """The name to register a newcomer under, looked up on the platform before the
-        transaction (so no lock is held while the platform answers) — only when the
-        plug-in can look it up and the speaker is not known yet."""
-        if command.user_name or command.describe_user is None:
-            return command.user_name or command.user_id
-        with snapshot(self.engine) as session:
-            if self._known_speaker(session, command, delivery):
-                return command.user_id
-        return command.describe_user() or command.user_id
-
-    def _known_speaker(self, session: Session, command: Command, delivery: Delivery) -> bool:
-        try:
-            team = self._team_for(session, command, delivery).team
-        except _Rejected:
-            return True  # nobody to register: no name to look up
-        return (
-            identities.member_by_identity(
-                session, team_id=team.id, platform=delivery.platform, external_id=command.user_id
-            )
-            is not None
-        )
-
     def _resolve_mentions(
         self,
         session: Session,
@@ -430,7 +423,7 @@ class OpsBot:
         delivery: Delivery,
         found: _Found,
         *,
-        name: str,
+        name: str | None,
         may_register: bool,
     ) -> Speaker:
         """The member who sent the command (SPEC §3), or a refusal that stores nothing.
@@ -469,6 +462,8 @@ class OpsBot:
             raise _Rejected(Reply(reply, tone=Tone.ERROR))
         if not may_register:
             raise WouldWait(f"{command.user_id} is new and must be registered")
+        if name is None:
+            raise _NeedsName
         member_id = (
             command.user_id
             if on_console
