@@ -271,7 +271,10 @@ def add_task(ctx: Context, args: list[str]) -> Reply:
     task = task_store.add_task(
         ctx.session, task_from_words(ctx, args, default_owner=ctx.member, default_day=today)
     )
-    names = member_store.member_names(ctx.session, team_id=ctx.team.id)
+    if task.owner == ctx.member.id:  # most tasks are the speaker's own: no read for a name
+        names = {ctx.member.id: ctx.member.name}
+    else:
+        names = member_store.member_names(ctx.session, team_id=ctx.team.id)
     return Reply(
         ctx.t(
             "task.added",

@@ -242,6 +242,8 @@ class Task(SQLModel, table=True):
             name="ck_tasks_scope",
         ),
         Index("ix_tasks_team_owner_day", "team_id", "owner", "day"),
+        # A day plan's order (migration 0018): each head is read in order, not sorted.
+        Index("ix_tasks_plan_order", "team_id", "owner", "status", "quadrant", "day", "id"),
         Index("ix_tasks_team_week_status", "team_id", "week", "status"),
         Index("ix_tasks_team_month_status", "team_id", "month", "status"),
     )

@@ -100,19 +100,27 @@ def own_plan_head(
 
 @lru_cache(maxsize=2)
 def _own_head_statement(*, carried: bool) -> Select[Any]:
-    """Built once per shape."""
+    """Built once per shape: the head's ids in plan order from `ix_tasks_plan_order`
+    alone (which holds every column that picks and orders them, so the database reads
+    no other index and sorts nothing), then those rows."""
     tasks = Task.__table__  # type: ignore[attr-defined]
+    picked = tasks.alias("picked")
     day: Any = bindparam("day")
+    head = (
+        core_select(picked.c.id)
+        .where(
+            picked.c.team_id == bindparam("team_id"),
+            picked.c.owner == bindparam("owner"),
+            picked.c.status == "open",
+            picked.c.day <= day if carried else picked.c.day == day,
+        )
+        .order_by(picked.c.quadrant, picked.c.day, picked.c.id)
+        .limit(bindparam("shown", type_=Integer()))
+    )
     return (
         core_select(*(tasks.c[name] for name in TASK_LINE_COLUMNS))
-        .where(
-            tasks.c.team_id == bindparam("team_id"),
-            tasks.c.owner == bindparam("owner"),
-            tasks.c.status == "open",
-            tasks.c.day <= day if carried else tasks.c.day == day,
-        )
+        .where(tasks.c.id.in_(head))
         .order_by(tasks.c.quadrant, tasks.c.day, tasks.c.id)
-        .limit(bindparam("shown", type_=Integer()))
     )
 
 
@@ -137,31 +145,44 @@ def _own_counts_statement(*, carried: bool) -> Select[Any]:
 
 @lru_cache(maxsize=1)
 def _heads_statement() -> Select[Any]:
-    """Built once."""
+    """Built once: each owner's count and estimate, grouped; and each owner's head, read
+    in plan order through `ix_tasks_plan_order` and stopped after `shown` rows, so that
+    the team's open tasks are counted but never sorted."""
     tasks = Task.__table__  # type: ignore[attr-defined]
-    by_owner = {"partition_by": tasks.c.owner}
-    ranked = (
+    picked = tasks.alias("picked")
+
+    def open_by(table: Any) -> tuple[Any, ...]:
+        return (
+            table.c.team_id == bindparam("team_id"),
+            table.c.status == "open",
+            table.c.day <= bindparam("day"),
+        )
+
+    owners = (
         core_select(
-            *(tasks.c[name] for name in TASK_LINE_COLUMNS),
-            func.row_number()
-            .over(**by_owner, order_by=(tasks.c.quadrant, tasks.c.day, tasks.c.id))
-            .label("place"),
-            func.count().over(**by_owner).label("open_count"),
-            func.coalesce(func.sum(tasks.c.estimate_minutes).over(**by_owner), 0).label(
-                "open_minutes"
-            ),
+            tasks.c.owner,
+            func.count().label("open_count"),
+            func.coalesce(func.sum(tasks.c.estimate_minutes), 0).label("open_minutes"),
         )
-        .where(
-            tasks.c.team_id == bindparam("team_id"),
-            tasks.c.status == "open",
-            tasks.c.day <= bindparam("day"),
-        )
-        .subquery()
+        .where(*open_by(tasks))
+        .group_by(tasks.c.owner)
+        .cte("owners")
+    )
+    head = (
+        core_select(picked.c.id)
+        .where(*open_by(picked), picked.c.owner == owners.c.owner)
+        .order_by(picked.c.quadrant, picked.c.day, picked.c.id)
+        .limit(bindparam("shown", type_=Integer()))
+        .correlate(owners)
     )
     return (
-        core_select(ranked)
-        .where(ranked.c.place <= bindparam("shown", type_=Integer()))
-        .order_by(ranked.c.owner, ranked.c.place)
+        core_select(
+            *(tasks.c[name] for name in TASK_LINE_COLUMNS),
+            owners.c.open_count,
+            owners.c.open_minutes,
+        )
+        .select_from(owners.join(tasks, tasks.c.id.in_(head)))
+        .order_by(tasks.c.owner, tasks.c.quadrant, tasks.c.day, tasks.c.id)
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import BotDriver
+from tests.conftest import BotDriver, BotFactory
 
 
 def test_a_long_day_is_cut_at_eight_with_the_command_for_the_rest(bot: BotDriver) -> None:
@@ -46,3 +46,31 @@ def test_the_first_eight_and_their_times_are_those_of_the_whole_plan(bot: BotDri
     assert shown == [line.strip() for line in plan[1:9]]
     assert "18:15–19:15  新事4 (1h)" in shown[-1]  # times run on past lunch as in the plan
     assert digest[heading + 9].strip() == "…还有 2 项：/任务 列表 @bob"
+
+
+def test_each_person_s_head_and_counts_are_their_own(
+    make_bot: BotFactory, database_url: str
+) -> None:
+    """One statement picks every head (on SQLite and PostgreSQL alike)."""
+    bot = make_bot(url=database_url)
+    for number in range(1, 11):
+        bot.send(f"@bob /task add 鲍勃{number} q{1 + number % 4} ~30m")
+    bot.send("/task add 爱丽丝的事 q3 ~2h")
+    bot.send("@carol /task add 卡罗尔的事 q1 ~15m")
+    bot.send("@carol /task add 卡罗尔做完了 q1 ~1h")
+    bot.send("@carol /task done 13")
+
+    digest = [line.strip() for line in bot.send("/日报").splitlines()]
+
+    def section(heading: str) -> list[str]:
+        start = digest.index(heading) + 1
+        end = next(n for n in range(start, len(digest)) if "·" in digest[n] or not digest[n])
+        return digest[start:end]
+
+    assert [line.split()[-1] for line in section("Alice · 计划 2 小时")] == ["#11"]
+    assert [line.split()[-1] for line in section("Carol · 计划 0.2 小时")] == ["#12"]
+    bob = section("Bob · 计划 5 小时")
+    assert [line.split()[-1] for line in bob[:8]] == [
+        "#4", "#8", "#1", "#5", "#9", "#2", "#6", "#10",
+    ]  # fmt: skip
+    assert bob[8] == "…还有 2 项：/任务 列表 @bob"
