@@ -233,9 +233,11 @@ def plan_heading(ctx: Context, name: str, plan: DayPlan) -> str:
     return heading
 
 
-def _plan_for(ctx: Context, member: Speaker | MemberLine, day: date) -> tuple[DayPlan, int]:
-    """The head of a member's plan for `day` (`PLAN_SHOWN` tasks), and how many of that
-    day's tasks they have done."""
+def _plan_for(
+    ctx: Context, member: Speaker | MemberLine, day: date
+) -> tuple[DayPlan, task_store.OwnPlan]:
+    """The head of a member's plan for `day` (`PLAN_SHOWN` tasks), and what was read of
+    the whole of it (the counts, the ids of the rest)."""
     own = task_store.own_plan_head(
         ctx.session, team_id=ctx.team.id, owner=member.id, day=day, today=ctx.today(),
         shown=PLAN_SHOWN,
@@ -244,7 +246,7 @@ def _plan_for(ctx: Context, member: Speaker | MemberLine, day: date) -> tuple[Da
         own.head, open_count=own.open_count, open_minutes=own.open_minutes, day=day,
         workday=ctx.team.workday,
     )  # fmt: skip
-    return plan, own.done
+    return plan, own
 
 
 def _load(ctx: Context, word: str | None) -> Task:
@@ -307,12 +309,15 @@ def list_tasks(ctx: Context, args: list[str]) -> Reply:
             day = parse_date([word], today=today)
     sections = []
     for member in members:
-        plan, done = _plan_for(ctx, member, day)
+        plan, own = _plan_for(ctx, member, day)
         section = Section(title=plan_heading(ctx, member.name, plan), rows=plan_rows(ctx, plan))
-        if plan.more:
-            section.lines.append(ctx.t("list.more", count=plan.more))
-        if done:
-            section.lines.append(ctx.t("task.done_count", count=done))
+        if plan.more:  # their ids, so that each is still one command away
+            ids = " ".join(f"#{task_id}" for task_id in own.rest)
+            if len(own.rest) < plan.more:
+                ids += " …"
+            section.lines.append(ctx.t("task.more", count=plan.more, ids=ids))
+        if own.done:
+            section.lines.append(ctx.t("task.done_count", count=own.done))
         sections.append(section)
     if day == today and [member.id for member in members] == [ctx.member.id]:
         offer = plan_offers(ctx, [ctx.member.id]).get(ctx.member.id)

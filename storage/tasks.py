@@ -77,6 +77,10 @@ class OwnPlan:
     open_count: int
     open_minutes: int
     done: int  # the day's tasks they have done
+    rest: Sequence[int] = ()  # the ids after the head, in plan order (the first `REST_IDS`)
+
+
+REST_IDS = 50
 
 
 def own_plan_head(
@@ -95,7 +99,14 @@ def own_plan_head(
     open_count, open_minutes, done = connection.execute(
         _own_counts_statement(carried=carried), params
     ).one()
-    return OwnPlan(head, open_count or 0, open_minutes or 0, done or 0)
+    rest: Sequence[int] = ()
+    if (open_count or 0) > len(head):  # a long day: the ids of the rest, to act on them
+        rest = (
+            connection.execute(_own_rest_statement(carried=carried), {**params, "rest": REST_IDS})
+            .scalars()
+            .all()
+        )
+    return OwnPlan(head, open_count or 0, open_minutes or 0, done or 0, rest)
 
 
 @lru_cache(maxsize=2)
@@ -121,6 +132,25 @@ def _own_head_statement(*, carried: bool) -> Select[Any]:
         core_select(*(tasks.c[name] for name in TASK_LINE_COLUMNS))
         .where(tasks.c.id.in_(head))
         .order_by(tasks.c.quadrant, tasks.c.day, tasks.c.id)
+    )
+
+
+@lru_cache(maxsize=2)
+def _own_rest_statement(*, carried: bool) -> Select[Any]:
+    """Built once per shape: the ids after the head, in plan order."""
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    day: Any = bindparam("day")
+    return (
+        core_select(tasks.c.id)
+        .where(
+            tasks.c.team_id == bindparam("team_id"),
+            tasks.c.owner == bindparam("owner"),
+            tasks.c.status == "open",
+            tasks.c.day <= day if carried else tasks.c.day == day,
+        )
+        .order_by(tasks.c.quadrant, tasks.c.day, tasks.c.id)
+        .limit(bindparam("rest", type_=Integer()))
+        .offset(bindparam("shown", type_=Integer()))
     )
 
 

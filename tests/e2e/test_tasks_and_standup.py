@@ -108,7 +108,9 @@ def test_a_long_day_shows_the_head_of_the_plan_and_counts_the_rest(bot: BotDrive
     shown = [int(row.rsplit("#", 1)[1]) for row in rows]
     assert shown == [*range(2, 33, 2), 34, *range(3, 28, 2)]  # plan order: Q1, then Q2
     assert rows[-1] == "  Q2  16:40–16:50  小事 27 (10m)  #27"  # the times of the whole plan
-    assert listing[-2:] == ["  … 还有 3 条", "  ✅ 已完成 1 项"]
+    assert listing[-2:] == ["  … 还有 3 条：#29 #31 #33", "  ✅ 已完成 1 项"]  # the rest by id
+    assert bot.send("/task done 33").startswith("✅")
+    assert bot.send("/task list").splitlines()[-2] == "  … 还有 2 条：#29 #31"
 
 
 def test_everyone_s_plan(bot: BotDriver) -> None:

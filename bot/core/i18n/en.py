@@ -180,6 +180,7 @@ MESSAGES: dict[str, str] = {
     "task.plan_empty": "{name} · no tasks yet",
     "task.over_limit": " ⚠️ over {limit} h",
     "task.carried_over": "↩ carried over {days} d",
+    "task.more": "… and {count} more: {ids}",
     "task.done_count": "✅ {count} done",
     "task.finished": "Task #{id} done: {text}",
     "task.dropped": "Task #{id} deleted: {text}",

@@ -180,6 +180,7 @@ MESSAGES: dict[str, str] = {
     "task.plan_empty": "{name} · 还没有任务",
     "task.over_limit": " ⚠️ 超过 {limit} 小时",
     "task.carried_over": "↩ 已顺延 {days} 天",
+    "task.more": "… 还有 {count} 条：{ids}",
     "task.done_count": "✅ 已完成 {count} 项",
     "task.finished": "任务 #{id} 已完成：{text}",
     "task.dropped": "任务 #{id} 已删除：{text}",
