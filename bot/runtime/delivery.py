@@ -97,6 +97,7 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    contended: int = 0  # items another deliverer held when this one came to claim them
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -163,13 +164,38 @@ def deliver_due(
     addresses = addresses or AsTargeted()
     stopping = stopping or _never
     report = DeliveryReport()
+    for _pass in range(PASSES):
+        sent, contended = report.sent, report.contended
+        _deliver_pass(engine, senders, clock, addresses, stopping, report)
+        if (report.sent, report.contended) == (sent, contended) or stopping():
+            break
+    return report
+
+
+# A deliverer that sent something looks again: another one that found this one holding a
+# channel's item stepped back from the channel's later items (to keep its order), and
+# they may have been queued only after this one's first look. One that found items
+# claimed by another looks again too (that one may give them back). A pass that neither
+# sends nor meets anyone ends it.
+PASSES = 5
+
+
+def _deliver_pass(
+    engine: Engine,
+    senders: dict[str, Sender],
+    clock: Clock,
+    addresses: Addresses,
+    stopping: Callable[[], bool],
+    report: DeliveryReport,
+) -> None:
+    """One pass over the open items, oldest first."""
     with transaction(engine) as session:
         items = outbox_store.open_items(session)
     blocked: set[tuple[str, str]] = set()
     batch: list[OutboxItem] = []
     for item in items:
         if stopping():
-            return report
+            return
         channel = (item.platform, item.target)
         now = clock.now()
         if channel in blocked:
@@ -185,7 +211,6 @@ def deliver_due(
             _deliver_batch(engine, batch, senders, clock, addresses, blocked, report, stopping)
             batch = []
     _deliver_batch(engine, batch, senders, clock, addresses, blocked, report, stopping)
-    return report
 
 
 def _never() -> bool:
@@ -228,6 +253,8 @@ def _deliver_batch(
         late = clock.now() >= now + CLAIM_FOR / 2
         if item is None or channel in blocked or late or stopping():
             blocked.add(channel)  # not ours, held up, our claim is getting old, or stopping
+            if item is None:
+                report.contended += 1
             if item is not None:
                 unsent.append(item)
             continue
