@@ -311,7 +311,7 @@ def vote_topic(ctx: Context, args: list[str]) -> Reply:
     counted = topic_store.add_vote(
         ctx.session, topic_id=topic.id, member_id=ctx.member.id, now=ctx.now()
     )
-    total = topic_store.vote_counts(ctx.session, topic_ids=[topic.id]).get(topic.id, 0)
+    total = topic_store.vote_count(ctx.session, topic_id=topic.id)
     if not counted:
         return Reply(
             ctx.t(
@@ -335,7 +335,7 @@ def unvote_topic(ctx: Context, args: list[str]) -> Reply:
     _require_open(ctx, topic)
     assert topic.id is not None
     removed = topic_store.remove_vote(ctx.session, topic_id=topic.id, member_id=ctx.member.id)
-    total = topic_store.vote_counts(ctx.session, topic_ids=[topic.id]).get(topic.id, 0)
+    total = topic_store.vote_count(ctx.session, topic_id=topic.id)
     if not removed:
         return Reply(
             ctx.t(

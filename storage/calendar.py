@@ -8,10 +8,11 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, func, or_
+from sqlalchemy import bindparam, func, literal, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from storage import prepared
 from storage.models import CalendarDate, CalendarFeed, Topic
 from storage.topics import has_tag
 
@@ -44,7 +45,7 @@ def team_dates(
     params = {"team_id": team_id, "start": start, "end": end}
     hidden: set[str] = set()
     own: list[OwnDate] = []
-    for row in session.connection().execute(_TEAM_DATES, params):
+    for row in prepared.rows(session, _TEAM_DATES, params):
         if row.kind == HIDDEN:
             hidden.add(row.name)
         else:
@@ -115,7 +116,7 @@ def topics_naming(
         return []
     dialect = session.get_bind().dialect.name
     statement = _naming_statement(dialect, wanted, tuple(statuses), limit)
-    rows = session.connection().execute(statement, {"team_id": team_id}).all()
+    rows = prepared.rows(session, statement, {"team_id": team_id})
     return cast(Sequence[NamedTopic], rows)  # a Row has its columns as attributes
 
 
@@ -134,7 +135,7 @@ def _naming_statement(
         core_select(*(topics.c[name] for name in _NAMED_COLUMNS))
         .where(
             topics.c.team_id == bindparam("team_id"),
-            topics.c.status.in_(list(statuses)),
+            topics.c.status.in_([literal(status) for status in statuses]),
             or_(*matches),
         )
         .order_by(topics.c.id)

@@ -21,6 +21,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
+from storage import prepared
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _SNAPSHOT = "opsbot_snapshot"  # execution option: a transaction that only reads
 _NO_WAIT = "opsbot_no_wait"  # execution option: take the write lock now or fail
@@ -227,7 +229,9 @@ def insert_new(session: Session, row: Any) -> int:
     table = type(row).__table__
     values = {column.name: getattr(row, column.name) for column in table.columns}
     del values["id"]
-    row.id = session.connection().execute(_insert_returning_id(table), values).scalar_one()
+    inserted = prepared.first(session, _insert_returning_id(table), values)
+    assert inserted is not None
+    row.id = inserted[0]
     return int(row.id)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from storage import prepared
 from storage.db import insert_unless_taken
 from storage.models import InboundEvent
 
@@ -20,7 +21,7 @@ def first_delivery(session: Session, *, platform: str, event_id: str, now: datet
     key = ("platform", "event_id")
     statement = insert_unless_taken(_EVENTS, session.get_bind().dialect.name, key)
     parameters = {"platform": platform, "event_id": event_id[:255], "received_at": now}
-    return session.connection().execute(statement, parameters).first() is not None
+    return prepared.first(session, statement, parameters) is not None
 
 
 def prune(session: Session, *, before: datetime) -> int:

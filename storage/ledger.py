@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
+from storage import prepared
 from storage.db import insert_unless_taken
 from storage.models import JobRun, Member, TeamStart, TickRound
 
@@ -46,7 +47,7 @@ def claim_run(
     """
     row = {"team_id": team_id, "job": job, "period": period, "status": status, "ran_at": now}
     statement = insert_unless_taken(_RUNS, session.get_bind().dialect.name)
-    return session.connection().execute(statement, row).first() is not None
+    return prepared.first(session, statement, row) is not None
 
 
 _RUNS = JobRun.__table__  # type: ignore[attr-defined]

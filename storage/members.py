@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from storage import identities
+from storage import identities, prepared
 from storage.models import MEMBER_NAME_MAX_LENGTH, Member
 
 
@@ -90,14 +90,14 @@ def list_members(
     Rows, not ORM objects: every team's digest, prompt and reminder reads them, and
     none changes them (a change loads the member itself)."""
     statement = _MEMBERS if include_removed else _ACTIVE_MEMBERS
-    return session.connection().execute(statement, {"team_id": team_id}).all()
+    return prepared.rows(session, statement, {"team_id": team_id})
 
 
 def member_names(session: Session, *, team_id: str) -> dict[str, str]:
     """member id → display name, removed members included: for showing history (a post,
     task or stand-up of someone who left still names them), never for choosing whom to
     prompt or count — that is `list_members`."""
-    rows = session.connection().execute(_NAMES, {"team_id": team_id})
+    rows = prepared.rows(session, _NAMES, {"team_id": team_id})
     return {member_id: name for member_id, name in rows}
 
 

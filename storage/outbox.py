@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, update
 from sqlmodel import Session, col, func, select
 
+from storage import prepared
 from storage.db import insert_unless_taken
 from storage.models import OutboxItem
 
@@ -35,7 +36,7 @@ def enqueue(
         "next_attempt_at": now, "created_at": now,
     }  # fmt: skip
     statement = insert_unless_taken(_OUTBOX, session.get_bind().dialect.name, ("idempotency_key",))
-    return session.connection().execute(statement, row).first() is not None
+    return prepared.first(session, statement, row) is not None
 
 
 def open_items(session: Session) -> list[OutboxItem]:

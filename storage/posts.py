@@ -7,10 +7,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import Select, String, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from storage import prepared
 from storage.models import Post
 
 # Still going out: a post sent back for changes keeps its topic scheduled.
@@ -98,23 +99,26 @@ def post_lines_between(
     The digest and the marketing calendar read these for every team a tick walks, where
     loading them through the ORM cost twice the read itself."""
     params: dict[str, object] = {"team_id": team_id, "start": start, "end": end}
-    if statuses is not None:
-        params["statuses"] = list(statuses)
-    rows = session.connection().execute(_lines_statement(statuses is not None), params).all()
+    wanted = None if statuses is None else list(statuses)
+    params.update({f"status_{n}": status for n, status in enumerate(wanted or ())})
+    statement = _lines_statement(None if wanted is None else len(wanted))
+    rows = prepared.rows(session, statement, params)
     return cast(Sequence[PostLine], rows)  # a Row has every column as an attribute
 
 
-@lru_cache(maxsize=2)
-def _lines_statement(in_statuses: bool) -> Select[Any]:
-    """Built once per shape."""
+@lru_cache(maxsize=8)
+def _lines_statement(statuses: int | None) -> Select[Any]:
+    """Built once per shape: None, or how many statuses (one parameter each, so that
+    `prepared` can keep the SQL)."""
     posts = Post.__table__  # type: ignore[attr-defined]
     statement = core_select(posts).where(
         posts.c.team_id == bindparam("team_id"),
         posts.c.planned_at >= bindparam("start"),
         posts.c.planned_at < bindparam("end"),
     )
-    if in_statuses:
-        statement = statement.where(posts.c.status.in_(bindparam("statuses", expanding=True)))
+    if statuses is not None:
+        wanted = [bindparam(f"status_{n}", type_=String()) for n in range(statuses)]
+        statement = statement.where(posts.c.status.in_(wanted))
     return statement.order_by(posts.c.planned_at, posts.c.id)
 
 
@@ -131,7 +135,7 @@ def posts_published_between(
     """Posts published in [start, end), first published first: rows, since the digest of
     every team reads yesterday's and nobody changes them."""
     params = {"team_id": team_id, "start": start, "end": end}
-    rows = session.connection().execute(_PUBLISHED_BETWEEN, params).all()
+    rows = prepared.rows(session, _PUBLISHED_BETWEEN, params)
     return cast(Sequence[PostLine], rows)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session
 
 from storage import members as member_store
+from storage import prepared
 from storage.models import Identity, Member
 
 
@@ -36,8 +37,7 @@ class MemberRecord:
 def speaker_by_id(session: Session, *, team_id: str, member_id: str) -> MemberRecord | None:
     """The member with this handle, removed ones included (they must be told why they
     are refused); in another case (`--as Bob` is `bob`) through `get_member`."""
-    row = session.connection().execute(_BY_ID, {"team_id": team_id, "member_id": member_id})
-    found = row.first()
+    found = prepared.first(session, _BY_ID, {"team_id": team_id, "member_id": member_id})
     if found is not None:
         return _record(found)
     member = member_store.get_member(session, team_id=team_id, member_id=member_id)
@@ -49,7 +49,7 @@ def speaker_by_identity(
 ) -> MemberRecord | None:
     """The member with this id on this chat platform."""
     parameters = {"team_id": team_id, "platform": platform, "external_id": external_id}
-    found = session.connection().execute(_BY_IDENTITY, parameters).first()
+    found = prepared.first(session, _BY_IDENTITY, parameters)
     return None if found is None else _record(found)
 
 

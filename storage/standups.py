@@ -10,6 +10,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from storage import prepared
 from storage.models import Standup
 
 
@@ -40,7 +41,7 @@ class StandupLine(Protocol):
 def standups_for_day(session: Session, *, team_id: str, day: date) -> Sequence[StandupLine]:
     """The day's answers, first answered first: rows, since every team's digest and
     stand-up reminder reads them and none changes them."""
-    return session.connection().execute(_OF_DAY, {"team_id": team_id, "day": day}).all()
+    return prepared.rows(session, _OF_DAY, {"team_id": team_id, "day": day})
 
 
 _TABLE = Standup.__table__  # type: ignore[attr-defined]

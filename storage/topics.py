@@ -8,10 +8,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Integer, Row, Select, and_, bindparam, delete, exists, func
+from sqlalchemy import Integer, Row, Select, String, and_, bindparam, delete, exists, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from storage import prepared
 from storage.db import insert_new, insert_or_nothing
 from storage.models import PRIORITIES, Topic, Vote, priority_rank
 
@@ -43,6 +44,15 @@ _TEAM_TOPICS_IN_STATUSES = (
 )
 
 
+def vote_count(session: Session, *, topic_id: int) -> int:
+    """How many votes one topic has (what a vote's reply shows)."""
+    found = prepared.first(session, _VOTE_COUNT, {"topic_id": topic_id})
+    return int(found[0]) if found is not None else 0
+
+
+_VOTE_COUNT = core_select(func.count()).where(Vote.__table__.c.topic_id == bindparam("topic_id"))  # type: ignore[attr-defined]
+
+
 def vote_counts(session: Session, *, topic_ids: Iterable[int]) -> dict[int, int]:
     ids = list(topic_ids)
     if not ids:
@@ -63,20 +73,15 @@ def add_vote(session: Session, *, topic_id: int, member_id: str, now: datetime) 
 
     The primary key (topic, member) decides, in one statement: two simultaneous votes by
     the same person still count once, and the surrounding work is never disturbed."""
-    connection = session.connection()
-    statement = insert_or_nothing(Vote.__table__, connection.dialect.name)  # type: ignore[attr-defined]
-    inserted = connection.execute(
-        statement, {"topic_id": topic_id, "member_id": member_id, "voted_at": now}
-    )
-    return inserted.rowcount == 1
+    statement = insert_or_nothing(Vote.__table__, session.get_bind().dialect.name)  # type: ignore[attr-defined]
+    vote = {"topic_id": topic_id, "member_id": member_id, "voted_at": now}
+    return prepared.write(session, statement, vote) == 1
 
 
 def remove_vote(session: Session, *, topic_id: int, member_id: str) -> bool:
     """Take a member's vote back; False when they had not voted for this topic."""
-    removed = session.connection().execute(
-        _REMOVE_VOTE, {"topic_id": topic_id, "member_id": member_id}
-    )
-    return removed.rowcount == 1
+    vote = {"topic_id": topic_id, "member_id": member_id}
+    return prepared.write(session, _REMOVE_VOTE, vote) == 1
 
 
 _REMOVE_VOTE = (
@@ -107,7 +112,7 @@ def hot_ideas(
     not the whole backlog, on every tick: as rows of the three columns they show."""
     statement = _hot_statement(after=after is not None, until=until is not None)
     params = {"team_id": team_id, "after": after, "until": until}
-    return session.connection().execute(statement, params).all()
+    return prepared.rows(session, statement, params)
 
 
 @lru_cache(maxsize=4)
@@ -169,33 +174,34 @@ def backlog_page(
     Rows carry `id title tags platform score priority status hot deadline votes total`.
     """
     dialect = session.get_bind().dialect.name
+    statuses = wanted.statuses
     statement = _backlog_statement(
         dialect,
-        statuses=wanted.statuses is not None,
+        statuses=None if statuses is None else len(statuses),
         mine=wanted.created_by is not None,
         platform=wanted.platform is not None,
-        priorities=bool(wanted.priorities),
+        priorities=len(wanted.priorities),
         tags=len(wanted.tags),
     )
     params: dict[str, object] = {"team_id": team_id, "limit": limit}
-    if wanted.statuses is not None:
-        params["statuses"] = list(wanted.statuses)
+    params.update({f"status_{n}": status for n, status in enumerate(statuses or ())})
     if wanted.created_by is not None:
         params["created_by"] = wanted.created_by
     if wanted.platform is not None:
         params["platform"] = wanted.platform
-    if wanted.priorities:
-        params["priorities"] = list(wanted.priorities)
+    params.update({f"priority_{n}": priority for n, priority in enumerate(wanted.priorities)})
     params.update({f"tag_{n}": tag for n, tag in enumerate(wanted.tags)})
-    rows = session.connection().execute(statement, params).all()
+    rows = prepared.rows(session, statement, params)
     return rows, (rows[0].total if rows else 0)
 
 
 @lru_cache(maxsize=64)
 def _backlog_statement(
-    dialect: str, *, statuses: bool, mine: bool, platform: bool, priorities: bool, tags: int
+    dialect: str, *, statuses: int | None, mine: bool, platform: bool, priorities: int, tags: int
 ) -> Select[Any]:
-    """Built once per shape of filter (and dialect, for the tag test)."""
+    """Built once per shape of filter (and dialect, for the tag test), with a parameter
+    for each status and priority asked for: an `IN` over an expanding list would have
+    its SQL finished anew on every run, which `prepared` cannot keep."""
     topics = Topic.__table__  # type: ignore[attr-defined]
     votes_table = Vote.__table__  # type: ignore[attr-defined]
     votes = (
@@ -207,14 +213,14 @@ def _backlog_statement(
 
     def matching(table: Any) -> list[Any]:
         conditions = [table.c.team_id == bindparam("team_id")]
-        if statuses:
-            conditions.append(table.c.status.in_(bindparam("statuses", expanding=True)))
+        if statuses is not None:
+            conditions.append(table.c.status.in_(_binds("status", statuses)))
         if mine:
             conditions.append(table.c.created_by == bindparam("created_by"))
         if platform:
             conditions.append(table.c.platform == bindparam("platform"))
         if priorities:
-            conditions.append(table.c.priority.in_(bindparam("priorities", expanding=True)))
+            conditions.append(table.c.priority.in_(_binds("priority", priorities)))
         conditions += [has_tag(dialect, table.c.tags, bindparam(f"tag_{n}")) for n in range(tags)]
         return conditions
 
@@ -231,6 +237,11 @@ def _backlog_statement(
         .order_by(rank, topics.c.score.desc(), votes.desc(), topics.c.created_at, topics.c.id)
         .limit(bindparam("limit", type_=Integer()))
     )
+
+
+def _binds(name: str, count: int) -> list[Any]:
+    """`count` parameters `name_0` … (strings) for an `IN` list of a fixed length."""
+    return [bindparam(f"{name}_{n}", type_=String()) for n in range(count)]
 
 
 _LINE_COLUMNS = ("id", "title", "tags", "platform", "score", "priority", "status", "hot",

@@ -134,10 +134,10 @@ def test_the_first_page_is_read_through_the_backlog_index(database_url: str) -> 
     try:
         _fill(bot, 60, seed=3)
         statement = topic_store._backlog_statement(
-            bot.engine.dialect.name, statuses=True, mine=False, platform=False,
-            priorities=False, tags=0,
+            bot.engine.dialect.name, statuses=1, mine=False, platform=False,
+            priorities=0, tags=0,
         )  # fmt: skip
-        bound = statement.params(team_id="content", statuses=["idea"], limit=30)
+        bound = statement.params(team_id="content", status_0="idea", limit=30)
         with bot.engine.connect() as connection:
             sql = str(bound.compile(connection, compile_kwargs={"literal_binds": True}))
             if connection.dialect.name == "postgresql":
