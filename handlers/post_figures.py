@@ -21,6 +21,7 @@ posts is not a tier.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,7 +32,6 @@ from sqlmodel import Session
 
 from storage import kpis as kpi_store
 from storage import posts as post_store
-from storage.models import Post
 from storage.posts import PostLine
 
 BEST_TIME_DAYS = 180
@@ -132,7 +132,7 @@ def tier(value: float, others: list[float]) -> Tier | None:
 
 
 def tiers(
-    session: Session, *, team_id: str, posts: list[Post], metric: str = "reads"
+    session: Session, *, team_id: str, posts: Sequence[PostLine], metric: str = "reads"
 ) -> dict[int, Tier]:
     """The tier of each of `posts` that has the metric, against its platform's posts of
     the 90 days up to its publishing (one joined read of those days' figures)."""

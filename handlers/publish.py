@@ -297,12 +297,15 @@ def _offer_best_slot(ctx: Context, args: list[str], day_words: str) -> None:
                        command=command, show_usage=False)  # fmt: skip
 
 
-def _posts_on_days(ctx: Context, first: date, last: date) -> list[Post]:
-    return post_store.posts_between(
-        ctx.session,
-        team_id=ctx.team.id,
-        start=local_midnight(first, ctx.team.zone),
-        end=local_midnight(last + timedelta(days=1), ctx.team.zone),
+def _posts_on_days(ctx: Context, first: date, last: date) -> list[PostLine]:
+    """The posts planned on these days, as rows: the listings only read them."""
+    return list(
+        post_store.post_lines_between(
+            ctx.session,
+            team_id=ctx.team.id,
+            start=local_midnight(first, ctx.team.zone),
+            end=local_midnight(last + timedelta(days=1), ctx.team.zone),
+        )
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, col, select
 
+from storage import prepared
 from storage.models import MANUAL, KpiDaily, Post, PostMetric, Target
 
 
@@ -53,15 +54,14 @@ def _upsert(
     Core statements built once per model and key: `/kpi log` runs this for each metric
     it is given, and building and loading ORM rows for it cost more than the writes."""
     read, write, add = _upsert_statements(model, tuple(key), tuple(also or ()))
-    connection = session.connection()
-    found = connection.execute(read, dict(key)).first()
+    found = prepared.first(session, read, key)
     if found is None:
-        connection.execute(add, {**key, **(also or {}), "value": value, "updated_at": now})
+        prepared.write(session, add, {**key, **(also or {}), "value": value, "updated_at": now})
         return Upsert.INSERTED, None
     if same_value(found.value, value):
         return Upsert.UNCHANGED, found.value
     changed = {**(also or {}), "row_id": found.id, "value": value, "updated_at": now}
-    connection.execute(write, changed)
+    prepared.write(session, write, changed)
     loaded = session.identity_map.get(session.identity_key(model, found.id))
     if loaded is not None:  # read through the ORM earlier in this transaction
         session.expire(loaded)

@@ -93,19 +93,14 @@ def own_plan_head(
     day of a hundred tasks (whose lines would not fit a chat message anyway). Two plain
     statements: on SQLite a third of the cost of the digest's windowed one for one owner."""
     params = {"team_id": team_id, "owner": owner, "day": day, "shown": shown}
-    connection = session.connection()
     carried = day == today
-    head = connection.execute(_own_head_statement(carried=carried), params).all()
-    open_count, open_minutes, done = connection.execute(
-        _own_counts_statement(carried=carried), params
-    ).one()
+    head = prepared.rows(session, _own_head_statement(carried=carried), params)
+    counts = prepared.first(session, _own_counts_statement(carried=carried), params)
+    open_count, open_minutes, done = counts if counts is not None else (0, 0, 0)
     rest: Sequence[int] = ()
     if (open_count or 0) > len(head):  # a long day: the ids of the rest, to act on them
-        rest = (
-            connection.execute(_own_rest_statement(carried=carried), {**params, "rest": REST_IDS})
-            .scalars()
-            .all()
-        )
+        statement = _own_rest_statement(carried=carried)
+        rest = [row[0] for row in prepared.rows(session, statement, {**params, "rest": REST_IDS})]
     return OwnPlan(head, open_count or 0, open_minutes or 0, done or 0, rest)
 
 
