@@ -17,7 +17,7 @@ from itertools import chain
 from typing import Any
 
 import sqlalchemy
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from storage import identities
 from storage.models import (
@@ -77,9 +77,6 @@ def _stream(export: _Export, statement: Any) -> Iterator[Any]:
     return chain.from_iterable(result.partitions())
 
 
-_VOTE_COUNTS = select(Vote.topic_id, func.count()).group_by(col(Vote.topic_id))
-
-
 def _members(export: _Export) -> Iterator[Row]:
     """Members, removed ones included (`active` false), with a column per chat platform
     for their id there (SPEC §8)."""
@@ -123,8 +120,6 @@ def _identities(export: _Export) -> Iterator[Row]:
 
 
 def _topics(export: _Export) -> Iterator[Row]:
-    # Every topic's count in one grouped read (what `vote_counts` gives for each id).
-    counts = dict(export.session.exec(_VOTE_COUNTS).all())
     topics = _stream(export, select(Topic).order_by(col(Topic.id)))
     yield from (
         {
@@ -139,7 +134,7 @@ def _topics(export: _Export) -> Iterator[Row]:
             "score": topic.score,
             "priority": topic.priority,
             "status": topic.status,
-            "votes": counts.get(topic.id or 0, 0),
+            "votes": topic.votes,
             "hot": topic.hot,
             "deadline": _instant(topic.deadline, export.zone(topic.team_id)),
             "created_by": topic.created_by,

@@ -121,13 +121,17 @@ class Topic(SQLModel, table=True):
             "timeliness BETWEEN 1 AND 5 AND value BETWEEN 1 AND 5 AND conversion BETWEEN 1 AND 5",
             name="ck_topics_ratings",
         ),
-        # The backlog's order (storage/topics.py): priority, then score, per team and status.
+        # The backlog's whole order (storage/topics.py), per team and status: priority,
+        # score, votes, then age; the database reads a page in order and sorts nothing.
         Index(
             "ix_topics_backlog",
             "team_id",
             "status",
             Grouping(priority_rank(column("priority"))),  # PostgreSQL wants it in brackets
             column("score").desc(),
+            column("votes").desc(),
+            "created_at",
+            "id",
         ),
     )
 
@@ -148,6 +152,9 @@ class Topic(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     drop_reason: str | None = Field(default=None, max_length=TITLE_MAX_LENGTH)
+    # How many rows of `votes` name this topic (migration 0019), kept by add_vote and
+    # remove_vote in the vote's transaction: the backlog sorts by it from its index.
+    votes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Vote(SQLModel, table=True):

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Integer, Row, Select, String, and_, bindparam, delete, exists, func
+from sqlalchemy import Integer, Row, Select, String, and_, bindparam, delete, exists, func, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -50,38 +50,31 @@ def vote_count(session: Session, *, topic_id: int) -> int:
     return int(found[0]) if found is not None else 0
 
 
-_VOTE_COUNT = core_select(func.count()).where(Vote.__table__.c.topic_id == bindparam("topic_id"))  # type: ignore[attr-defined]
-
-
-def vote_counts(session: Session, *, topic_ids: Iterable[int]) -> dict[int, int]:
-    ids = list(topic_ids)
-    if not ids:
-        return {}
-    return dict(session.exec(_VOTE_COUNTS, params={"topic_ids": ids}).all())
-
-
-# Built once: a fresh IN list costs a coercion per id and a new cache key on every list.
-_VOTE_COUNTS = (
-    select(Vote.topic_id, func.count())
-    .where(col(Vote.topic_id).in_(bindparam("topic_ids", expanding=True)))
-    .group_by(col(Vote.topic_id))
-)
+_TOPICS = Topic.__table__  # type: ignore[attr-defined]
+_VOTE_COUNT = core_select(_TOPICS.c.votes).where(_TOPICS.c.id == bindparam("topic_id"))
 
 
 def add_vote(session: Session, *, topic_id: int, member_id: str, now: datetime) -> bool:
     """Record a vote; False when this member had already voted for this topic.
 
     The primary key (topic, member) decides, in one statement: two simultaneous votes by
-    the same person still count once, and the surrounding work is never disturbed."""
+    the same person still count once, and the surrounding work is never disturbed. The
+    topic's count moves only for a vote that was stored, in the same transaction."""
     statement = insert_or_nothing(Vote.__table__, session.get_bind().dialect.name)  # type: ignore[attr-defined]
     vote = {"topic_id": topic_id, "member_id": member_id, "voted_at": now}
-    return prepared.write(session, statement, vote) == 1
+    if prepared.write(session, statement, vote) != 1:
+        return False
+    prepared.write(session, _COUNT_VOTE, {"topic_id": topic_id, "step": 1})
+    return True
 
 
 def remove_vote(session: Session, *, topic_id: int, member_id: str) -> bool:
     """Take a member's vote back; False when they had not voted for this topic."""
     vote = {"topic_id": topic_id, "member_id": member_id}
-    return prepared.write(session, _REMOVE_VOTE, vote) == 1
+    if prepared.write(session, _REMOVE_VOTE, vote) != 1:
+        return False
+    prepared.write(session, _COUNT_VOTE, {"topic_id": topic_id, "step": -1})
+    return True
 
 
 _REMOVE_VOTE = (
@@ -90,6 +83,12 @@ _REMOVE_VOTE = (
         col(Vote.topic_id) == bindparam("topic_id"), col(Vote.member_id) == bindparam("member_id")
     )
     .execution_options(synchronize_session=False)
+)
+# `votes = votes + step` in the database: two people voting at once both count.
+_COUNT_VOTE = (
+    update(_TOPICS)
+    .where(_TOPICS.c.id == bindparam("topic_id"))
+    .values(votes=_TOPICS.c.votes + bindparam("step", type_=Integer()))
 )
 
 
@@ -202,14 +201,7 @@ def _backlog_statement(
     """Built once per shape of filter (and dialect, for the tag test), with a parameter
     for each status and priority asked for: an `IN` over an expanding list would have
     its SQL finished anew on every run, which `prepared` cannot keep."""
-    topics = Topic.__table__  # type: ignore[attr-defined]
-    votes_table = Vote.__table__  # type: ignore[attr-defined]
-    votes = (
-        core_select(func.count())
-        .where(votes_table.c.topic_id == topics.c.id)
-        .scalar_subquery()
-        .label("votes")
-    )
+    topics = _TOPICS
 
     def matching(table: Any) -> list[Any]:
         conditions = [table.c.team_id == bindparam("team_id")]
@@ -232,9 +224,12 @@ def _backlog_statement(
     rank = priority_rank(topics.c.priority)  # the expression `ix_topics_backlog` is on
     columns = [topics.c[name] for name in _LINE_COLUMNS]
     return (
-        core_select(*columns, votes, total)
+        core_select(*columns, total)
         .where(and_(*matching(topics)))
-        .order_by(rank, topics.c.score.desc(), votes.desc(), topics.c.created_at, topics.c.id)
+        # The order of `ix_topics_backlog`, column for column: read from it, never sorted.
+        .order_by(
+            rank, topics.c.score.desc(), topics.c.votes.desc(), topics.c.created_at, topics.c.id
+        )
         .limit(bindparam("limit", type_=Integer()))
     )
 
@@ -245,7 +240,7 @@ def _binds(name: str, count: int) -> list[Any]:
 
 
 _LINE_COLUMNS = ("id", "title", "tags", "platform", "score", "priority", "status", "hot",
-                 "deadline")  # fmt: skip
+                 "deadline", "votes")  # fmt: skip
 
 
 def has_tag(dialect: str, tags: Any, tag: Any) -> Any:

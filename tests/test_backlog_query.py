@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, func
+from sqlmodel import col, select
 
 from bot.core.clock import FrozenClock
 from bot.runtime.app import OpsBot
@@ -27,6 +28,7 @@ MEMBERS = ("alice", "bob", "carol", "dave")
 
 
 def _fill(bot: OpsBot, count: int, seed: int) -> list[Topic]:
+    """`count` random topics with random votes, cast as the bot casts them."""
     chance = random.Random(seed)
     with transaction(bot.engine) as session:
         topics = []
@@ -43,12 +45,21 @@ def _fill(bot: OpsBot, count: int, seed: int) -> list[Topic]:
             session.add(topic)
             topics.append(topic)
         session.flush()
-        for topic in topics:
-            for member in chance.sample(MEMBERS, chance.randint(0, 3)):
-                session.add(Vote(topic_id=topic.id, member_id=member, voted_at=START))
-        session.flush()
         session.expunge_all()
+        for topic in topics:
+            assert topic.id is not None
+            for member in chance.sample(MEMBERS, chance.randint(0, 3)):
+                topic_store.add_vote(session, topic_id=topic.id, member_id=member, now=START)
     return topics
+
+
+def _votes_cast(bot: OpsBot) -> dict[int, int]:
+    """Each topic's votes, counted from the votes themselves."""
+    with bot.engine.connect() as connection:
+        counted = connection.execute(
+            select(Vote.topic_id, func.count()).group_by(col(Vote.topic_id))
+        )
+        return {topic_id: count for topic_id, count in counted}
 
 
 def _expected(topics: list[Topic], votes: dict[int, int], wanted: BacklogFilter) -> list[int]:
@@ -71,9 +82,9 @@ def test_the_backlog_order_and_filters_match_the_rule(database_url: str) -> None
     bot = OpsBot.open(make_settings(database_url), FrozenClock(START))
     try:
         topics = _fill(bot, 150, seed=7)
+        votes = {topic.id or 0: 0 for topic in topics} | _votes_cast(bot)
+        assert sum(votes.values()) > 100
         with transaction(bot.engine) as session:
-            votes = {topic.id or 0: 0 for topic in topics}
-            votes.update(topic_store.vote_counts(session, topic_ids=list(votes)))
             filters = [
                 BacklogFilter(),
                 BacklogFilter(statuses=None),
@@ -128,8 +139,8 @@ def topics_loaded() -> Iterator[list[int]]:
 
 def test_the_first_page_is_read_through_the_backlog_index(database_url: str) -> None:
     """The database reads ideas in backlog order from `ix_topics_backlog` and stops after
-    the page: it sorts only topics tied on priority and score (by votes, then age), never
-    the whole backlog, so the page costs about the same at a thousand ideas as at ten."""
+    the page, sorting nothing (not even topics tied on priority and score, as every idea
+    of a new team is), so the page costs the same at a thousand ideas as at ten."""
     bot = OpsBot.open(make_settings(database_url), FrozenClock(START))
     try:
         _fill(bot, 60, seed=3)
@@ -142,13 +153,15 @@ def test_the_first_page_is_read_through_the_backlog_index(database_url: str) -> 
             sql = str(bound.compile(connection, compile_kwargs={"literal_binds": True}))
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql("ANALYZE topics")
-                connection.exec_driver_sql("SET enable_seqscan = off")  # 60 rows: a scan is cheaper
+                # 60 rows: a scan and a sort are cheaper than the index, but not at 1,000
+                connection.exec_driver_sql("SET enable_seqscan = off")
+                connection.exec_driver_sql("SET enable_bitmapscan = off")
                 plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
-                assert "ix_topics_backlog" in plan and "Incremental Sort" in plan
+                assert "ix_topics_backlog" in plan and "Sort" not in plan
             else:
                 rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
                 plan = "\n".join(row[-1] for row in rows)
                 assert "USING INDEX ix_topics_backlog" in plan
-                assert "RIGHT PART OF ORDER BY" in plan  # not "FOR ORDER BY": no full sort
+                assert "TEMP B-TREE" not in plan  # no sort, not even of the ties
     finally:
         bot.engine.dispose()

@@ -54,7 +54,7 @@ def test_migrations_create_exactly_the_models(engine: Engine) -> None:
         assert compare_metadata(context, SQLModel.metadata) == []
         # What autogenerate cannot compare is there by name; tests/test_backlog_query.py
         # checks that the backlog query is answered through it.
-        assert _index_names(connection) >= _EXPRESSION_INDEXES
+        assert index_names(connection) >= _EXPRESSION_INDEXES
 
 
 # Expression indexes: SQLite cannot reflect them and PostgreSQL reflects its own spelling
@@ -66,7 +66,7 @@ def _comparable(_object: object, name: str | None, kind: str, *_: object) -> boo
     return not (kind == "index" and name in _EXPRESSION_INDEXES)
 
 
-def _index_names(connection: Connection) -> set[str]:
+def index_names(connection: Connection) -> set[str]:
     if connection.dialect.name == "postgresql":
         query = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
     else:
@@ -114,10 +114,14 @@ def test_one_vote_per_member_is_enforced_by_the_database(engine: Engine) -> None
         assert not topic_store.add_vote(session, topic_id=topic_id, member_id="bob", now=NOW)
         assert topic_store.add_vote(session, topic_id=topic_id, member_id="carol", now=NOW)
     with transaction(engine) as session:
-        assert topic_store.vote_counts(session, topic_ids=[topic_id]) == {topic_id: 2}
+        assert topic_store.vote_count(session, topic_id=topic_id) == 2
+        assert topic_store.remove_vote(session, topic_id=topic_id, member_id="bob")
+        assert not topic_store.remove_vote(session, topic_id=topic_id, member_id="bob")
+    with transaction(engine) as session:
+        assert topic_store.vote_count(session, topic_id=topic_id) == 1
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO votes (topic_id, member_id, voted_at) VALUES (:t, 'bob', :at)"),
+            text("INSERT INTO votes (topic_id, member_id, voted_at) VALUES (:t, 'carol', :at)"),
             {"t": topic_id, "at": NOW.replace(tzinfo=None)},
         )
 
