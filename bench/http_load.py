@@ -1,7 +1,9 @@
 """Loopback HTTP load for the benchmarks: latency percentiles at a concurrency or a rate.
 
 The clients run in processes of their own (forked), so the load generator does not share
-the server's interpreter lock; requests are built before the clock starts.
+the server's interpreter lock; requests are built before the clock starts. The servers
+under load run in this process, so its CPU time over a run is theirs: what serving the
+run's requests cost, whatever the clients' waits.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class LoadResult:
     latencies_ms: list[float]
     seconds: float
     errors: int
+    cpu_seconds: float = 0.0  # this process's CPU time over the run (the server's)
 
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -36,11 +39,16 @@ class LoadResult:
             self.latencies_ms + other.latencies_ms,
             self.seconds + other.seconds,
             self.errors + other.errors,
+            self.cpu_seconds + other.cpu_seconds,
         )
 
     @property
     def throughput(self) -> float:
         return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_seconds / len(self.latencies_ms) if self.latencies_ms else 0.0
 
     @property
     def median(self) -> float:
@@ -96,13 +104,14 @@ def run_load(url: str, make_request: Request, *, clients: int, requests_per_clie
     ]
     for process in processes:
         process.start()
+    cpu_began = time.process_time()  # after the forks, which are the load's, not the server's
     latencies: list[float] = []
     errors = 0
     for _ in processes:
         got, failed = results.get(timeout=300)
         latencies += got
         errors += failed
-    finished = time.time()
+    finished, cpu = time.time(), time.process_time() - cpu_began
     for process in processes:
         process.join(timeout=30)
-    return LoadResult(latencies, finished - start_at, errors)
+    return LoadResult(latencies, finished - start_at, errors, cpu)
