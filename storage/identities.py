@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from storage import prepared
 from storage.models import Identity, Member
 
 
@@ -59,7 +60,7 @@ def identities_of_team(session: Session, *, team_id: str) -> dict[str, dict[str,
 def teams_of_identity(session: Session, *, platform: str, external_id: str) -> list[str]:
     """The teams in which someone with this platform id is a member."""
     parameters = {"platform": platform, "external_id": external_id}
-    return list(session.connection().execute(_TEAMS_OF_IDENTITY, parameters).scalars())
+    return [row.team_id for row in prepared.rows(session, _TEAMS_OF_IDENTITY, parameters)]
 
 
 # Built once: a command from a DM or another channel than the team's asks it first.

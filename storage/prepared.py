@@ -103,7 +103,8 @@ class _Plan:
     keys: tuple[str, ...]
     types: tuple[Any, ...]
     dialect: Dialect
-    _shape: tuple[Any, list[Converter]] | None = field(default=None)  # row type, converters
+    # The row type, and the columns whose values need converting with their converters.
+    _shape: tuple[Any, list[tuple[int, Callable[[Any], Any]]]] | None = field(default=None)
 
     def parameters(self, params: Mapping[str, Any]) -> Any:
         values = self.construct(params)
@@ -118,22 +119,23 @@ class _Plan:
         if self._shape is None:
             # The converters depend on the type the driver reports, known from the first
             # result: the same for every execution of one statement.
-            converters = [
+            converters: list[Converter] = [
                 kind.dialect_impl(self.dialect).result_processor(self.dialect, column[1])
                 for kind, column in zip(self.types, description, strict=True)
             ]
-            self._shape = (namedtuple("Row", self.keys, rename=True), converters)
+            converted = [(at, convert) for at, convert in enumerate(converters) if convert]
+            self._shape = (namedtuple("Row", self.keys, rename=True), converted)
         row_type: Any
-        row_type, converters = self._shape
-        if not any(converters):
+        row_type, converted = self._shape
+        if not converted:
             return [row_type._make(row) for row in fetched]
-        return [
-            row_type._make(
-                value if convert is None else convert(value)
-                for convert, value in zip(converters, row, strict=True)
-            )
-            for row in fetched
-        ]
+        shaped = []
+        for row in fetched:  # most columns come as they are: convert only the others
+            values = list(row)
+            for at, convert in converted:
+                values[at] = convert(values[at])
+            shaped.append(row_type._make(values))
+        return shaped
 
 
 def _plan(statement: Executable, dialect: Dialect, params: Mapping[str, Any]) -> _Plan | None:

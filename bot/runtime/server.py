@@ -127,7 +127,9 @@ class BodyLimit:
             if body_done:  # after the body: only `http.disconnect` is left, no deadline
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+                # A timeout on this task, not `wait_for`'s new task for every message.
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 raise _Refused(408, f"body not received within {self.seconds:g} s") from None
             if message["type"] != "http.request":

@@ -85,6 +85,8 @@ def command_text(slash: str, text: str, umbrella: str) -> str:
 
 
 def _spelled(text: str, umbrella: str) -> str:
+    if "/" not in text and "／" not in text:  # most cells of a list: no command to spell
+        return text
     return _MENTIONED.sub(f"{umbrella} ", text)
 
 

@@ -32,20 +32,22 @@ def _text_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[Block]:
+def _table(lines: list[str]) -> list[Block]:
     """Aligned rows in a code block (the only monospace Slack has), split under the limit."""
     blocks: list[Block] = []
     chunk: list[str] = []
-    for line in render_rows(rows):
-        if sum(len(item) + 1 for item in chunk) + len(line) + 8 > MAX_TEXT:
+    size = 0  # of the chunk's lines, a newline each
+    for line in lines:
+        if size + len(line) + 8 > MAX_TEXT:
             blocks.append(
                 {
                     "type": "section",
                     "text": {"type": "mrkdwn", "text": "```" + "\n".join(chunk) + "```"},
                 }
             )
-            chunk = []
+            chunk, size = [], 0
         chunk.append(escape(line))
+        size += len(chunk[-1]) + 1
     if chunk:
         blocks.append(
             {
@@ -56,13 +58,16 @@ def _table(rows: list[tuple[str, ...]]) -> list[Block]:
     return blocks
 
 
-def render_blocks(reply: Reply) -> list[Block]:
+def render_blocks(reply: Reply, aligned: list[list[str]] | None = None) -> list[Block]:
+    """The reply's blocks; `aligned`, each section's rows as `render_rows` gives them."""
+    if aligned is None:
+        aligned = [render_rows(section.rows) for section in reply.sections]
     blocks: list[Block] = _text_blocks(f"{TONE_ICONS[reply.tone]}*{escape(reply.title)}*")
-    for section in reply.sections:
+    for section, rows in zip(reply.sections, aligned, strict=True):
         if section.title:
             blocks.extend(_text_blocks(f"*{escape(section.title)}*"))
-        if section.rows:
-            blocks.extend(_table(section.rows))
+        if rows:
+            blocks.extend(_table(rows))
         if section.lines:
             blocks.extend(_text_blocks("\n".join(escape(line) for line in section.lines)))
         for start in range(0, len(section.fields), MAX_FIELDS):
@@ -99,8 +104,9 @@ def render_blocks(reply: Reply) -> list[Block]:
 def render_messages(reply: Reply) -> list[tuple[list[Block], str]]:
     """The reply as one or more messages, each within the block limit, with its fallback
     text (what notifications and screen readers show)."""
-    blocks = render_blocks(reply)
-    text = render_text(reply)
+    aligned = [render_rows(section.rows) for section in reply.sections]  # once for both
+    blocks = render_blocks(reply, aligned)
+    text = render_text(reply, aligned)
     chunks = [blocks[start : start + MAX_BLOCKS] for start in range(0, len(blocks), MAX_BLOCKS)]
     return [
         (chunk, text[:MAX_TEXT] if index == 0 else reply.title[:MAX_TEXT])

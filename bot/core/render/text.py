@@ -62,18 +62,22 @@ def render_rows(rows: list[tuple[str, ...]]) -> list[str]:
     ]
 
 
-def _render_section(section: Section) -> list[str]:
+def _render_section(section: Section, rows: list[str]) -> list[str]:
     lines = []
     if section.title:
         lines.append(section.title)
-    lines.extend(INDENT + line for line in render_rows(section.rows))
+    lines.extend(INDENT + line for line in rows)
     lines.extend(INDENT + line for line in section.lines)
     lines.extend(f"{INDENT}{name}: {value}" for name, value in section.fields)
     return lines
 
 
-def render_text(reply: Reply) -> str:
+def render_text(reply: Reply, aligned: list[list[str]] | None = None) -> str:
+    """The reply as text; `aligned`, each section's rows as `render_rows` gives them, when
+    the caller has them already (Slack aligns them for its blocks too)."""
+    if aligned is None:
+        aligned = [render_rows(section.rows) for section in reply.sections]
     lines = [TONE_ICONS[reply.tone] + reply.title]
-    for section in reply.sections:
-        lines.extend(_render_section(section))
+    for section, rows in zip(reply.sections, aligned, strict=True):
+        lines.extend(_render_section(section, rows))
     return "\n".join(lines)
