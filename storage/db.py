@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
 from storage import prepared
+from storage.kept_sessions import SessionShelf
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _SNAPSHOT = "opsbot_snapshot"  # execution option: a transaction that only reads
@@ -292,9 +293,9 @@ def transaction_at_once(engine: Engine) -> Iterator[Session]:
     if not lock.acquire(blocking=False):
         raise WouldWait("another command of this process is writing")
     try:
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with ExitStack() as opened:
             try:
-                session.connection(execution_options={_NO_WAIT: True})
+                session = opened.enter_context(_session(engine, _NO_WAIT))
             except sqlite3.OperationalError as error:  # from the driver, in `_on_begin`
                 if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # extended codes too
                     raise
@@ -312,6 +313,42 @@ def snapshot(engine: Engine) -> Iterator[Session]:
     even one in another process, instead of queueing behind it. Whoever uses it must not
     write: a write would have to wait for the writer lock after all.
     """
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        session.connection(execution_options={_SNAPSHOT: True})
+    with _session(engine, _SNAPSHOT) as session:
         yield session
+
+
+def _session(engine: Engine, option: str) -> AbstractContextManager[Session]:
+    """A session in a transaction begun with `option`: on a SQLite file, one of the
+    sessions kept ready for it (storage/kept_sessions.py), else a fresh one."""
+    shelf = _shelves.get((id(engine), option))
+    if shelf is None or shelf.closed:
+        shelf = _shelf(engine, option)
+    if shelf is not None:
+        return shelf.session()
+    return _fresh_session(engine, option)
+
+
+@contextmanager
+def _fresh_session(engine: Engine, option: str) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        session.connection(execution_options={option: True})
+        yield session
+
+
+# Per SQLite file engine and option: readers may be several threads at once (the event
+# loop, Socket Mode's, a threadpool's), the writer at once is one (`_writer_lock`).
+_SHELF_SIZES = {_SNAPSHOT: 2, _NO_WAIT: 1}
+_shelves: dict[tuple[int, str], SessionShelf] = {}
+
+
+def _shelf(engine: Engine, option: str) -> SessionShelf | None:
+    if not works_at_once(engine):
+        return None
+    with _sqlite_writers_guard:
+        key = (id(engine), option)
+        shelf = _shelves.get(key)
+        if shelf is None or shelf.closed:
+            shelf = _shelves[key] = SessionShelf(engine, {option: True}, size=_SHELF_SIZES[option])
+            # Disposed, the engine is let go of (a later use makes a new shelf).
+            event.listen(engine, "engine_disposed", lambda _: _shelves.pop(key, None))
+        return shelf

@@ -1,0 +1,141 @@
+"""The sessions kept ready for `snapshot` and `transaction_at_once` on a SQLite file
+(storage/kept_sessions.py): each use behaves as a fresh session would, and costs no
+checkout from the pool once the shelf has its sessions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, event, inspect
+from sqlmodel import select
+
+from storage.db import WouldWait, create_engine_for, snapshot, transaction_at_once
+from storage.migrate import upgrade_database
+from storage.models import Member
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(sqlite_url: str) -> Iterator[Engine]:
+    engine = create_engine_for(sqlite_url)
+    upgrade_database(engine)
+    yield engine
+    engine.dispose()
+
+
+def _checkouts(engine: Engine) -> list[object]:
+    """Every connection the pool hands out from now on."""
+    handed: list[object] = []
+    event.listen(engine, "checkout", lambda driver, *_: handed.append(driver))
+    return handed
+
+
+def _add(engine: Engine, member_id: str) -> None:
+    with transaction_at_once(engine) as session:
+        session.add(Member(team_id="t", id=member_id, name=member_id, created_at=NOW))
+
+
+def _names(engine: Engine) -> list[str]:
+    with snapshot(engine) as session:
+        return [member.id for member in session.exec(select(Member).order_by(Member.id))]
+
+
+def test_reads_and_writes_reuse_their_connections_and_commit(engine: Engine) -> None:
+    handed = _checkouts(engine)
+
+    for n in range(5):
+        _add(engine, f"m{n}")
+        assert _names(engine) == [f"m{k}" for k in range(n + 1)]
+
+    assert len(handed) == 2  # one for the writer, one for the reader, kept since
+    other = sqlite3.connect(str(engine.url.database))  # committed for everyone
+    assert other.execute("SELECT count(*) FROM members").fetchone() == (5,)
+    other.close()
+
+
+def test_what_a_session_loaded_is_let_go_as_from_a_fresh_session(engine: Engine) -> None:
+    _add(engine, "alice")
+    with snapshot(engine) as session:
+        alice = session.exec(select(Member)).one()
+    with snapshot(engine) as session:
+        assert list(session.identity_map.values()) == []  # nothing carried over
+
+    assert inspect(alice).detached
+    assert alice.name == "alice"  # still readable, as with expire_on_commit=False
+
+
+def test_a_failed_transaction_leaves_nothing_and_its_connection_is_not_kept(
+    engine: Engine,
+) -> None:
+    _add(engine, "alice")
+    assert _names(engine) == ["alice"]
+    handed = _checkouts(engine)
+
+    with pytest.raises(RuntimeError), transaction_at_once(engine) as session:
+        session.add(Member(team_id="t", id="bob", name="bob", created_at=NOW))
+        session.flush()
+        raise RuntimeError("the command failed")
+
+    assert _names(engine) == ["alice"]  # bob was rolled back
+    _add(engine, "carol")
+    assert _names(engine) == ["alice", "carol"]
+    assert len(handed) == 1  # a new connection for the writer; the failed one was closed
+    assert engine.pool.checkedout() == 2  # type: ignore[attr-defined]
+
+
+def test_more_sessions_at_once_than_kept_get_fresh_ones(engine: Engine) -> None:
+    _add(engine, "alice")
+    with snapshot(engine) as first, snapshot(engine) as second, snapshot(engine) as third:
+        sessions = {id(first), id(second), id(third)}
+        assert [len(s.exec(select(Member)).all()) for s in (first, second, third)] == [1, 1, 1]
+
+    assert len(sessions) == 3
+    assert engine.pool.checkedout() == 2 + 1  # type: ignore[attr-defined]  # two readers, one writer kept
+
+
+def test_a_writer_elsewhere_is_still_refused_at_once_and_then_not(engine: Engine) -> None:
+    _add(engine, "alice")
+    other = sqlite3.connect(str(engine.url.database), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    with pytest.raises(WouldWait):
+        _add(engine, "bob")
+    assert _names(engine) == ["alice"]  # reads go on beside the writer
+
+    other.execute("ROLLBACK")
+    other.close()
+    _add(engine, "bob")
+    assert _names(engine) == ["alice", "bob"]
+
+
+def test_disposing_of_the_engine_closes_the_kept_connections(engine: Engine) -> None:
+    kept: list[sqlite3.Connection] = []
+    event.listen(engine, "checkout", lambda driver, *_: kept.append(driver))
+    _add(engine, "alice")
+    assert _names(engine) == ["alice"]
+
+    engine.dispose()
+
+    assert len(kept) == 2
+    for connection in kept:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            connection.execute("SELECT 1")
+    assert _names(engine) == ["alice"]  # the engine works on, with new connections
+
+
+def test_postgresql_keeps_no_session(postgres_url: str) -> None:
+    engine = create_engine_for(postgres_url)
+    try:
+        upgrade_database(engine)
+        handed = _checkouts(engine)
+        for _ in range(3):
+            with snapshot(engine) as session:
+                session.exec(select(Member)).all()
+        assert len(handed) == 3
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
