@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     FLOOR: ("-c", "import sqlalchemy"),
     "opsbot --help": ("-m", "bot", "--help"),
     "opsbot db upgrade (database already upgraded)": ("-m", "bot", "db", "upgrade"),
-    "opsbot digest (opens the bot: every handler)": ("-m", "bot", "digest"),
+    "opsbot digest (opens the bot, builds a digest)": ("-m", "bot", "digest"),
 }
 
 

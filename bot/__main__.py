@@ -1,5 +1,5 @@
 """`python -m bot` is the same as the `opsbot` command."""
 
-from bot.runtime.cli import main
+from bot.runtime.cli import command_line
 
-raise SystemExit(main())
+raise SystemExit(command_line())

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, event
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
@@ -210,12 +208,25 @@ def insert_unless_taken(table: Table, dialect: str, key: tuple[str, ...] | None 
     return insert_or_nothing(table, dialect, key).returning(table.c.id)
 
 
+def dialect_insert(table: Any, dialect: str) -> Any:
+    """An `INSERT` into `table` that can take `dialect`'s ON CONFLICT clauses (`sqlite`
+    or `postgresql`). Each dialect is imported when first used: PostgreSQL's, with its
+    drivers' modules, costs a command on SQLite a twentieth of its start-up."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
+
+
 @lru_cache(maxsize=32)
 def insert_or_nothing(table: Table, dialect: str, key: tuple[str, ...] | None = None) -> Any:
     """`INSERT … ON CONFLICT [(key)] DO NOTHING`, built once per table and backend; its
     result's rowcount says whether the row went in (for a table without an `id`)."""
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(table).on_conflict_do_nothing(index_elements=list(key) if key else None)
+    elements = list(key) if key else None
+    statement = dialect_insert(table, dialect).on_conflict_do_nothing(index_elements=elements)
     # SQLAlchemy reads an INSERT's rowcount only when asked to (psycopg's is -1 otherwise).
     return statement.execution_options(preserve_rowcount=True)
 

@@ -17,12 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from storage import prepared
-from storage.db import insert_unless_taken
+from storage.db import dialect_insert, insert_unless_taken
 from storage.models import JobRun, Member, TeamStart, TickRound
 
 Run = tuple[str, str, str]  # (team, job, period)
@@ -55,9 +53,7 @@ _RUNS = JobRun.__table__  # type: ignore[attr-defined]
 
 def _insert(session: Session, model: type[JobRun] | type[TeamStart]) -> Any:
     """An INSERT that can be told to do nothing on a taken key, in the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(model)
-    return sqlite_insert(model)
+    return dialect_insert(model, session.get_bind().dialect.name)
 
 
 def recorded_runs(

@@ -6,10 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from storage.db import dialect_insert
 from storage.models import Post, Series, SeriesOccurrence
 
 # Still going out (as storage.posts.ACTIVE_POST_STATUSES).
@@ -47,12 +46,7 @@ def claim_occurrence(session: Session, *, series_id: int, day: date, now: dateti
     dialect = session.get_bind().dialect.name
     table = SeriesOccurrence.__table__  # type: ignore[attr-defined]
     statement: Any
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two databases are supported
-        statement = insert(table).values(values)
+    statement = dialect_insert(table, dialect).values(values).on_conflict_do_nothing()
     # RETURNING, as the ledger does: a row back only when this INSERT claimed the day.
     return session.execute(statement.returning(table.c.series_id)).first() is not None
 

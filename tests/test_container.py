@@ -164,7 +164,7 @@ def test_the_entrypoint_is_opsbot_run_from_pyproject_scripts() -> None:
     scripts = PYPROJECT["project"]["scripts"]
 
     assert entrypoint == ["opsbot"] and "opsbot" in scripts
-    assert scripts["opsbot"] == "bot.runtime.cli:main"
+    assert scripts["opsbot"] == "bot.runtime.cli:command_line"
     assert command == ["run"] and _parser().parse_args(command).command == "run"
     # The console script is installed into the virtualenv that the PATH puts first.
     venv = env_of_image()["PATH"].split(":")[0]

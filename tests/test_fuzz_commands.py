@@ -3,7 +3,7 @@ shown"): not one internal error, not one exception out of `dispatch`, and a refu
 stores nothing.
 
 The lines come from a grammar built from the registry, not from a hand list: every
-family and sub-command of `handlers.ALL_FAMILIES` in every spelling (`/选题 新增`,
+family and sub-command of `handlers.registry.ALL_FAMILIES` in every spelling (`/选题 新增`,
 `/topic add` …), its arguments shaped by its own usage line in the catalogue
 (`<id>`, `<when>`, `[p:platform]` …), filled with the words the parsers know (the
 content platforms, metrics, weekdays, quadrants, roles …), real-looking values and
@@ -49,7 +49,8 @@ from bot.vocab import when
 from bot.vocab.arguments import OPTION_KEYS, QUOTES
 from bot.vocab.content_platforms import BUILTIN_PLATFORMS
 from bot.vocab.metrics import METRICS
-from handlers import ALL_FAMILIES, help, kpi, publish, standup, summary, tasks, team, topics
+from handlers import help, kpi, publish, standup, summary, tasks, team, topics
+from handlers.registry import ALL_FAMILIES
 from tests.conftest import DEFAULT_MEMBERS, DEFAULT_NOW, BotDriver, make_settings
 
 SEED = 20

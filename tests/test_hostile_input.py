@@ -13,7 +13,7 @@ from bot.core.commands import CommandFamily, Context
 from bot.core.messages import Reply, Tone
 from bot.core.router import Router
 from bot.runtime.app import OpsBot
-from handlers import ALL_FAMILIES
+from handlers.registry import ALL_FAMILIES
 from handlers.topics import add_topic
 from tests.conftest import DEFAULT_NOW, BotDriver, BotFactory, make_settings
 

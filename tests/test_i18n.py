@@ -7,7 +7,7 @@ import string
 import pytest
 
 from bot.core.i18n import CATALOGUES
-from handlers import ALL_FAMILIES
+from handlers.registry import ALL_FAMILIES
 
 
 def _placeholders(template: str) -> set[str]:

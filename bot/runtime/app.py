@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,7 @@ from sqlmodel import Session
 
 from bot.chat import CONSOLE
 from bot.core.clock import Clock
-from bot.core.commands import CommandFamily, Context, Speaker, SubCommand
+from bot.core.commands import CommandFamily, CommandIndex, Context, Speaker, SubCommand
 from bot.core.config import ConfigError, Settings, TeamSettings
 from bot.core.dispatch import Delivery, WouldWait
 from bot.core.i18n import Translator
@@ -34,7 +35,6 @@ from bot.runtime.kpi_sources import build_kpi_source
 from bot.runtime.posting import post_notices
 from bot.vocab.content_platforms import PlatformCatalogue
 from bot.vocab.errors import InputError
-from handlers import ALL_FAMILIES, ALL_JOBS
 from handlers.help import family_help
 from storage import identities, speakers
 from storage import members as member_store
@@ -83,6 +83,21 @@ class _Found:
     own_channel: bool
 
 
+class _LazyIndex:
+    """The router as `/help` sees it, built only if it is asked: what the bot does on
+    its own (the digest of `opsbot digest`) never asks, nor imports every feature."""
+
+    def __init__(self, bot: OpsBot) -> None:
+        self._bot = bot
+
+    @property
+    def families(self) -> Sequence[CommandFamily]:
+        return self._bot.router.families
+
+    def family(self, word: str) -> CommandFamily | None:
+        return self._bot.router.family(word)
+
+
 class OpsBot:
     """The dispatcher of every chat platform, and what the scheduler and CLI build on."""
 
@@ -92,14 +107,17 @@ class OpsBot:
         settings: Settings,
         engine: Engine,
         clock: Clock,
-        families: Iterable[CommandFamily] = ALL_FAMILIES,
-        jobs: Sequence[Job] = ALL_JOBS,
+        families: Iterable[CommandFamily] | None = None,
+        jobs: Sequence[Job] | None = None,
     ) -> None:
+        """`families` and `jobs` default to every feature (`handlers.registry`)."""
         self.settings = settings
         self.engine = engine
         self.clock = clock
-        self.router = Router(families)
-        self.jobs = tuple(jobs)
+        if families is not None:
+            self.router = Router(families)
+        if jobs is not None:
+            self.jobs = tuple(jobs)
         self.content_platforms = PlatformCatalogue(
             name for team in settings.teams for name in team.content_platforms
         )
@@ -117,6 +135,26 @@ class OpsBot:
         bot = cls(settings=settings, engine=engine, clock=clock)
         bot.sync_configured_members()
         return bot
+
+    @cached_property
+    def router(self) -> Router:
+        """Every feature's commands, imported when the first command is routed: a CLI
+        command that needs one feature (`opsbot digest`) is spared importing all of
+        them, a fifth of its start-up. `opsbot run` builds it before it serves."""
+        from handlers.registry import ALL_FAMILIES
+
+        return Router(ALL_FAMILIES)
+
+    @cached_property
+    def jobs(self) -> tuple[Job, ...]:
+        """Every feature's scheduled jobs, imported when the scheduler first asks."""
+        from handlers.registry import ALL_JOBS
+
+        return ALL_JOBS
+
+    def import_features(self) -> None:
+        """Import every feature now, so that the first command is not the one to wait."""
+        _ = self.router, self.jobs
 
     @property
     def answers_at_once(self) -> bool:
@@ -380,14 +418,19 @@ class OpsBot:
             team_id=team.id, id="opsbot", name="opsbot", role="admin", away_from=None,
             away_to=None, active=True, created_at=self.clock.now(),
         )  # fmt: skip
-        context = self._context(
-            session, Command(text="", team_id=team.id, user_id="opsbot"), team, bot_member
-        )
+        command = Command(text="", team_id=team.id, user_id="opsbot")
+        context = self._context(session, command, team, bot_member, index=_LazyIndex(self))
         context.kpi_sources = self.kpi_sources(team) if team.kpi_sources else ()
         return context
 
     def _context(
-        self, session: Session, command: Command, team: TeamSettings, member: Speaker
+        self,
+        session: Session,
+        command: Command,
+        team: TeamSettings,
+        member: Speaker,
+        *,
+        index: CommandIndex | None = None,
     ) -> Context:
         return Context(
             command=command,
@@ -398,7 +441,7 @@ class OpsBot:
             member=member,
             t=self.t,
             content_platforms=self.content_platforms,
-            router=self.router,
+            router=self.router if index is None else index,
         )
 
     @staticmethod

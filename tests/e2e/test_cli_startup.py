@@ -10,6 +10,7 @@ the modules it imports).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -133,7 +134,47 @@ def test_a_command_that_opens_the_bot_loads_no_chat_plugin_it_does_not_use(
     assert loaded.isdisjoint(CHAT_AND_SERVER_LIBRARIES), sorted(loaded)
     assert "bot.chat.slack.adapter" not in modules
     assert "apscheduler.schedulers.background" not in modules  # only `run` schedules
+    # The digest's features, not every one (the router is built for the first command),
+    # and no PostgreSQL dialect for a SQLite file.
+    assert "handlers.digest" in modules
+    assert {"handlers.registry", "handlers.kpi_import", "handlers.playbook"}.isdisjoint(modules)
+    assert not any(module.startswith("sqlalchemy.dialects.postgresql") for module in modules)
     assert len(modules) < 2.5 * len(floor), len(modules)
+
+
+def test_start_up_is_not_garbage_collected_and_the_command_s_work_is(workdir: Path) -> None:
+    """Starting imports hundreds of modules and builds the settings' and tables' models,
+    which no collection frees: the collector is paused until the bot is open, then
+    resumed with all of that frozen, before the command's own work begins."""
+    upgraded(workdir)
+    script = """
+import gc, json, sys
+from bot.runtime import cli
+seen = {"collections": 0}
+gc.callbacks.append(lambda phase, info: phase == "start" and seen.update(collections=seen["collections"] + 1))
+resume = cli._start_up_done
+def start_up_done():
+    seen.setdefault("while_starting", seen["collections"])
+    resume()
+    seen.setdefault("enabled_after", gc.isenabled())
+    seen.setdefault("frozen", gc.get_freeze_count())
+cli._start_up_done = start_up_done
+sys.argv = ["opsbot", "digest"]
+code = cli.command_line()
+gc.collect()
+seen["enabled_at_exit"] = gc.isenabled()
+print(json.dumps(seen), file=sys.stderr)
+sys.exit(code)
+"""
+
+    result, _ = python("-c", script, cwd=workdir)
+
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(said(result)[-1])
+    assert seen["while_starting"] == 0  # not one collection before the bot was open
+    assert seen["enabled_after"] and seen["enabled_at_exit"]
+    assert seen["frozen"] > 100_000  # the modules, classes and settings, out of the way
+    assert seen["collections"] >= 1
 
 
 def test_doctor_loads_the_one_plugin_configured_and_no_command_line_extras(

@@ -3,7 +3,7 @@ again instead of being recorded and skipped, so the mark must be true."""
 
 from __future__ import annotations
 
-from handlers import ALL_FAMILIES
+from handlers.registry import ALL_FAMILIES
 from tests.conftest import BotDriver
 
 

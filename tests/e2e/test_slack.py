@@ -398,7 +398,7 @@ def _manifest() -> dict:
 
 def test_the_manifest_registers_no_slack_built_in_and_a_command_for_every_family() -> None:
     from bot.chat.slack.names import SLACK_RESERVED, VALID_NAME
-    from handlers import ALL_FAMILIES
+    from handlers.registry import ALL_FAMILIES
 
     commands = [c["command"] for c in _manifest()["features"]["slash_commands"]]
 

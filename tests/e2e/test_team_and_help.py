@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import ALL_FAMILIES
+from handlers.registry import ALL_FAMILIES
 from tests.conftest import BotDriver, BotFactory
 
 

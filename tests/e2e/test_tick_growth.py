@@ -24,7 +24,7 @@ from bot.runtime.app import OpsBot
 from bot.runtime.scheduler import Scheduler, SetBasedDue
 from bot.runtime.settings import settings_from
 from bot.vocab.cron import parse_cron
-from handlers import ALL_JOBS
+from handlers.registry import ALL_JOBS
 from storage import ledger
 from storage.db import create_engine_for, transaction
 from storage.export import export_tables
