@@ -25,6 +25,7 @@ from storage.kept_sessions import SessionShelf
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _SNAPSHOT = "opsbot_snapshot"  # execution option: a transaction that only reads
 _NO_WAIT = "opsbot_no_wait"  # execution option: take the write lock now or fail
+_WRITE = "opsbot_write"  # execution option: take the write lock, waiting (busy_timeout)
 
 
 class WouldWait(Exception):
@@ -272,13 +273,16 @@ def _writer_lock(engine: Engine) -> threading.RLock | None:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """A session whose work is committed at the end, or rolled back whole on any error."""
+    """A session whose work is committed at the end, or rolled back whole on any error.
+
+    On SQLite the threads of this process take turns (`_writer_lock`), so one kept
+    session serves them all (a nested call gets a fresh one)."""
     lock = _writer_lock(engine)
     if lock is None:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
         return
-    with lock, Session(engine, expire_on_commit=False) as session, session.begin():
+    with lock, _session(engine, _WRITE) as session:
         yield session
 
 
@@ -348,7 +352,7 @@ def _fresh_session(engine: Engine, option: str) -> Iterator[Session]:
 
 # Per SQLite file engine and option: readers may be several threads at once (the event
 # loop, Socket Mode's, a threadpool's), the writer at once is one (`_writer_lock`).
-_SHELF_SIZES = {_SNAPSHOT: 2, _NO_WAIT: 1}
+_SHELF_SIZES = {_SNAPSHOT: 2, _NO_WAIT: 1, _WRITE: 1}
 _shelves: dict[tuple[int, str], SessionShelf] = {}
 
 

@@ -1,4 +1,4 @@
-"""The sessions kept ready for `snapshot` and `transaction_at_once` on a SQLite file
+"""The sessions kept ready for `snapshot`, `transaction` and `transaction_at_once` on a SQLite file
 (storage/kept_sessions.py): each use behaves as a fresh session would, and costs no
 checkout from the pool once the shelf has its sessions."""
 
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, event, inspect
 from sqlmodel import select
 
-from storage.db import WouldWait, create_engine_for, snapshot, transaction_at_once
+from storage.db import WouldWait, create_engine_for, snapshot, transaction, transaction_at_once
 from storage.migrate import upgrade_database
 from storage.models import Member
 
@@ -55,6 +55,28 @@ def test_reads_and_writes_reuse_their_connections_and_commit(engine: Engine) -> 
     other = sqlite3.connect(str(engine.url.database))  # committed for everyone
     assert other.execute("SELECT count(*) FROM members").fetchone() == (5,)
     other.close()
+
+
+def test_a_waiting_writer_keeps_its_connection_too(engine: Engine) -> None:
+    """`transaction` (the console's, the scheduler's): one kept session, since the
+    process's writers take turns; a failed one is rolled back and not kept."""
+    handed = _checkouts(engine)
+
+    for n in range(3):
+        with transaction(engine) as session:
+            session.add(Member(team_id="t", id=f"m{n}", name=f"m{n}", created_at=NOW))
+    assert _names(engine) == ["m0", "m1", "m2"]
+    assert len(handed) == 2  # the writer's and the reader's, kept since
+
+    with pytest.raises(RuntimeError), transaction(engine) as session:
+        session.add(Member(team_id="t", id="bob", name="bob", created_at=NOW))
+        session.flush()
+        raise RuntimeError("the command failed")
+    with transaction(engine) as session:
+        session.add(Member(team_id="t", id="carol", name="carol", created_at=NOW))
+
+    assert _names(engine) == ["carol", "m0", "m1", "m2"]
+    assert len(handed) == 3  # a new one after the failure
 
 
 def test_what_a_session_loaded_is_let_go_as_from_a_fresh_session(engine: Engine) -> None:
