@@ -10,10 +10,13 @@ After each use the Session is closed, so what it loaded is detached exactly as f
 fresh Session; the connection stays, idle and outside any transaction. A shelf with
 none free hands out a fresh Session, as if there were no shelf.
 
-A Session whose work raised is not put back: its connection is closed and a new one is
-made when needed, so no state of a failed transaction can reach the next command. The
-engine's `engine_disposed` event closes the shelf (a connection in use is closed when
-it comes back).
+A Session whose work raised is put back only if its transaction was rolled back whole:
+its connection valid and outside any transaction, in SQLAlchemy's eyes and SQLite's.
+Otherwise the connection is closed and a new one made when needed, so no state of a
+failed transaction can reach the next command. (A refused command raises through its
+transaction to roll it back: opening a new connection for each, with its pragmas, cost
+more than the command.) The engine's `engine_disposed` event closes the shelf (a
+connection in use is closed when it comes back).
 """
 
 from __future__ import annotations
@@ -55,15 +58,13 @@ class SessionShelf:
                 fresh.connection(execution_options=self._options)
                 yield fresh
             return
-        reusable = False
         try:
             with kept.begin():
                 kept.connection()
                 yield kept
-            reusable = True
         finally:
             kept.close()  # detaches what it loaded; its own connection stays open
-            self._give_back(kept, reusable=reusable)
+            self._give_back(kept)
 
     def close(self) -> None:
         """Close the idle connections; those in use are closed as they come back."""
@@ -91,10 +92,11 @@ class SessionShelf:
             raise
         return Session(bind=connection, expire_on_commit=False)
 
-    def _give_back(self, session: Session, *, reusable: bool) -> None:
+    def _give_back(self, session: Session) -> None:
         connection = _connection(session)
+        reusable = _as_new(connection)
         with self._lock:
-            if reusable and not self._closed and not connection.invalidated:
+            if reusable and not self._closed:
                 self._idle.append(session)
                 return
             self._made -= 1
@@ -107,8 +109,18 @@ class SessionShelf:
 def _close(connection: Connection) -> None:
     """Close the driver's connection itself: given back to a pool already disposed of,
     it would be kept there, open, until collected."""
-    connection.detach()
+    if not connection.invalidated:  # an invalidated one's driver is closed already
+        connection.detach()
     connection.close()
+
+
+def _as_new(connection: Connection) -> bool:
+    """Whether `connection` is as a new one would be: valid, and in no transaction, as
+    SQLAlchemy and the driver each see it (a failed transaction was rolled back whole)."""
+    if connection.closed or connection.invalidated or connection.in_transaction():
+        return False
+    driver = connection.connection.driver_connection
+    return getattr(driver, "in_transaction", True) is False
 
 
 def _connection(session: Session) -> Connection:

@@ -59,7 +59,7 @@ def test_reads_and_writes_reuse_their_connections_and_commit(engine: Engine) -> 
 
 def test_a_waiting_writer_keeps_its_connection_too(engine: Engine) -> None:
     """`transaction` (the console's, the scheduler's): one kept session, since the
-    process's writers take turns; a failed one is rolled back and not kept."""
+    process's writers take turns; one whose work failed is rolled back and kept."""
     handed = _checkouts(engine)
 
     for n in range(3):
@@ -76,7 +76,7 @@ def test_a_waiting_writer_keeps_its_connection_too(engine: Engine) -> None:
         session.add(Member(team_id="t", id="carol", name="carol", created_at=NOW))
 
     assert _names(engine) == ["carol", "m0", "m1", "m2"]
-    assert len(handed) == 3  # a new one after the failure
+    assert len(handed) == 2  # rolled back whole, the writer's connection was kept
 
 
 def test_what_a_session_loaded_is_let_go_as_from_a_fresh_session(engine: Engine) -> None:
@@ -90,9 +90,12 @@ def test_what_a_session_loaded_is_let_go_as_from_a_fresh_session(engine: Engine)
     assert alice.name == "alice"  # still readable, as with expire_on_commit=False
 
 
-def test_a_failed_transaction_leaves_nothing_and_its_connection_is_not_kept(
+def test_a_failed_transaction_leaves_nothing_and_its_connection_is_kept_clean(
     engine: Engine,
 ) -> None:
+    """A refused command raises through its transaction: rolled back whole, its
+    connection is as a new one, and kept (a new one for each refusal cost more than
+    the command)."""
     _add(engine, "alice")
     assert _names(engine) == ["alice"]
     handed = _checkouts(engine)
@@ -105,8 +108,35 @@ def test_a_failed_transaction_leaves_nothing_and_its_connection_is_not_kept(
     assert _names(engine) == ["alice"]  # bob was rolled back
     _add(engine, "carol")
     assert _names(engine) == ["alice", "carol"]
-    assert len(handed) == 1  # a new connection for the writer; the failed one was closed
+    assert handed == []  # the same two connections
     assert engine.pool.checkedout() == 2  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("breaks", ["invalidated", "left in a transaction"])
+def test_a_connection_a_failure_left_unlike_a_new_one_is_not_kept(
+    engine: Engine, breaks: str
+) -> None:
+    _add(engine, "alice")
+    writers: list[sqlite3.Connection] = []
+
+    with pytest.raises(RuntimeError), transaction_at_once(engine) as session:
+        session.add(Member(team_id="t", id="bob", name="bob", created_at=NOW))
+        session.flush()
+        connection = session.connection()
+        writers.append(connection.connection.driver_connection)
+        if breaks == "invalidated":
+            connection.invalidate()
+        else:  # what SQLAlchemy cannot see: the driver in a transaction after the rollback
+            event.listen(session, "after_rollback", lambda _: writers[0].execute("BEGIN"))
+        raise RuntimeError("the command failed")
+    with transaction_at_once(engine) as session:
+        session.add(Member(team_id="t", id="carol", name="carol", created_at=NOW))
+        writers.append(session.connection().connection.driver_connection)
+
+    assert _names(engine) == ["alice", "carol"]
+    assert writers[1] is not writers[0]
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        writers[0].execute("SELECT 1")
 
 
 def test_more_sessions_at_once_than_kept_get_fresh_ones(engine: Engine) -> None:
