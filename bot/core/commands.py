@@ -1,7 +1,7 @@
 """How handlers declare commands, and what they receive when one runs.
 
 A handler module creates a `CommandFamily` and tags its functions with
-`@family.subcommand("add", "新增")`; `handlers/__init__.py` lists every family in one place.
+`@family.subcommand("add", "新增")`; `handlers/registry.py` lists every family in one place.
 Usage lines, help texts and examples live in the i18n catalogues under
 `<family>.<subcommand>.usage|help|example`, so both languages stay complete.
 """

@@ -1,7 +1,7 @@
 """How a feature declares what the bot posts on its own.
 
 A feature module declares its jobs next to its commands (`handlers/digest.py` declares
-the morning digest); `handlers/__init__.py` lists them, and the runtime's scheduler runs
+the morning digest); `handlers/registry.py` lists them, and the runtime's scheduler runs
 what is declared, exactly once per team and period, without knowing any job by name.
 
 Two kinds:

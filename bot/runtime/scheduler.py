@@ -1,6 +1,7 @@
 """What the bot posts on its own (SPEC §4), exactly once per team and period.
 
-Every tick looks at each team's jobs, as the features declare them (`handlers.ALL_JOBS`):
+Every tick looks at each team's jobs, as the features declare them
+(`handlers.registry.ALL_JOBS`):
 cron jobs (the digest, the stand-up prompt, the weekly summary …) and event jobs
 (publish reminders, hot-topic alerts). The scheduler knows no job by name. A run is
 recorded in the `job_runs` ledger under a unique (team, job, period) in the same
