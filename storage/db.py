@@ -26,6 +26,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 _SNAPSHOT = "opsbot_snapshot"  # execution option: a transaction that only reads
 _NO_WAIT = "opsbot_no_wait"  # execution option: take the write lock now or fail
 _WRITE = "opsbot_write"  # execution option: take the write lock, waiting (busy_timeout)
+_BUSY_TIMEOUT = "opsbot_busy_timeout_ms"  # a SQLite connection's current busy timeout
 
 
 class WouldWait(Exception):
@@ -163,18 +164,17 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # Straight to the driver: these run for every command, where going through
         # SQLAlchemy's statement machinery costs ten times the statement itself.
-        driver = connection.connection.driver_connection
+        fairy = connection.connection
+        driver = fairy.driver_connection
         options = connection.get_execution_options()
-        if options.get(_SNAPSHOT, False):
-            driver.execute("BEGIN DEFERRED")
-        elif options.get(_NO_WAIT, False):
-            driver.execute("PRAGMA busy_timeout = 0")
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-            finally:
-                driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        else:
-            driver.execute("BEGIN IMMEDIATE")
+        # A no-wait transaction needs a zero busy timeout; the connection keeps the one
+        # it was last given (in its pool record's `info`), so a kept no-wait connection
+        # sets it once rather than twice per command.
+        wanted = 0 if options.get(_NO_WAIT, False) else SQLITE_BUSY_TIMEOUT_MS
+        if fairy.info.get(_BUSY_TIMEOUT, SQLITE_BUSY_TIMEOUT_MS) != wanted:
+            driver.execute(f"PRAGMA busy_timeout = {wanted}")
+            fairy.info[_BUSY_TIMEOUT] = wanted
+        driver.execute("BEGIN DEFERRED" if options.get(_SNAPSHOT, False) else "BEGIN IMMEDIATE")
 
 
 def create_engine_for(url: str) -> Engine:

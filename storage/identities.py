@@ -8,10 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete
-from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from storage import prepared
 from storage.models import Identity, Member
 
 
@@ -55,24 +53,6 @@ def identities_of_team(session: Session, *, team_id: str) -> dict[str, dict[str,
     for identity in session.exec(statement):
         found.setdefault(identity.member_id, {})[identity.platform] = identity.external_id
     return found
-
-
-def teams_of_identity(session: Session, *, platform: str, external_id: str) -> list[str]:
-    """The teams in which someone with this platform id is a member."""
-    parameters = {"platform": platform, "external_id": external_id}
-    return [row.team_id for row in prepared.rows(session, _TEAMS_OF_IDENTITY, parameters)]
-
-
-# Built once: a command from a DM or another channel than the team's asks it first.
-_IDENTITIES = Identity.__table__  # type: ignore[attr-defined]
-_TEAMS_OF_IDENTITY = (
-    core_select(_IDENTITIES.c.team_id)
-    .where(
-        _IDENTITIES.c.platform == bindparam("platform"),
-        _IDENTITIES.c.external_id == bindparam("external_id"),
-    )
-    .order_by(_IDENTITIES.c.team_id)
-)
 
 
 def link(

@@ -53,6 +53,16 @@ def speaker_by_identity(
     return None if found is None else _record(found)
 
 
+def memberships_of_identity(
+    session: Session, *, platform: str, external_id: str
+) -> list[MemberRecord]:
+    """The member this chat platform id is in each team (removed members included), by
+    team id: a command from a DM or another channel than a team's finds its team and
+    its speaker in one read."""
+    parameters = {"platform": platform, "external_id": external_id}
+    return [_record(row) for row in prepared.rows(session, _MEMBERSHIPS, parameters)]
+
+
 def _record(found: Row[Any] | Member) -> MemberRecord:
     return MemberRecord(
         team_id=found.team_id, id=found.id, name=found.name, role=found.role,
@@ -78,4 +88,16 @@ _BY_IDENTITY = (
         _IDENTITIES.c.platform == bindparam("platform"),
         _IDENTITIES.c.external_id == bindparam("external_id"),
     )
+)
+_MEMBERSHIPS = (
+    core_select(_MEMBERS)
+    .join(
+        _IDENTITIES,
+        (_IDENTITIES.c.team_id == _MEMBERS.c.team_id) & (_IDENTITIES.c.member_id == _MEMBERS.c.id),
+    )
+    .where(
+        _IDENTITIES.c.platform == bindparam("platform"),
+        _IDENTITIES.c.external_id == bindparam("external_id"),
+    )
+    .order_by(_IDENTITIES.c.team_id)
 )

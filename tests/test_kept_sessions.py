@@ -10,9 +10,16 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, event, inspect
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from storage.db import WouldWait, create_engine_for, snapshot, transaction, transaction_at_once
+from storage.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    WouldWait,
+    create_engine_for,
+    snapshot,
+    transaction,
+    transaction_at_once,
+)
 from storage.migrate import upgrade_database
 from storage.models import Member
 
@@ -162,6 +169,29 @@ def test_a_writer_elsewhere_is_still_refused_at_once_and_then_not(engine: Engine
     other.close()
     _add(engine, "bob")
     assert _names(engine) == ["alice", "bob"]
+
+
+def _busy_timeout(session: Session) -> int:
+    return int(session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+
+
+def test_a_connection_that_took_part_in_a_no_wait_write_waits_again_afterwards(
+    engine: Engine,
+) -> None:
+    """The busy timeout a no-wait write zeroes is given back to a connection before it
+    serves a transaction that may wait: a pool connection serves both kinds."""
+    _add(engine, "alice")
+    with snapshot(engine), snapshot(engine), snapshot(engine) as third:
+        assert _busy_timeout(third) == SQLITE_BUSY_TIMEOUT_MS  # a pool connection
+    with transaction_at_once(engine) as writing:
+        assert _busy_timeout(writing) == 0
+        # The kept connection is busy: the pool's serves, zeroed, and is refused.
+        with pytest.raises(WouldWait), transaction_at_once(engine):
+            pass
+    with snapshot(engine), snapshot(engine), snapshot(engine) as third:
+        assert _busy_timeout(third) == SQLITE_BUSY_TIMEOUT_MS
+    with transaction(engine) as waiting:
+        assert _busy_timeout(waiting) == SQLITE_BUSY_TIMEOUT_MS
 
 
 def test_disposing_of_the_engine_closes_the_kept_connections(engine: Engine) -> None:

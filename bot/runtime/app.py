@@ -81,6 +81,7 @@ class _Found:
 
     team: TeamSettings
     own_channel: bool
+    member: speakers.MemberRecord | None = None  # the speaker, when the team was found by them
 
 
 class _LazyIndex:
@@ -360,11 +361,11 @@ class OpsBot:
             for team in self.settings.teams:
                 if team.channels.get(delivery.platform) == command.channel_id:
                     return _Found(team, own_channel=True)
-        for team_id in identities.teams_of_identity(
+        for member in speakers.memberships_of_identity(
             session, platform=delivery.platform, external_id=command.user_id
         ):
             try:
-                return _Found(self.settings.team(team_id), own_channel=False)
+                return _Found(self.settings.team(member.team_id), own_channel=False, member=member)
             except ConfigError:
                 continue  # a team that was removed from the config
         raise _Rejected(
@@ -484,7 +485,9 @@ class OpsBot:
         team = found.team
         on_console = delivery.platform == CONSOLE
         member: speakers.MemberRecord | None
-        if on_console:
+        if found.member is not None:  # the team was found by its member: read already
+            member = found.member
+        elif on_console:
             member = speakers.speaker_by_id(session, team_id=team.id, member_id=command.user_id)
         else:
             member = speakers.speaker_by_identity(

@@ -145,3 +145,32 @@ def test_the_refusal_speaks_english_too(sqlite_url: str) -> None:
     assert reply.title.startswith("You are not in a team yet")
     assert "U_STRANGER" in reply.title
     bot.engine.dispose()
+
+
+def test_a_member_s_dm_finds_team_and_speaker_in_the_read_a_channel_needs_for_the_speaker(
+    bot: OpsBot,
+) -> None:
+    """From a DM the team is found by the speaker's membership, which names the speaker
+    too: a DM costs no statement more than the team's own channel."""
+    from tests.sql_counting import statements
+
+    send(bot, "/topic add 冬至节气海报", "U_ALICE", channel="C_CONTENT")
+    with statements(bot.engine) as in_channel:
+        send(bot, "/topic list", "U_ALICE", channel="C_CONTENT")
+    with statements(bot.engine) as in_dm:
+        reply = send(bot, "/topic list", "U_ALICE")
+
+    assert "冬至节气海报" in str(reply)
+    assert len(in_dm) == len(in_channel)
+
+
+def test_a_removed_member_s_dm_is_refused_and_stores_nothing(bot: OpsBot) -> None:
+    assert not send(bot, "/topic add 年终盘点", "U_NEW", channel="C_CONTENT").is_error
+    assert not send(bot, "/topic add 冬至节气海报", "U_NEW").is_error  # their DM reaches the team
+    send(bot, "/team remove @u_new", "U_ALICE", channel="C_CONTENT")
+    before = stored(bot)
+
+    reply = send(bot, "/topic add 元旦海报", "U_NEW")
+
+    assert reply.is_error and "@u_new 已被移出团队" in reply.title, reply.title
+    assert stored(bot) == before
