@@ -40,7 +40,7 @@ from storage import members as member_store
 from storage import standups as standup_store
 from storage import tasks as task_store
 from storage.members import MemberLine
-from storage.models import Standup, Task
+from storage.models import Standup, Task, TaskFields
 from storage.standups import StandupLine
 
 family = CommandFamily("standup", aliases=("站会",))
@@ -222,7 +222,7 @@ class AnswerTasks:
     """What `+tasks` makes of the items under today: new tasks (unsaved), plan items to
     take into today, and the ones already in today's timeline."""
 
-    new: list[Task]
+    new: list[TaskFields]
     from_plan: list[Task]
     already: list[Task]
 
@@ -287,8 +287,8 @@ def _save_answer(ctx: Context, args: list[str]) -> Reply:
     row.yesterday, row.today, row.blockers = (stored[name] for name in PARTS)
     row.answered_at = ctx.now()
 
-    added: list[Task] = []
-    already: list[Task] = list(tasks.already)
+    added: list[TaskFields] = []
+    already: list[TaskFields] = list(tasks.already)
     take_today(ctx, tasks.from_plan)
     for task in tasks.new:
         # The same item answered again (or listed twice) is the task made the first time.

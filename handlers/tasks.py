@@ -33,7 +33,7 @@ from handlers.team import resolve_member
 from storage import members as member_store
 from storage import tasks as task_store
 from storage.members import MemberLine
-from storage.models import TITLE_MAX_LENGTH, Task
+from storage.models import TITLE_MAX_LENGTH, Task, TaskFields
 
 family = CommandFamily("task", aliases=("任务",))
 
@@ -118,7 +118,7 @@ def read_task_words(ctx: Context, words: list[str]) -> tuple[str, TaskOptions]:
 
 def task_from_words(
     ctx: Context, words: list[str], *, default_owner: Speaker, default_day: date
-) -> Task:
+) -> TaskFields:
     """An unsaved task from `<text> [q1-q4] [~duration] [@member] [<date>|<week>|<month>]`:
     a day task, or an item of the week's or month's plan."""
     text, found = read_task_words(ctx, words)
@@ -126,7 +126,7 @@ def task_from_words(
         raise CommandError("task.error.missing_text")
     now = ctx.now()
     period = found.period
-    return Task(
+    return TaskFields(
         team_id=ctx.team.id,
         owner=(found.owner or default_owner).id,
         text=text,
@@ -181,7 +181,7 @@ def period_label(ctx: Context, period: PlanPeriod, *, short: bool = False) -> st
     )  # fmt: skip
 
 
-def scope_text(ctx: Context, task: Task, *, say_today: bool = True) -> str:
+def scope_text(ctx: Context, task: TaskFields, *, say_today: bool = True) -> str:
     """Where a task stands, as a write echoes it: its day (today said so when asked), its
     week or month, or both once a plan item is taken into a day."""
     period = period_of(task)

@@ -22,7 +22,7 @@ from handlers.publish import plan_post, planned_reply, read_post_options
 from handlers.records import load_record
 from storage import posts as post_store
 from storage import topics as topic_store
-from storage.models import TITLE_MAX_LENGTH, Topic
+from storage.models import TITLE_MAX_LENGTH, Topic, TopicFields
 from storage.topics import BacklogFilter, HotIdea
 
 family = CommandFamily("topic", aliases=("选题",))
@@ -117,7 +117,7 @@ def _priority(ctx: Context, topic: TopicLine) -> str:
     return ctx.t(f"priority.{topic.priority}")
 
 
-def _create(ctx: Context, words: list[str], *, hot: bool) -> Topic:
+def _create(ctx: Context, words: list[str], *, hot: bool) -> TopicFields:
     options = parse_topic_options(words, ctx.content_platforms)
     title = _title_from(ctx, options)
     now = ctx.now()
@@ -134,7 +134,7 @@ def _create(ctx: Context, words: list[str], *, hot: bool) -> Topic:
     scored = score_topic(weights=ctx.settings.scoring, **ratings)
     return topic_store.add_topic(
         ctx.session,
-        Topic(
+        TopicFields(
             team_id=ctx.team.id,
             title=title,
             tags=options.tags,
@@ -151,7 +151,7 @@ def _create(ctx: Context, words: list[str], *, hot: bool) -> Topic:
     )
 
 
-def _details(ctx: Context, topic: Topic) -> str:
+def _details(ctx: Context, topic: TopicFields) -> str:
     """The platform and tags as stored, echoed so that a misread option shows at once."""
     parts = []
     if topic.platform:
@@ -160,7 +160,7 @@ def _details(ctx: Context, topic: Topic) -> str:
     return "".join(f" · {part}" for part in parts)
 
 
-def _vote_button(ctx: Context, topic: Topic) -> Button:
+def _vote_button(ctx: Context, topic: TopicFields) -> Button:
     return Button(ctx.t("button.vote"), f"/topic vote {topic.id}")
 
 

@@ -14,12 +14,12 @@ from sqlmodel import Session, col, select
 
 from storage import prepared
 from storage.db import insert_new
-from storage.models import Task
+from storage.models import Task, TaskFields
 
 
-def add_task(session: Session, task: Task) -> Task:
+def add_task(session: Session, task: TaskFields) -> TaskFields:
     """Store a new task; it comes back with its id, untracked (see `insert_new`)."""
-    insert_new(session, task)
+    insert_new(session, Task, task)
     return task
 
 

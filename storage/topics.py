@@ -14,12 +14,12 @@ from sqlmodel import Session, col, select
 
 from storage import prepared
 from storage.db import insert_new, insert_or_nothing
-from storage.models import PRIORITIES, Topic, Vote, priority_rank
+from storage.models import PRIORITIES, Topic, TopicFields, Vote, priority_rank
 
 
-def add_topic(session: Session, topic: Topic) -> Topic:
+def add_topic(session: Session, topic: TopicFields) -> TopicFields:
     """Store a new topic; it comes back with its id, untracked (see `insert_new`)."""
-    insert_new(session, topic)
+    insert_new(session, Topic, topic)
     return topic
 
 
