@@ -168,8 +168,9 @@ def backlog_page(
 
     Backlog order is priority, then score, then votes, then age (oldest first), all in
     SQL: one statement whatever the size of the backlog, which reads only the columns a
-    listing line shows and only the rows it shows (the count rides along as a window), so
-    a team with a thousand ideas waits no longer for its first thirty than a new one.
+    listing line shows and only the rows it shows (the count rides along, counted from the
+    index), so a team with a thousand ideas waits little longer for its first thirty than
+    a new one.
     Rows carry `id title tags platform score priority status hot deadline votes total`.
     """
     dialect = session.get_bind().dialect.name
