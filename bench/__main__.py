@@ -126,10 +126,47 @@ def _fill_history(bot: OpsBot, days: int, posts: int) -> None:
             session.execute(insert(Post), post_rows)
 
 
-def summary_scaling(directory: Path, days: int, label: str, repeats: int) -> Figure:
-    """Time to gather and compute one weekly summary over a history of `days` days."""
-    bot = OpsBot.open(_settings(f"sqlite:///{directory / f'summary-{days}.db'}"), FrozenClock(NOW))
-    _fill_history(bot, days, posts=10_000)
+def _alternating(actions: list[Callable[[], object]], repeats: int) -> list[list[float]]:
+    """Each action's samples (seconds), the actions taking turns sample by sample: this
+    machine drifts by half within minutes, and a ratio between sizes must not compare a
+    fast minute with a slow one."""
+    samples: list[list[float]] = [[] for _ in actions]
+    for _ in range(repeats):
+        for action, taken in zip(actions, samples, strict=True):
+            taken += _timed(action, 1)
+    return samples
+
+
+def summary_scalings(
+    directory: Path, histories: tuple[tuple[int, str], ...], repeats: int
+) -> list[Figure]:
+    """Time to gather and compute one weekly summary over each history of `days` days,
+    the histories measured in turn."""
+    bots, actions = [], []
+    for days, _ in histories:
+        bot = OpsBot.open(
+            _settings(f"sqlite:///{directory / f'summary-{days}.db'}"), FrozenClock(NOW)
+        )
+        _fill_history(bot, days, posts=10_000)
+        bots.append(bot)
+        actions.append(_summary_action(bot))
+    figures = []
+    for (days, label), taken in zip(histories, _alternating(actions, repeats), strict=True):
+        rows = days * len(PLATFORMS) * len(METRIC_KEYS)
+        figures.append(
+            _figure(
+                f"weekly summary, {label}",
+                "ms",
+                [seconds * 1000 for seconds in taken],
+                f"{rows:,} daily KPI rows + 10,000 posts",
+            )
+        )
+    for bot in bots:
+        bot.engine.dispose()
+    return figures
+
+
+def _summary_action(bot: OpsBot) -> Callable[[], None]:
     team = bot.settings.team()
 
     def run() -> None:
@@ -137,24 +174,37 @@ def summary_scaling(directory: Path, days: int, label: str, repeats: int) -> Fig
             data = gather_summary_input(session, team=team, week_start=date(2026, 11, 16), now=NOW)
         build_weekly_summary(data)
 
-    samples = [seconds * 1000 for seconds in _timed(run, repeats)]
-    rows = days * len(PLATFORMS) * len(METRIC_KEYS)
-    bot.engine.dispose()
-    return _figure(
-        f"weekly summary, {label}", "ms", samples, f"{rows:,} daily KPI rows + 10,000 posts"
-    )
+    return run
 
 
-def digest_scaling(directory: Path, members: int, tasks: int, repeats: int) -> Figure:
-    """Time to gather and word the morning digest for a team of this size."""
-    from handlers.digest import digest_reply
+def digest_scalings(
+    directory: Path, sizes: tuple[tuple[int, int], ...], repeats: int
+) -> list[Figure]:
+    """Time to gather and word the morning digest for teams of these sizes (members,
+    open tasks), the teams measured in turn."""
+    bots = [_digest_team(directory, members, tasks) for members, tasks in sizes]
+    samples = _alternating([_digest_action(bot) for bot in bots], repeats)
+    for bot in bots:
+        bot.engine.dispose()
+    return [
+        _figure(
+            f"morning digest, {members} members",
+            "ms",
+            [seconds * 1000 for seconds in taken],
+            f"{tasks:,} open tasks",
+        )
+        for (members, tasks), taken in zip(sizes, samples, strict=True)
+    ]
+
+
+def _digest_team(directory: Path, members: int, tasks: int) -> OpsBot:
+    """A team of `members` people with `tasks` open tasks over the last three days."""
     from storage.models import Member, Task
 
     bot = OpsBot.open(
         _settings(f"sqlite:///{directory / f'digest-{members}.db'}"), FrozenClock(NOW)
     )
-    team = bot.settings.team()
-    today = NOW.astimezone(team.zone).date()
+    today = NOW.astimezone(bot.settings.team().zone).date()
     people = [
         {
             "team_id": "bench",
@@ -174,14 +224,20 @@ def digest_scaling(directory: Path, members: int, tasks: int, repeats: int) -> F
     with transaction(bot.engine) as session:
         session.execute(insert(Member), people)
         session.execute(insert(Task), work)
+    return bot
+
+
+def _digest_action(bot: OpsBot) -> Callable[[], None]:
+    from handlers.digest import digest_reply
+
+    team = bot.settings.team()
+    today = NOW.astimezone(team.zone).date()
 
     def run() -> None:
         with transaction(bot.engine) as session:
             digest_reply(bot.system_context(session, team), today)
 
-    samples = [seconds * 1000 for seconds in _timed(run, repeats)]
-    bot.engine.dispose()
-    return _figure(f"morning digest, {members} members", "ms", samples, f"{tasks:,} open tasks")
+    return run
 
 
 def _load_figures(results: dict, unit_note: str) -> list[Figure]:
@@ -227,16 +283,13 @@ def main() -> int:
         histories = ((30, "1 month"), (365, "1 year"), (3 * 365, "3 years"))
         if not arguments.quick:
             histories += ((10 * 365, "10 years"),)
-        summaries = [summary_scaling(directory, d, label, repeats) for d, label in histories]
+        summaries = summary_scalings(directory, histories, repeats)
         figures += summaries
         ratios += [
             (f"{f.name} / {summaries[0].name}", f.median / summaries[0].median, 1.3)
             for f in summaries[1:]
         ]
-        digests = [
-            digest_scaling(directory, members, tasks, repeats)
-            for members, tasks in ((5, 200), (50, 2000), (500, 20000))
-        ]
+        digests = digest_scalings(directory, ((5, 200), (50, 2000), (500, 20000)), repeats)
         figures += digests
         ratios.append(
             (f"{digests[2].name} / {digests[1].name}", digests[2].median / digests[1].median, 10)
@@ -250,9 +303,13 @@ def main() -> int:
         )
 
         slack = slack_http(
-            directory, clients=8, requests=60 if arguments.quick else 400,
-            rate=100, seconds=3 if arguments.quick else 20, rounds=1 if arguments.quick else 3,
-        )  # fmt: skip
+            directory,
+            clients=8,
+            requests=60 if arguments.quick else 400,
+            rate=100,
+            seconds=3 if arguments.quick else 20,
+            rounds=1 if arguments.quick else 3,
+        )
         figures += _load_figures(slack, "(signed slash command)")
         grown = f"{GROWN_TOPICS:,} topics, {GROWN_TASKS:,} tasks"
         for ours, floor, target in (
@@ -332,9 +389,11 @@ def _side_figures(directory: Path, *, quick: bool, repeats: int) -> list[Figure]
     found = startup_figures(3 if quick else repeats)
     (directory / "tick").mkdir()
     found += tick_figures(
-        directory / "tick", 200 if quick else 10_000, 1 if quick else 3,
+        directory / "tick",
+        200 if quick else 10_000,
+        1 if quick else 3,
         os.environ.get("OPSBOT_TEST_PG_URL"),
-    )  # fmt: skip
+    )
     found += file_figures(directory / "files", 5_000 if quick else 200_000, 1 if quick else 3)
     return [_figure(name, unit, samples, note) for name, unit, samples, note in found]
 
