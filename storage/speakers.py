@@ -77,27 +77,14 @@ _IDENTITIES = Identity.__table__  # type: ignore[attr-defined]
 _BY_ID = core_select(_MEMBERS).where(
     _MEMBERS.c.team_id == bindparam("team_id"), _MEMBERS.c.id == bindparam("member_id")
 )
-_BY_IDENTITY = (
-    core_select(_MEMBERS)
-    .join(
-        _IDENTITIES,
-        (_IDENTITIES.c.team_id == _MEMBERS.c.team_id) & (_IDENTITIES.c.member_id == _MEMBERS.c.id),
-    )
-    .where(
-        _IDENTITIES.c.team_id == bindparam("team_id"),
-        _IDENTITIES.c.platform == bindparam("platform"),
-        _IDENTITIES.c.external_id == bindparam("external_id"),
-    )
+# A member with their id on a platform: in every team (a DM finds its team so), or in one.
+_WITH_IDENTITY = core_select(_MEMBERS).join(
+    _IDENTITIES,
+    (_IDENTITIES.c.team_id == _MEMBERS.c.team_id) & (_IDENTITIES.c.member_id == _MEMBERS.c.id),
 )
-_MEMBERSHIPS = (
-    core_select(_MEMBERS)
-    .join(
-        _IDENTITIES,
-        (_IDENTITIES.c.team_id == _MEMBERS.c.team_id) & (_IDENTITIES.c.member_id == _MEMBERS.c.id),
-    )
-    .where(
-        _IDENTITIES.c.platform == bindparam("platform"),
-        _IDENTITIES.c.external_id == bindparam("external_id"),
-    )
-    .order_by(_IDENTITIES.c.team_id)
+_BY_PLATFORM_ID = (
+    _IDENTITIES.c.platform == bindparam("platform"),
+    _IDENTITIES.c.external_id == bindparam("external_id"),
 )
+_MEMBERSHIPS = _WITH_IDENTITY.where(*_BY_PLATFORM_ID).order_by(_IDENTITIES.c.team_id)
+_BY_IDENTITY = _WITH_IDENTITY.where(_IDENTITIES.c.team_id == bindparam("team_id"), *_BY_PLATFORM_ID)
